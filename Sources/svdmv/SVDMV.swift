@@ -1,0 +1,16 @@
+// The `svdmv` command: subcommands only, each in its own file as an extension of the root.
+// The CLI parses, validates, prints and calls the libraries; no numerics live here.
+
+import ArgumentParser
+
+@main
+struct SVDMV: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "svdmv",
+        abstract: "Single-image-to-3D-orbit generation with SVD-MV / SV3D on the CPU.",
+        version: "0.1.0",
+        subcommands: SVDMV.available)
+
+    /// Subcommands that work today; `svdmv --help` lists only these.
+    static var available: [ParsableCommand.Type] { [Info.self] }
+}
