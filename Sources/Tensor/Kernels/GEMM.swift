@@ -58,3 +58,14 @@ public func gemmNaive(transA: Bool = false, transB: Bool = false, m: Int, n: Int
         }
     }
 }
+
+extension BLAS {
+    /// Runs `body` with OpenBLAS limited to one thread, for GEMMs issued from inside our own
+    /// parallel loops (one pool of workers at a time, no oversubscription).
+    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        configureOnce()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(Parallel.threadCount)) }
+        return try body()
+    }
+}

@@ -1,0 +1,114 @@
+// Convolution kernels. 2-D convolution is im2col + one GEMM per image (the BLAS ceiling does the
+// arithmetic); the temporal (k,1,1) convolution over frames is k strided GEMMs per output frame,
+// no copies. `conv2dDirect` is the readable twin the tests compare against.
+
+import Foundation
+
+/// Zero padding on each side of a 2-D convolution input.
+public struct Padding2D: Equatable, Sendable {
+    public var top: Int, bottom: Int, left: Int, right: Int
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        self.top = top; self.bottom = bottom; self.left = left; self.right = right
+    }
+    public init(_ p: Int) { self.init(top: p, bottom: p, left: p, right: p) }
+}
+
+/// Geometry of one 2-D convolution (per image).
+public struct Conv2DGeometry: Sendable {
+    public let channels: Int, height: Int, width: Int
+    public let kernelH: Int, kernelW: Int, stride: Int
+    public let padding: Padding2D
+    public var outH: Int { (height + padding.top + padding.bottom - kernelH) / stride + 1 }
+    public var outW: Int { (width + padding.left + padding.right - kernelW) / stride + 1 }
+    /// Rows of the im2col matrix: C·kh·kw.
+    public var patch: Int { channels * kernelH * kernelW }
+    public var isPointwise: Bool {
+        kernelH == 1 && kernelW == 1 && stride == 1 && padding == Padding2D(0)
+    }
+}
+
+/// col[C·kh·kw, outH·outW] from x[C, H, W] (zeros outside the image).
+func im2col(_ col: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv2DGeometry) {
+    let oh = g.outH, ow = g.outW, hw = oh * ow
+    Parallel.forEach(g.patch, costPerItem: hw, grain: 65_536) { rows in
+        for row in rows {
+            let kx = row % g.kernelW, ky = (row / g.kernelW) % g.kernelH, c = row / (g.kernelW * g.kernelH)
+            let dst = col + row * hw
+            let src = x + c * g.height * g.width
+            for oy in 0..<oh {
+                let iy = oy * g.stride + ky - g.padding.top
+                let d = dst + oy * ow
+                if iy < 0 || iy >= g.height {
+                    d.update(repeating: 0, count: ow)
+                    continue
+                }
+                let srow = src + iy * g.width
+                if g.stride == 1 {
+                    // Contiguous run: zero the borders, copy the middle.
+                    let shift = kx - g.padding.left
+                    let lo = max(0, -shift), hi = min(ow, g.width - shift)
+                    if lo > 0 { d.update(repeating: 0, count: min(lo, ow)) }
+                    if hi > lo { (d + lo).update(from: srow + lo + shift, count: hi - lo) }
+                    if hi < ow { (d + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
+                } else {
+                    for ox in 0..<ow {
+                        let ix = ox * g.stride + kx - g.padding.left
+                        d[ox] = (ix >= 0 && ix < g.width) ? srow[ix] : 0
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// dx[C, H, W] += col2im(dcol[C·kh·kw, outH·outW]): the adjoint of `im2col`.
+func col2imAdd(_ dx: UnsafeMutablePointer<Float>, _ col: UnsafePointer<Float>, _ g: Conv2DGeometry) {
+    let oh = g.outH, ow = g.outW, hw = oh * ow, kk = g.kernelH * g.kernelW
+    // Parallel over channels: each channel's rows write only that channel of dx.
+    Parallel.forEach(g.channels, costPerItem: kk * hw) { channels in
+        for c in channels {
+            let dst = dx + c * g.height * g.width
+            for k in 0..<kk {
+                let kx = k % g.kernelW, ky = k / g.kernelW
+                let src = col + (c * kk + k) * hw
+                for oy in 0..<oh {
+                    let iy = oy * g.stride + ky - g.padding.top
+                    if iy < 0 || iy >= g.height { continue }
+                    let drow = dst + iy * g.width
+                    let s = src + oy * ow
+                    for ox in 0..<ow {
+                        let ix = ox * g.stride + kx - g.padding.left
+                        if ix >= 0 && ix < g.width { drow[ix] += s[ox] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reference 2-D convolution: out[O, outH, outW] = Σ w[O, C, kh, kw] · x[C, H, W] + bias.
+public func conv2dDirect(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+                         _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                         outChannels: Int, _ g: Conv2DGeometry) {
+    let oh = g.outH, ow = g.outW
+    for o in 0..<outChannels {
+        for oy in 0..<oh {
+            for ox in 0..<ow {
+                var acc = Double(bias?[o] ?? 0)
+                for c in 0..<g.channels {
+                    for ky in 0..<g.kernelH {
+                        let iy = oy * g.stride + ky - g.padding.top
+                        if iy < 0 || iy >= g.height { continue }
+                        for kx in 0..<g.kernelW {
+                            let ix = ox * g.stride + kx - g.padding.left
+                            if ix < 0 || ix >= g.width { continue }
+                            acc += Double(w[((o * g.channels + c) * g.kernelH + ky) * g.kernelW + kx])
+                                * Double(x[(c * g.height + iy) * g.width + ix])
+                        }
+                    }
+                }
+                out[(o * oh + oy) * ow + ox] = Float(acc)
+            }
+        }
+    }
+}
