@@ -48,7 +48,7 @@ let package = Package(
                 swiftSettings: swift5),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"],
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"],
                     swiftSettings: swift5),

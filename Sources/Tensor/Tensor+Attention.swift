@@ -25,3 +25,20 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// Multi-head attention on token-major tensors: q [B, Nq, H·D], k and v [B, Nk, H·D] ->
+    /// [B, Nq, H·D]; heads split from the channel axis as sgm and diffusers do.
+    public static func multiHeadAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int,
+                                          scale: Float? = nil) -> Tensor {
+        let (b, nq, c) = (q.shape[0], q.shape[1], q.shape[2])
+        let nk = k.shape[1]
+        precondition(c % heads == 0, "multiHeadAttention: \(c) channels, \(heads) heads")
+        let d = c / heads
+        func split(_ t: Tensor, _ n: Int) -> Tensor {
+            t.reshaped([b, n, heads, d]).permuted([0, 2, 1, 3]).reshaped([b * heads, n, d])
+        }
+        let o = attention(q: split(q, nq), k: split(k, nk), v: split(v, nk), scale: scale)
+        return o.reshaped([b, heads, nq, d]).permuted([0, 2, 1, 3]).reshaped([b, nq, c])
+    }
+}

@@ -1,0 +1,75 @@
+// Modules: final classes holding parameters as stored `Tensor`s, each visited under its checkpoint
+// key (PyTorch state-dict names such as "in_layers.2.weight"). Visiting is explicit code, not
+// reflection, so the key order is fixed and checked by the compiler; loading, saving, counting,
+// gradient collection and optimisers are all written once over `visitParameters`.
+
+import Foundation
+import Tensor
+
+public protocol Module: AnyObject {
+    /// Calls `body(key, &tensor)` for every parameter and buffer, keys relative to this module.
+    func visitParameters(_ body: (String, inout Tensor) -> Void)
+}
+
+extension Module {
+    /// Visits a child's parameters under `name.`.
+    public func visit(_ child: Module?, _ name: String, _ body: (String, inout Tensor) -> Void) {
+        child?.visitParameters { key, t in body(name + "." + key, &t) }
+    }
+
+    /// Visits a list of children under `name.0.`, `name.1.`, ...
+    public func visit(_ children: [Module], _ name: String, _ body: (String, inout Tensor) -> Void) {
+        for (i, c) in children.enumerated() { visit(c, "\(name).\(i)", body) }
+    }
+
+    /// All parameters by key, in visiting order.
+    public func namedParameters() -> [(key: String, value: Tensor)] {
+        var out: [(String, Tensor)] = []
+        visitParameters { key, t in out.append((key, t)) }
+        return out
+    }
+
+    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.value.count } }
+
+    /// Marks every parameter as a gradient leaf (for training); returns self for chaining.
+    @discardableResult
+    public func trainable() -> Self {
+        visitParameters { key, t in t = t.requiringGrad(key) }
+        return self
+    }
+
+    /// Drops gradient history from every parameter (after training, or before inference).
+    public func frozen() {
+        visitParameters { _, t in t = t.detached() }
+    }
+
+    /// Replaces parameters from `tensors` (already Float32, keys relative to this module).
+    /// Strict: every parameter must be present with its exact shape, and every key must be used
+    /// (unless listed in `ignoring`); failures list every offending key with both shapes.
+    public func load(_ tensors: [String: Tensor], ignoring: Set<String> = []) throws {
+        var problems: [String] = []
+        var used = Set<String>()
+        visitParameters { key, t in
+            guard let source = tensors[key] else { problems.append("missing key \(key) \(t.shape)"); return }
+            used.insert(key)
+            guard source.shape == t.shape else {
+                problems.append("shape mismatch for \(key): checkpoint \(source.shape), model \(t.shape)")
+                return
+            }
+            t = source.detached()
+        }
+        for key in tensors.keys.sorted() where !used.contains(key) && !ignoring.contains(key) {
+            problems.append("unexpected key \(key) \(tensors[key]!.shape)")
+        }
+        if !problems.isEmpty { throw WeightLoadingError(problems: problems) }
+    }
+}
+
+public struct WeightLoadingError: Error, CustomStringConvertible {
+    public let problems: [String]
+    public var description: String {
+        let shown = problems.prefix(20).joined(separator: "\n  ")
+        let more = problems.count > 20 ? "\n  ... and \(problems.count - 20) more" : ""
+        return "weights do not match the model (\(problems.count) problems):\n  \(shown)\(more)"
+    }
+}

@@ -1,2 +1,0 @@
-// Neural-network layers over the tensor engine (filled in with the layers issue).
-import Tensor
