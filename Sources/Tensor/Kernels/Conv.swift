@@ -18,6 +18,11 @@ public struct Conv2DGeometry: Sendable {
     public let channels: Int, height: Int, width: Int
     public let kernelH: Int, kernelW: Int, stride: Int
     public let padding: Padding2D
+    public init(channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, stride: Int,
+                padding: Padding2D) {
+        self.channels = channels; self.height = height; self.width = width
+        self.kernelH = kernelH; self.kernelW = kernelW; self.stride = stride; self.padding = padding
+    }
     public var outH: Int { (height + padding.top + padding.bottom - kernelH) / stride + 1 }
     public var outW: Int { (width + padding.left + padding.right - kernelW) / stride + 1 }
     /// Rows of the im2col matrix: C·kh·kw.

@@ -1,0 +1,62 @@
+// Each fast kernel against its readable twin on random shapes (kernel tolerance 1e-5 relative).
+
+import Foundation
+import Tensor
+import TestSupport
+import XCTest
+
+final class KernelTwinTests: XCTestCase {
+    var rng = TorchGenerator(seed: 5)
+
+    func testSgemmMatchesNaiveForEveryTransposeAndStride() {
+        for (m, n, k) in [(1, 1, 1), (7, 5, 3), (33, 17, 65), (64, 128, 9)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let lda = (transA ? m : k) + 2, ldb = (transB ? k : n) + 1, ldc = n + 3
+                    let a = rng.randn([(transA ? k : m) * lda]), b = rng.randn([(transB ? n : k) * ldb])
+                    let c0 = rng.randn([m * ldc])
+                    let fast = c0.copied(), slow = c0.copied()
+                    BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.7, a: a.data, lda: lda,
+                               b: b.data, ldb: ldb, beta: 0.3, c: fast.data, ldc: ldc)
+                    gemmNaive(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.7, a: a.data, lda: lda,
+                              b: b.data, ldb: ldb, beta: 0.3, c: slow.data, ldc: ldc)
+                    assertClose(fast.scalars, slow.scalars, rtol: 1e-5, atol: 1e-5, "sgemm \(m)x\(n)x\(k) \(transA) \(transB)")
+                }
+            }
+        }
+    }
+
+    func testConv2dMatchesDirectConvolution() {
+        let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int, s: Int, p: Padding2D)] = [
+            (3, 4, 7, 6, 3, 1, Padding2D(1)), (5, 2, 9, 9, 3, 2, Padding2D(1)),
+            (4, 4, 8, 8, 3, 2, Padding2D(top: 0, bottom: 1, left: 0, right: 1)),
+            (6, 3, 5, 4, 1, 1, Padding2D(0)), (2, 3, 4, 5, 5, 1, Padding2D(2)),
+        ]
+        for cs in cases {
+            let x = rng.randn([2, cs.c, cs.h, cs.w]), w = rng.randn([cs.o, cs.c, cs.k, cs.k]), b = rng.randn([cs.o])
+            let fast = Tensor.conv2d(x, weight: w, bias: b, stride: cs.s, padding: cs.p)
+            let g = Conv2DGeometry(channels: cs.c, height: cs.h, width: cs.w, kernelH: cs.k, kernelW: cs.k,
+                                   stride: cs.s, padding: cs.p)
+            let slow = Tensor(zeros: fast.shape)
+            let per = cs.o * g.outH * g.outW
+            for i in 0..<2 {
+                conv2dDirect(slow.data + i * per, x.data + i * cs.c * cs.h * cs.w, w.data, b.data,
+                             outChannels: cs.o, g)
+            }
+            assertClose(fast, slow, rtol: 1e-5, atol: 1e-5, "conv \(cs)")
+        }
+    }
+
+    func testChunkedAttentionMatchesFullSoftmax() {
+        let saved = AttentionKernel.queryChunk
+        defer { AttentionKernel.queryChunk = saved }
+        for (heads, nq, nk, d, dv, chunk) in [(3, 50, 41, 8, 8, 16), (1, 5, 300, 16, 4, 2), (9, 21, 21, 64, 64, 256)] {
+            AttentionKernel.queryChunk = chunk
+            let q = rng.randn([heads, nq, d]), k = rng.randn([heads, nk, d]), v = rng.randn([heads, nk, dv])
+            let fast = Tensor.attention(q: q, k: k, v: v, scale: 0.3)
+            let slow = attentionNaive(q: q.scalars, k: k.scalars, v: v.scalars, heads: heads, nq: nq, nk: nk,
+                                      d: d, dv: dv, scale: 0.3)
+            assertClose(fast.scalars, slow, rtol: 1e-5, atol: 1e-5, "attention \(heads)x\(nq)x\(nk)")
+        }
+    }
+}
