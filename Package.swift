@@ -33,12 +33,13 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
+        .target(name: "Benchmarks", dependencies: ["Tensor"], swiftSettings: optimized),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging",
+                "Tensor", "NN", "Imaging", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),

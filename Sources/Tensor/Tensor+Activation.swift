@@ -110,14 +110,3 @@ extension Tensor {
         return halves[0] * halves[1].gelu()
     }
 }
-
-/// y = softmax(x) over n contiguous values.
-@inline(__always)
-func softmaxRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
-    var m = -Float.infinity
-    for i in 0..<n { m = max(m, x[i]) }
-    var s: Float = 0
-    for i in 0..<n { let e = expf(x[i] - m); y[i] = e; s += e }
-    let inv = 1 / s
-    for i in 0..<n { y[i] *= inv }
-}

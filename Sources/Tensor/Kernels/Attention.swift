@@ -10,44 +10,70 @@ import Foundation
 
 public enum AttentionKernel {
     /// Rows of queries per chunk.
-    nonisolated(unsafe) public static var queryChunk = 256
+    nonisolated(unsafe) public static var queryChunk: Int = {
+        if let s = ProcessInfo.processInfo.environment["SVDMV_ATTENTION_CHUNK"], let n = Int(s), n > 0 { return n }
+        return 256
+    }()
 
-    /// Runs `perHead(h, scratch)` over heads: in parallel with single-threaded BLAS when there
-    /// are enough heads to feed every core, otherwise serially with BLAS's own threads.
-    static func forEachHead(_ heads: Int, scratchCount: Int,
-                            _ perHead: (Int, UnsafeMutablePointer<Float>) -> Void) {
-        let workers = min(Parallel.threadCount, heads)
-        if workers > 1 && heads >= 2 * workers {
+    /// Runs `perUnit(i, scratch)` for i in 0..<units: in parallel with single-threaded BLAS when
+    /// there are enough units to feed every core, otherwise serially with BLAS's own threads.
+    /// Workers take units round-robin; each has its own scratch buffer.
+    static func forEachUnit(_ units: Int, scratchCount: Int,
+                            _ perUnit: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        let workers = min(Parallel.threadCount, units)
+        if workers > 1 && units >= 4 * workers {
             BLAS.singleThreaded {
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
                     defer { scratch.deallocate() }
-                    var h = w
-                    while h < heads { perHead(h, scratch); h += workers }
+                    var u = w
+                    while u < units { perUnit(u, scratch); u += workers }
                 }
             }
         } else {
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
             defer { scratch.deallocate() }
-            for h in 0..<heads { perHead(h, scratch) }
+            for u in 0..<units { perUnit(u, scratch) }
         }
     }
+
+    /// Longest key sequence handled by the direct small-sequence path (temporal attention over
+    /// 21 frames has thousands of 21x21 heads, where per-call GEMM overhead would dominate).
+    static let smallSequence = 64
 
     static func forward(out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
                         k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                         heads: Int, nq: Int, nk: Int, d: Int, dv: Int, scale: Float) {
+        if nk <= smallSequence && nq <= smallSequence {
+            Parallel.forEach(heads, costPerItem: nq * nk * (d + dv)) { range in
+                var scores = [Float](repeating: 0, count: nk)
+                scores.withUnsafeMutableBufferPointer { sb in
+                    let s = sb.baseAddress!
+                    for h in range {
+                        smallHeadForward(out + h * nq * dv, q + h * nq * d, k + h * nk * d, v + h * nk * dv,
+                                         nq: nq, nk: nk, d: d, dv: dv, scale: scale, scores: s)
+                    }
+                }
+            }
+            return
+        }
+        // Work units are (head, query chunk) pairs, so a few long heads still spread over every core.
         let chunk = min(queryChunk, nq)
-        forEachHead(heads, scratchCount: chunk * nk) { h, scores in
+        let chunksPerHead = (nq + chunk - 1) / chunk
+        forEachUnit(heads * chunksPerHead, scratchCount: chunk * nk) { unit, scores in
+            let h = unit / chunksPerHead, q0 = (unit % chunksPerHead) * chunk
+            let rows = min(chunk, nq - q0)
             let qh = q + h * nq * d, kh = k + h * nk * d, vh = v + h * nk * dv, oh = out + h * nq * dv
-            var q0 = 0
-            while q0 < nq {
-                let rows = min(chunk, nq - q0)
-                BLAS.sgemm(transB: true, m: rows, n: nk, k: d, alpha: scale, a: qh + q0 * d, lda: d,
-                           b: kh, ldb: d, c: scores, ldc: nk)
-                for r in 0..<rows { softmaxRow(scores + r * nk, scores + r * nk, nk) }
-                BLAS.sgemm(m: rows, n: dv, k: nk, a: scores, lda: nk, b: vh, ldb: dv,
-                           c: oh + q0 * dv, ldc: dv)
-                q0 += rows
+            BLAS.sgemm(transB: true, m: rows, n: nk, k: d, alpha: scale, a: qh + q0 * d, lda: d,
+                       b: kh, ldb: d, c: scores, ldc: nk)
+            // Unnormalised probabilities; each output row is divided by its sum after P·V.
+            var sums = [Float](repeating: 0, count: rows)
+            for r in 0..<rows { sums[r] = expRow(scores + r * nk, scores + r * nk, nk) }
+            let o = oh + q0 * dv
+            BLAS.sgemm(m: rows, n: dv, k: nk, a: scores, lda: nk, b: vh, ldb: dv, c: o, ldc: dv)
+            for r in 0..<rows {
+                let inv = 1 / sums[r]
+                for c in 0..<dv { o[r * dv + c] *= inv }
             }
         }
     }
@@ -58,7 +84,8 @@ public enum AttentionKernel {
                          q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                          heads: Int, nq: Int, nk: Int, d: Int, dv: Int, scale: Float) {
         let chunk = min(queryChunk, nq)
-        forEachHead(heads, scratchCount: 2 * chunk * nk) { h, scratch in
+        // Per head (dK and dV accumulate over the head's query chunks).
+        forEachUnit(heads, scratchCount: 2 * chunk * nk) { h, scratch in
             let p = scratch, dp = scratch + chunk * nk
             let qh = q + h * nq * d, kh = k + h * nk * d, vh = v + h * nk * dv
             let goh = dOut + h * nq * dv
@@ -90,6 +117,41 @@ public enum AttentionKernel {
             }
         }
     }
+}
+
+/// One head of attention by direct loops: for each query row, scores by dot products, softmax,
+/// then a weighted sum of value rows.
+@inline(__always)
+func smallHeadForward(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
+                      _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, nq: Int, nk: Int,
+                      d: Int, dv: Int, scale: Float, scores: UnsafeMutablePointer<Float>) {
+    for i in 0..<nq {
+        let qi = q + i * d
+        for j in 0..<nk { scores[j] = scale * dotProduct(qi, k + j * d, d) }
+        softmaxRow(scores, scores, nk)
+        let o = out + i * dv
+        o.update(repeating: 0, count: dv)
+        for j in 0..<nk {
+            let p = scores[j], vj = v + j * dv
+            for c in 0..<dv { o[c] += p * vj[c] }
+        }
+    }
+}
+
+/// Σ a[i]·b[i] with eight-wide partial sums (vectorised by the compiler).
+@inline(__always)
+func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = SIMD8<Float>(repeating: 0)
+    var i = 0
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    while i + 8 <= n {
+        acc += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = horizontalSum(acc)
+    while i < n { total += a[i] * b[i]; i += 1 }
+    return total
 }
 
 /// Reference attention: materialises softmax(scale · q·kᵀ)·v per head in Double.

@@ -1,0 +1,49 @@
+// `svdmv bench`: timings of the engine's heavy ops (Benchmarks target); Scripts/bench/ops runs it
+// beside the PyTorch twin and prints the ratios.
+
+import ArgumentParser
+import Benchmarks
+import Foundation
+import Tensor
+
+extension SVDMV {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time matmul, conv2d, attention and a ResBlock on SVD shapes against the sgemm ceiling.")
+
+        @Option(help: "Frames per video (SVD-MV/SV3D use 21).")
+        var frames = 21
+        @Option(help: "Timed repetitions after one warm-up run; the fastest is reported.")
+        var repeats = 2
+        @Option(help: "Only cases whose name contains this text.")
+        var filter: String?
+        @Flag(help: "Print JSON lines instead of a table.")
+        var json = false
+
+        func validate() throws {
+            guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
+            guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        }
+
+        func run() throws {
+            let bench = OpBenchmarks(frames: frames, repeats: repeats, filter: filter)
+            if !json {
+                print("BLAS: \(BLAS.configuration)")
+                print("case                        GFLOP    seconds   GFLOP/s  of ceiling  shape")
+            }
+            var ceiling: Double?
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            _ = bench.run { r in
+                if r.name == "sgemm_ceiling" { ceiling = r.gflops }
+                if json {
+                    print(String(decoding: try! encoder.encode(r), as: UTF8.self))
+                } else {
+                    let pct = ceiling.map { String(format: "%5.1f%%", 100 * r.gflops / $0) } ?? ""
+                    let name = r.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                    print(name + String(format: " %8.2f %10.4f %9.1f %@  ", r.gflop, r.seconds, r.gflops, pct) + r.shape)
+                }
+            }
+        }
+    }
+}
