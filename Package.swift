@@ -28,8 +28,11 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CAssimp", path: "Sources/CAssimp"),
 
+        // Vectorised row kernels (exp, max, dot) in C, built with -O3 for baseline and AVX2.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
         // MARK: Libraries
-        .target(name: "Tensor", dependencies: ["CBLAS", "FileSupport"], swiftSettings: optimized),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "FileSupport"], swiftSettings: optimized),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),

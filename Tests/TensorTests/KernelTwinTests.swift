@@ -48,15 +48,28 @@ final class KernelTwinTests: XCTestCase {
     }
 
     func testChunkedAttentionMatchesFullSoftmax() {
-        let saved = AttentionKernel.queryChunk
-        defer { AttentionKernel.queryChunk = saved }
-        for (heads, nq, nk, d, dv, chunk) in [(3, 50, 41, 8, 8, 16), (1, 5, 300, 16, 4, 2), (9, 21, 21, 64, 64, 256)] {
+        let saved = (AttentionKernel.queryChunk, AttentionKernel.keyBlock)
+        defer { (AttentionKernel.queryChunk, AttentionKernel.keyBlock) = saved }
+        for (heads, nq, nk, d, dv, chunk, block) in [(3, 70, 141, 8, 8, 16, 32), (1, 5, 300, 16, 4, 2, 64),
+                                                     (9, 21, 21, 64, 64, 256, 512), (2, 90, 100, 16, 16, 256, 512)] {
             AttentionKernel.queryChunk = chunk
+            AttentionKernel.keyBlock = block
             let q = rng.randn([heads, nq, d]), k = rng.randn([heads, nk, d]), v = rng.randn([heads, nk, dv])
             let fast = Tensor.attention(q: q, k: k, v: v, scale: 0.3)
             let slow = attentionNaive(q: q.scalars, k: k.scalars, v: v.scalars, heads: heads, nq: nq, nk: nk,
                                       d: d, dv: dv, scale: 0.3)
             assertClose(fast.scalars, slow, rtol: 1e-5, atol: 1e-5, "attention \(heads)x\(nq)x\(nk)")
         }
+    }
+}
+
+final class FastMathTests: XCTestCase {
+    func testVectorisedExpMatchesLibm() {
+        // Softmax inputs (≤ 0 after the shift) over the whole useful range, and a length that
+        // leaves a scalar tail after the eight-wide loop.
+        let x = (0..<1003).map { -Float($0) * 0.0871 + 0.5 }
+        let fast = expShiftedRowFast(x, shift: 0.5), slow = expShiftedRowReference(x, shift: 0.5)
+        assertClose(fast.values, slow.values, rtol: 1e-6, atol: 1e-30, "exp")
+        XCTAssertEqual(fast.sum, slow.sum, accuracy: 1e-6 * slow.sum)
     }
 }

@@ -68,11 +68,13 @@ final class ParityTests: XCTestCase {
     }
 
     func testChunkedAttention() {
-        // Chunks smaller than the query count, so the chunk loop and its tail both run.
-        let saved = AttentionKernel.queryChunk
-        defer { AttentionKernel.queryChunk = saved }
-        for chunk in [8, 256] {
+        // Query chunks and key blocks smaller than the sequences, so the chunk loop, the online
+        // softmax across key blocks and their tails all run (and the small-sequence path at 256).
+        let saved = (AttentionKernel.queryChunk, AttentionKernel.keyBlock)
+        defer { (AttentionKernel.queryChunk, AttentionKernel.keyBlock) = saved }
+        for (chunk, block) in [(8, 7), (5, 512), (256, 512)] {
             AttentionKernel.queryChunk = chunk
+            AttentionKernel.keyBlock = block
             check("attention", ["q", "k", "v"]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) }
         }
     }

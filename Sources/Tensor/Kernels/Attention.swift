@@ -1,10 +1,11 @@
 // Scaled dot-product attention that never holds the full score matrix: queries are processed in
-// chunks of `queryChunk` rows, so memory is queryChunk·Nk floats per worker instead of Nq·Nk
-// (5184² floats = 107 MB per head at 576x576). Softmax is exact per row, so chunking changes no
-// result. The backward pass recomputes each chunk's probabilities (flash-attention style).
+// chunks of `queryChunk` rows and keys in blocks of `keyBlock` with an online softmax (flash
+// attention), so memory is queryChunk·keyBlock floats per worker instead of Nq·Nk (5184² floats =
+// 107 MB per head at 576x576). The backward pass recomputes each query chunk's probabilities.
 //
 // Shapes: q [BH, Nq, D], k [BH, Nk, D], v [BH, Nk, Dv], out [BH, Nq, Dv] (BH = batch · heads).
 
+import CKernels
 import Dispatch
 import Foundation
 
@@ -13,6 +14,12 @@ public enum AttentionKernel {
     nonisolated(unsafe) public static var queryChunk: Int = {
         if let s = ProcessInfo.processInfo.environment["SVDMV_ATTENTION_CHUNK"], let n = Int(s), n > 0 { return n }
         return 256
+    }()
+
+    /// Keys per block of the online softmax.
+    nonisolated(unsafe) public static var keyBlock: Int = {
+        if let s = ProcessInfo.processInfo.environment["SVDMV_ATTENTION_KEY_BLOCK"], let n = Int(s), n > 0 { return n }
+        return 512
     }()
 
     /// Runs `perUnit(i, scratch)` for i in 0..<units: in parallel with single-threaded BLAS when
@@ -57,24 +64,42 @@ public enum AttentionKernel {
             }
             return
         }
-        // Work units are (head, query chunk) pairs, so a few long heads still spread over every core.
-        let chunk = min(queryChunk, nq)
+        // Work units are (head, query chunk) pairs, so a few long heads still spread over every
+        // core. Within a unit, keys are taken in blocks of `keyBlock` with an online softmax
+        // (running max and sum per row, the accumulator rescaled when the max grows), so the
+        // score tile stays in cache instead of spanning all Nk keys.
+        let chunk = min(queryChunk, nq), block = min(keyBlock, nk)
         let chunksPerHead = (nq + chunk - 1) / chunk
-        forEachUnit(heads * chunksPerHead, scratchCount: chunk * nk) { unit, scores in
+        forEachUnit(heads * chunksPerHead, scratchCount: chunk * block + 2 * chunk) { unit, scratch in
             let h = unit / chunksPerHead, q0 = (unit % chunksPerHead) * chunk
             let rows = min(chunk, nq - q0)
-            let qh = q + h * nq * d, kh = k + h * nk * d, vh = v + h * nk * dv, oh = out + h * nq * dv
-            BLAS.sgemm(transB: true, m: rows, n: nk, k: d, alpha: scale, a: qh + q0 * d, lda: d,
-                       b: kh, ldb: d, c: scores, ldc: nk)
-            // Unnormalised probabilities; each output row is divided by its sum after P·V.
-            var sums = [Float](repeating: 0, count: rows)
-            for r in 0..<rows { sums[r] = expRow(scores + r * nk, scores + r * nk, nk) }
-            let o = oh + q0 * dv
-            BLAS.sgemm(m: rows, n: dv, k: nk, a: scores, lda: nk, b: vh, ldb: dv, c: o, ldc: dv)
-            for r in 0..<rows {
-                let inv = 1 / sums[r]
-                for c in 0..<dv { o[r * dv + c] *= inv }
+            let qc = q + (h * nq + q0) * d, kh = k + h * nk * d, vh = v + h * nk * dv
+            let o = out + (h * nq + q0) * dv
+            let scores = scratch, maxes = scratch + chunk * block, sums = maxes + chunk
+            var k0 = 0
+            while k0 < nk {
+                let cols = min(block, nk - k0)
+                BLAS.sgemm(transB: true, m: rows, n: cols, k: d, alpha: scale, a: qc, lda: d,
+                           b: kh + k0 * d, ldb: d, c: scores, ldc: cols)
+                for r in 0..<rows {
+                    let row = scores + r * cols
+                    let blockMax = rowMax(row, cols)
+                    if k0 == 0 {
+                        maxes[r] = blockMax
+                        sums[r] = expShiftedRow(row, row, cols, shift: blockMax)
+                    } else {
+                        let newMax = max(maxes[r], blockMax)
+                        let correction = expf(maxes[r] - newMax)
+                        sums[r] = sums[r] * correction + expShiftedRow(row, row, cols, shift: newMax)
+                        maxes[r] = newMax
+                        if correction != 1 { ck_scale(o + r * dv, dv, correction) }
+                    }
+                }
+                BLAS.sgemm(m: rows, n: dv, k: cols, a: scores, lda: cols, b: vh + k0 * dv, ldb: dv,
+                           beta: k0 == 0 ? 0 : 1, c: o, ldc: dv)
+                k0 += cols
             }
+            for r in 0..<rows { ck_scale(o + r * dv, dv, 1 / sums[r]) }
         }
     }
 
@@ -131,27 +156,8 @@ func smallHeadForward(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Flo
         softmaxRow(scores, scores, nk)
         let o = out + i * dv
         o.update(repeating: 0, count: dv)
-        for j in 0..<nk {
-            let p = scores[j], vj = v + j * dv
-            for c in 0..<dv { o[c] += p * vj[c] }
-        }
+        for j in 0..<nk { ck_axpy(o, v + j * dv, dv, scores[j]) }
     }
-}
-
-/// Σ a[i]·b[i] with eight-wide partial sums (vectorised by the compiler).
-@inline(__always)
-func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc = SIMD8<Float>(repeating: 0)
-    var i = 0
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-    while i + 8 <= n {
-        acc += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
-    var total = horizontalSum(acc)
-    while i < n { total += a[i] * b[i]; i += 1 }
-    return total
 }
 
 /// Reference attention: materialises softmax(scale · q·kᵀ)·v per head in Double.
