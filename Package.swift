@@ -34,6 +34,7 @@ let package = Package(
         // MARK: Libraries
         .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "FileSupport"], swiftSettings: optimized),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
+        .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
         .target(name: "Benchmarks", dependencies: ["Tensor"], swiftSettings: optimized),
@@ -53,6 +54,8 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"],
                     swiftSettings: swift5),
