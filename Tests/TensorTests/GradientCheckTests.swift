@@ -65,6 +65,7 @@ final class GradientCheckTests: XCTestCase {
         gradCheck("concat", [random([2, 3]), random([2, 2])]) { Tensor.concatenated([$0[0], $0[1]], axis: 1) }
         gradCheck("split", [random([4, 3])]) { $0[0].split(axis: 0, sizes: [1, 3])[1] }
         gradCheck("upsample", [random([1, 2, 3, 3])]) { $0[0].upsampledNearest2x() }
+        gradCheck("maxPool", [random([1, 2, 7, 6])]) { $0[0].maxPooled2d(kernel: 3, stride: 2, padding: 1) }
     }
 
     func testMatrixProducts() {

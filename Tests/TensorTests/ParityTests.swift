@@ -81,6 +81,8 @@ final class ParityTests: XCTestCase {
 
     func testShapeOps() {
         check("upsample", ["x"]) { $0[0].upsampledNearest2x() }
+        check("maxpool_alex", ["x"]) { $0[0].maxPooled2d(kernel: 3, stride: 2) }
+        check("maxpool_vgg", ["x"]) { $0[0].maxPooled2d(kernel: 2, stride: 2) }
         check("sum_axes", ["x"]) { $0[0].sum(axes: [1, 3], keepDims: true) }
         check("mean_axes", ["x"]) { $0[0].mean(axes: [0, 2]) }
         check("permute", ["x"]) { $0[0].permuted([2, 0, 3, 1]) }
