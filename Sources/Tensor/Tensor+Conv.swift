@@ -18,19 +18,49 @@ extension Tensor {
         precondition(g.outH > 0 && g.outW > 0, "conv2d: empty output for input \(x.shape)")
         let hw = g.outH * g.outW, inSize = g.channels * g.height * g.width
         let out = Tensor(uninitialized: [n, o, g.outH, g.outW])
-        let col = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patch * hw)
-        defer { col?.deallocate() }
-        for i in 0..<n {
-            let dst = out.data + i * o * hw
-            if let bias {
-                for c in 0..<o { (dst + c * hw).update(repeating: bias.data[c], count: hw) }
-            }
+        // Small images (the UNet's 18x18 and 9x9 levels) share one GEMM in groups, so the GEMM's
+        // column count stays near 1024 instead of hw; the product is then scattered per image.
+        let group = min(n, max(1, 1024 / hw))
+        let col = g.isPointwise && group == 1 ? nil
+            : UnsafeMutablePointer<Float>.allocate(capacity: g.patch * hw * group)
+        let product = group > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: o * hw * group) : nil
+        defer { col?.deallocate(); product?.deallocate() }
+        var first = 0
+        while first < n {
+            let count = min(group, n - first)
             let b: UnsafePointer<Float>
-            if let col { im2col(col, x.data + i * inSize, g); b = UnsafePointer(col) } else {
-                b = UnsafePointer(x.data + i * inSize)
+            if let col {
+                for j in 0..<count {
+                    im2col(col + j * hw, x.data + (first + j) * inSize, g, rowStride: count * hw)
+                }
+                b = UnsafePointer(col)
+            } else {
+                b = UnsafePointer(x.data + first * inSize)
             }
-            BLAS.sgemm(m: o, n: hw, k: g.patch, a: weight.data, lda: g.patch, b: b, ldb: hw,
-                       beta: bias == nil ? 0 : 1, c: dst, ldc: hw)
+            if let product {
+                BLAS.sgemm(m: o, n: count * hw, k: g.patch, a: weight.data, lda: g.patch, b: b,
+                           ldb: count * hw, c: product, ldc: count * hw)
+                for j in 0..<count {
+                    let dst = out.data + (first + j) * o * hw
+                    for c in 0..<o {
+                        let src = product + c * count * hw + j * hw, d = dst + c * hw
+                        if let bias {
+                            let bc = bias.data[c]
+                            for i in 0..<hw { d[i] = src[i] + bc }
+                        } else {
+                            d.update(from: src, count: hw)
+                        }
+                    }
+                }
+            } else {
+                let dst = out.data + first * o * hw
+                if let bias {
+                    for c in 0..<o { (dst + c * hw).update(repeating: bias.data[c], count: hw) }
+                }
+                BLAS.sgemm(m: o, n: hw, k: g.patch, a: weight.data, lda: g.patch, b: b, ldb: hw,
+                           beta: bias == nil ? 0 : 1, c: dst, ldc: hw)
+            }
+            first += count
         }
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return out.recorded("conv2d", inputs) { grad in

@@ -31,6 +31,8 @@ final class KernelTwinTests: XCTestCase {
             (3, 4, 7, 6, 3, 1, Padding2D(1)), (5, 2, 9, 9, 3, 2, Padding2D(1)),
             (4, 4, 8, 8, 3, 2, Padding2D(top: 0, bottom: 1, left: 0, right: 1)),
             (6, 3, 5, 4, 1, 1, Padding2D(0)), (2, 3, 4, 5, 5, 1, Padding2D(2)),
+            // Large enough (34x33 > 1024 outputs) for one GEMM per image instead of grouped images.
+            (3, 4, 34, 33, 3, 1, Padding2D(1)), (3, 2, 40, 40, 1, 1, Padding2D(0)),
         ]
         for cs in cases {
             let x = rng.randn([2, cs.c, cs.h, cs.w]), w = rng.randn([cs.o, cs.c, cs.k, cs.k]), b = rng.randn([cs.o])

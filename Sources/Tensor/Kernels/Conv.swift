@@ -32,13 +32,16 @@ public struct Conv2DGeometry: Sendable {
     }
 }
 
-/// col[C·kh·kw, outH·outW] from x[C, H, W] (zeros outside the image).
-func im2col(_ col: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv2DGeometry) {
+/// col[C·kh·kw, outH·outW] from x[C, H, W] (zeros outside the image). `rowStride` is the
+/// distance between rows of `col` (default outH·outW; larger when several images share `col`).
+func im2col(_ col: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv2DGeometry,
+            rowStride: Int? = nil) {
     let oh = g.outH, ow = g.outW, hw = oh * ow
+    let ld = rowStride ?? hw
     Parallel.forEach(g.patch, costPerItem: hw, grain: 65_536) { rows in
         for row in rows {
             let kx = row % g.kernelW, ky = (row / g.kernelW) % g.kernelH, c = row / (g.kernelW * g.kernelH)
-            let dst = col + row * hw
+            let dst = col + row * ld
             let src = x + c * g.height * g.width
             for oy in 0..<oh {
                 let iy = oy * g.stride + ky - g.padding.top
