@@ -103,23 +103,44 @@ VARIANTS(float, ck_exp_shifted, (float *y, const float *x, long n, float shift),
     return total;
 })
 
-DISPATCH(float, ck_dot, (const float *a, const float *b, long n), (a, b, n))
-VARIANTS(float, ck_dot, (const float *a, const float *b, long n), {
-    float s[8] = {0};
-    long i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) s[j] += a[i + j] * b[i + j];
-    float total = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (; i < n; i++) total += a[i] * b[i];
-    return total;
-})
-
 DISPATCH(void, ck_scale, (float *y, long n, float s), (y, n, s))
 VARIANTS(void, ck_scale, (float *y, long n, float s), {
     for (long i = 0; i < n; i++) y[i] *= s;
 })
 
-DISPATCH(void, ck_axpy, (float *y, const float *x, long n, float s), (y, x, n, s))
-VARIANTS(void, ck_axpy, (float *y, const float *x, long n, float s), {
-    for (long i = 0; i < n; i++) y[i] += s * x[i];
+DISPATCH(void, ck_attention_head,
+         (float *out, const float *q, const float *k, const float *v, long nq, long nk, long d,
+          long dv, float scale, float *scratch),
+         (out, q, k, v, nq, nk, d, dv, scale, scratch))
+VARIANTS(void, ck_attention_head,
+         (float *out, const float *q, const float *k, const float *v, long nq, long nk, long d,
+          long dv, float scale, float *scratch), {
+    // kᵀ [d, nk], so both products are axpy loops over a contiguous axis (they vectorise).
+    float *kt = scratch, *s = scratch + nk * d;
+    for (long j = 0; j < nk; j++)
+        for (long c = 0; c < d; c++) kt[c * nk + j] = k[j * d + c];
+    for (long i = 0; i < nq; i++) {
+        const float *qi = q + i * d;
+        for (long j = 0; j < nk; j++) s[j] = 0;
+        for (long c = 0; c < d; c++) {
+            const float qc = qi[c] * scale;
+            const float *row = kt + c * nk;
+            for (long j = 0; j < nk; j++) s[j] += qc * row[j];
+        }
+        float m = s[0];
+        for (long j = 1; j < nk; j++) m = s[j] > m ? s[j] : m;
+        float total = 0;
+        for (long j = 0; j < nk; j++) {
+            s[j] = exp_cephes(s[j] - m);
+            total += s[j];
+        }
+        const float inv = 1.0f / total;
+        float *o = out + i * dv;
+        for (long c = 0; c < dv; c++) o[c] = 0;
+        for (long j = 0; j < nk; j++) {
+            const float p = s[j] * inv;
+            const float *vj = v + j * dv;
+            for (long c = 0; c < dv; c++) o[c] += p * vj[c];
+        }
+    }
 })

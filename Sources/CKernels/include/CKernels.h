@@ -1,4 +1,4 @@
-// Row kernels whose speed depends on SIMD code generation (exp for softmax, max, dot products).
+// Row kernels whose speed depends on SIMD code generation (exp for softmax, row max, short-sequence attention).
 // Written in C so the compiler vectorises them reliably; each function is built for AVX2+FMA and
 // for baseline x86-64, picked at load time (target_clones), so the binary runs on any x86-64.
 // Readable Swift twins live in Sources/Tensor/Kernels/FastMath.swift and the tests compare both.
@@ -9,11 +9,12 @@
 float ck_row_max(const float *x, long n);
 /// y[i] = exp(x[i] - shift) (Cephes polynomial, about 1 ulp); returns the sum of y. y may be x.
 float ck_exp_shifted(float *y, const float *x, long n, float shift);
-/// sum of a[i] * b[i].
-float ck_dot(const float *a, const float *b, long n);
 /// y[i] *= s.
 void ck_scale(float *y, long n, float s);
-/// y[i] += s * x[i].
-void ck_axpy(float *y, const float *x, long n, float s);
+
+/// One attention head for short sequences (nq, nk <= 64): out[nq, dv] = softmax(scale·q·kᵀ)·v,
+/// q [nq, d], k [nk, d], v [nk, dv]. `scratch` holds nk·d + nk floats.
+void ck_attention_head(float *out, const float *q, const float *k, const float *v, long nq, long nk,
+                       long d, long dv, float scale, float *scratch);
 
 #endif

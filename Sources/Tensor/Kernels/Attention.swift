@@ -53,13 +53,11 @@ public enum AttentionKernel {
                         heads: Int, nq: Int, nk: Int, d: Int, dv: Int, scale: Float) {
         if nk <= smallSequence && nq <= smallSequence {
             Parallel.forEach(heads, costPerItem: nq * nk * (d + dv)) { range in
-                var scores = [Float](repeating: 0, count: nk)
-                scores.withUnsafeMutableBufferPointer { sb in
-                    let s = sb.baseAddress!
-                    for h in range {
-                        smallHeadForward(out + h * nq * dv, q + h * nq * d, k + h * nk * d, v + h * nk * dv,
-                                         nq: nq, nk: nk, d: d, dv: dv, scale: scale, scores: s)
-                    }
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nk * d + nk)
+                defer { scratch.deallocate() }
+                for h in range {
+                    ck_attention_head(out + h * nq * dv, q + h * nq * d, k + h * nk * d, v + h * nk * dv,
+                                      nq, nk, d, dv, scale, scratch)
                 }
             }
             return
@@ -141,22 +139,6 @@ public enum AttentionKernel {
                 q0 += rows
             }
         }
-    }
-}
-
-/// One head of attention by direct loops: for each query row, scores by dot products, softmax,
-/// then a weighted sum of value rows.
-@inline(__always)
-func smallHeadForward(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
-                      _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, nq: Int, nk: Int,
-                      d: Int, dv: Int, scale: Float, scores: UnsafeMutablePointer<Float>) {
-    for i in 0..<nq {
-        let qi = q + i * d
-        for j in 0..<nk { scores[j] = scale * dotProduct(qi, k + j * d, d) }
-        softmaxRow(scores, scores, nk)
-        let o = out + i * dv
-        o.update(repeating: 0, count: dv)
-        for j in 0..<nk { ck_axpy(o, v + j * dv, dv, scores[j]) }
     }
 }
 

@@ -17,10 +17,6 @@ func expShiftedRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, 
     ck_exp_shifted(y, x, n, shift)
 }
 
-/// Σ a[i]·b[i].
-@inline(__always)
-func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float { ck_dot(a, b, n) }
-
 /// y = exp(x − max(x)) (y may alias x); returns Σ y, so a caller can normalise later.
 @inline(__always)
 func expRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) -> Float {
