@@ -96,6 +96,9 @@ final class ByteRegion: @unchecked Sendable {
         guard fstat(fd, &info) == 0 else {
             throw SafeTensorsError(.io, file: path, "cannot stat: \(String(cString: strerror(errno)))")
         }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw SafeTensorsError(.io, file: path, "is not a regular file")
+        }
         let size = Int(info.st_size)
         guard size >= 8 else {
             throw SafeTensorsError(.headerLength, file: path,

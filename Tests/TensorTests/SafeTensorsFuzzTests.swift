@@ -36,7 +36,12 @@ final class SafeTensorsFuzzTests: XCTestCase {
         var kinds = [String: Int]()
         for iteration in 0..<4000 {
             var bytes = [UInt8](seeds[Int(rng.next() % UInt64(seeds.count))])
-            for _ in 0...(rng.next() % 3) { mutate(&bytes, &rng) }
+            if rng.next() % 2 == 0 {
+                bytes = try editHeader(bytes, &rng)
+                if rng.next() % 4 == 0 { mutate(&bytes, &rng) }
+            } else {
+                for _ in 0...(rng.next() % 3) { mutate(&bytes, &rng) }
+            }
             do {
                 let file = try SafeTensorsFile(data: Data(bytes), name: "fuzz-\(iteration)")
                 for key in file.keys {
@@ -55,10 +60,49 @@ final class SafeTensorsFuzzTests: XCTestCase {
                 XCTFail("iteration \(iteration): unexpected error type \(error)")
             }
         }
+        let summary = "opened \(opened), rejected \(rejected), kinds \(kinds.sorted { $0.key < $1.key })"
         // the mutations must reach both outcomes and most error kinds
-        XCTAssertGreaterThan(opened, 100)
-        XCTAssertGreaterThan(rejected, 1000)
-        XCTAssertGreaterThanOrEqual(kinds.count, 7, "\(kinds)")
+        XCTAssertGreaterThan(opened, 100, summary)
+        XCTAssertGreaterThan(rejected, 1000, summary)
+        XCTAssertEqual(kinds.count, 8, "every header error kind is reached: \(summary)")
+    }
+
+    /// Re-serialises the header of a valid image with one field of one entry changed (offsets
+    /// moved, shape or dtype edited, a field removed or retyped), the length field kept right.
+    private func editHeader(_ image: [UInt8], _ rng: inout SplitMix64) throws -> [UInt8] {
+        let n = Int(image[0..<8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        var header = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(image[8..<(8 + n)])) as? [String: Any])
+        let name = try XCTUnwrap(header.keys.sorted().randomElement(using: &rng))
+        func pick<T>(_ options: [T]) -> T { options[Int(rng.next() % UInt64(options.count))] }
+        if var entry = header[name] as? [String: Any] {
+            let field = pick(["dtype", "shape", "data_offsets"])
+            let delta = Int(rng.next() % 9) - 4
+            switch (field, rng.next() % 6) {
+            case (_, 0): entry[field] = nil
+            case (_, 1): entry[field] = pick([NSNull(), "x", [1, 2, 3], ["a": 1], 1.5, true] as [Any])
+            case ("dtype", _): entry[field] = pick(["F32", "F16", "BF16", "I64", "F64", "U8", "f32", ""])
+            case ("shape", _):
+                var shape = entry[field] as? [Int] ?? []
+                if shape.isEmpty || rng.next() % 3 == 0 { shape.append(pick([0, 1, 2, -1, 1 << 40])) }
+                else { shape[Int(rng.next() % UInt64(shape.count))] += delta }
+                entry[field] = shape
+            default:
+                var offsets = entry[field] as? [Int] ?? [0, 0]
+                switch rng.next() % 3 {
+                case 0: offsets[0] += delta
+                case 1: offsets[offsets.count - 1] += delta
+                default: offsets = offsets.map { $0 + delta }
+                }
+                entry[field] = offsets
+            }
+            header[name] = entry
+        } else {
+            header[name] = pick([["k": 1], ["k": "v"], [] as [Any], "text"] as [Any])
+        }
+        let json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var out = [UInt8]()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        return out + [UInt8](json) + image[(8 + n)...]
     }
 
     private func mutate(_ bytes: inout [UInt8], _ rng: inout SplitMix64) {

@@ -155,6 +155,8 @@ final class SafeTensorsTests: XCTestCase {
 
     func testMissingFileAndMissingTensor() throws {
         assertThrows(try SafeTensorsFile(url: temporaryURL("nope.safetensors")), .io, contains: "cannot open")
+        assertThrows(try SafeTensorsFile(url: FileManager.default.temporaryDirectory), .io,
+                     contains: "is not a regular file")
         let file = try SafeTensorsFile(url: fixtureURL("st_mixed.safetensors"))
         assertThrows(try file.tensor("nope"), .missingTensor, tensor: "nope", contains: "st_mixed.safetensors")
     }
