@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .target(name: "Diffusion", dependencies: ["Tensor"], swiftSettings: optimized),
+        .target(name: "Training", dependencies: ["NN", "Tensor", "Imaging", "FileSupport"], swiftSettings: swift5),
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
         .target(name: "Benchmarks", dependencies: ["Tensor"], swiftSettings: optimized),
@@ -60,6 +61,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],
+                    swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"],
                     swiftSettings: swift5),
     ]

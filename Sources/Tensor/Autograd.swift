@@ -31,6 +31,9 @@ public final class GradNode {
     }
 
     public func zeroGrad() { grad = nil }
+
+    /// Replaces a leaf's gradient (gradient accumulation across micro-batches).
+    public func setGradient(_ g: Tensor) { grad = g.detached() }
 }
 
 /// Whether ops record gradients. Off inside `GradMode.withoutGradients` (inference, optimiser steps).

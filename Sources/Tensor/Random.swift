@@ -11,7 +11,7 @@
 
 import Foundation
 
-public struct TorchGenerator {
+public struct TorchGenerator: Codable, Equatable {
     private var state = [UInt32](repeating: 0, count: 624)
     private var index = 624
     /// Cached second half of the last Double Box-Muller pair.

@@ -1,0 +1,249 @@
+// A resumable training run in a folder:
+//
+//   RUN/config.json                  the TrainingConfig the run was started with
+//   RUN/checkpoints/step-000100/     trainable.safetensors (checkpoint keys), optimizer.safetensors,
+//                                    ema.safetensors (if EMA), state.json (step, RNG state)
+//   RUN/metrics.csv                  step, loss, learning rate, gradient norm, seconds
+//   RUN/loss.png                     the loss curve, redrawn at every checkpoint
+//
+// Every file is written atomically and a checkpoint folder appears under its final name only
+// when complete (written as a hidden temporary folder, then renamed). The loss at step s depends
+// only on the weights, the optimiser state and the random generator's state, all of which the
+// checkpoint holds, so a run killed at any moment and resumed from its last checkpoint repeats
+// exactly the losses of a run never stopped (the metrics rows after that checkpoint are dropped).
+
+import FileSupport
+import Foundation
+import NN
+import Tensor
+
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    public var steps: Int
+    public var optimizer = AdamWConfig()
+    /// Linear warm-up of the learning rate over this many steps.
+    public var warmupSteps = 0
+    /// Micro-batches whose gradients are summed (and averaged) before each optimiser step.
+    public var gradientAccumulation = 1
+    /// Gradient-norm clipping; nil for none.
+    public var maxGradientNorm: Float? = 1
+    public var checkpointEvery = 100
+    /// Checkpoints kept on disk (older ones are deleted); at least 1.
+    public var keepCheckpoints = 2
+    /// EMA decay of the weights; nil for none.
+    public var emaDecay: Float?
+    public var seed: UInt64 = 0
+
+    public init(steps: Int, optimizer: AdamWConfig = AdamWConfig(), warmupSteps: Int = 0,
+                gradientAccumulation: Int = 1, maxGradientNorm: Float? = 1, checkpointEvery: Int = 100,
+                keepCheckpoints: Int = 2, emaDecay: Float? = nil, seed: UInt64 = 0) {
+        self.steps = steps; self.optimizer = optimizer; self.warmupSteps = warmupSteps
+        self.gradientAccumulation = gradientAccumulation; self.maxGradientNorm = maxGradientNorm
+        self.checkpointEvery = checkpointEvery; self.keepCheckpoints = keepCheckpoints
+        self.emaDecay = emaDecay; self.seed = seed
+    }
+
+    /// Learning rate at optimiser step `step` (1-based): linear warm-up, then constant.
+    public func learningRate(atStep step: Int) -> Float {
+        guard warmupSteps > 0 && step < warmupSteps else { return optimizer.learningRate }
+        return optimizer.learningRate * Float(step) / Float(warmupSteps)
+    }
+}
+
+public struct StepRecord: Equatable, Sendable {
+    public var step: Int
+    public var loss: Float
+    public var learningRate: Float
+    public var gradientNorm: Float
+    public var seconds: Double
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case configMismatch(String)
+    case badCheckpoint(String)
+    case nonFiniteLoss(step: Int)
+    case lossWithoutGradient
+    public var description: String {
+        switch self {
+        case .configMismatch(let m): return "cannot resume: \(m)"
+        case .badCheckpoint(let m): return "bad checkpoint: \(m)"
+        case .nonFiniteLoss(let s): return "loss is not finite at step \(s); stopping (the last checkpoint is intact)"
+        case .lossWithoutGradient: return "the loss does not depend on the trainable parameters"
+        }
+    }
+}
+
+/// The state a checkpoint carries besides tensors.
+struct CheckpointState: Codable {
+    var step: Int
+    var generator: TorchGenerator
+}
+
+public final class TrainingRun {
+    public let folder: URL
+    public let config: TrainingConfig
+    /// The trainable parameters (the model for full finetuning, or LoRA adapters).
+    public let trainable: Module
+    public private(set) var step = 0
+    public private(set) var history: [StepRecord] = []
+    public var generator: TorchGenerator
+    let optimizer: AdamW
+    let ema: ExponentialMovingAverage?
+
+    /// Opens `folder`: resumes from its newest checkpoint if there is one (the saved config must
+    /// equal `config` except for `steps`, which may grow), else starts at step 0.
+    public init(folder: URL, config: TrainingConfig, trainable: Module) throws {
+        self.folder = folder
+        self.config = config
+        self.trainable = trainable
+        optimizer = AdamW(config.optimizer)
+        generator = TorchGenerator(seed: config.seed)
+        ema = config.emaDecay.map { ExponentialMovingAverage(decay: $0, of: trainable) }
+        try FileManager.default.createDirectory(at: checkpointsFolder, withIntermediateDirectories: true)
+        let configURL = folder.appendingPathComponent("config.json")
+        if let saved = try? JSONDecoder().decode(TrainingConfig.self, from: Data(contentsOf: configURL)) {
+            var comparable = saved
+            comparable.steps = config.steps
+            guard comparable == config else {
+                throw TrainingError.configMismatch("\(configURL.path) differs from the requested settings")
+            }
+        }
+        try writeAtomically(try Self.encoder.encode(config), to: configURL)
+        if let latest = checkpointSteps().last { try restore(step: latest) }
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return e
+    }()
+
+    var checkpointsFolder: URL { folder.appendingPathComponent("checkpoints") }
+
+    func checkpointFolder(_ step: Int) -> URL {
+        checkpointsFolder.appendingPathComponent(String(format: "step-%06d", step))
+    }
+
+    /// Steps of the complete checkpoints on disk, oldest first.
+    public func checkpointSteps() -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpointsFolder.path)) ?? []
+        return names.compactMap { $0.hasPrefix("step-") ? Int($0.dropFirst(5)) : nil }.sorted()
+    }
+
+    /// Runs optimiser steps until `config.steps`. `loss(step, microBatch, &generator)` returns a
+    /// scalar loss with gradient history to `trainable` (drawing its randomness from the
+    /// generator); `beforeForward`/`afterBackward` let LoRA swap adapted weights in and out.
+    public func run(loss: (Int, Int, inout TorchGenerator) throws -> Tensor,
+                    beforeForward: () -> Void = {}, afterBackward: () -> Void = {},
+                    onStep: (StepRecord) -> Void = { _ in }) throws {
+        trainable.trainable()
+        while step < config.steps {
+            let started = Date()
+            let nextStep = step + 1
+            var total: Float = 0
+            var accumulated: [String: Tensor] = [:]
+            for micro in 0..<config.gradientAccumulation {
+                trainable.trainable()  // fresh leaves: gradients of this micro-batch only
+                beforeForward()
+                let l = try loss(nextStep, micro, &generator)
+                guard l.item.isFinite else { throw TrainingError.nonFiniteLoss(step: nextStep) }
+                guard l.requiresGrad else { throw TrainingError.lossWithoutGradient }
+                (l * (1 / Float(config.gradientAccumulation))).backward()
+                afterBackward()
+                total += l.item
+                trainable.visitParameters { key, p in
+                    guard let g = p.grad else { return }
+                    accumulated[key] = accumulated[key].map { $0 + g } ?? g
+                }
+            }
+            // The summed gradients become the leaves' gradients for clipping and the update.
+            trainable.visitParameters { key, p in
+                if let g = accumulated[key], let node = p.gradNode { node.setGradient(g) }
+            }
+            let norm = config.maxGradientNorm.map { clipGradientNorm(trainable, maxNorm: $0) } ?? gradientNorm()
+            let lr = config.learningRate(atStep: nextStep)
+            GradMode.withoutGradients { optimizer.update(trainable, learningRate: lr) }
+            ema?.update(from: trainable)
+            step = nextStep
+            let record = StepRecord(step: step, loss: total / Float(config.gradientAccumulation), learningRate: lr,
+                                    gradientNorm: norm, seconds: Date().timeIntervalSince(started))
+            history.append(record)
+            onStep(record)
+            if step % config.checkpointEvery == 0 || step == config.steps { try checkpoint() }
+        }
+        trainable.frozen()
+    }
+
+    func gradientNorm() -> Float {
+        var s: Double = 0
+        trainable.visitParameters { _, p in
+            guard let g = p.grad else { return }
+            for i in 0..<g.count { s += Double(g.data[i]) * Double(g.data[i]) }
+        }
+        return Float(s.squareRoot())
+    }
+
+    /// Writes the checkpoint for the current step, the metrics and the loss curve.
+    public func checkpoint() throws {
+        let final = checkpointFolder(step)
+        let temporary = checkpointsFolder.appendingPathComponent(".step-\(step).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        try? FileManager.default.removeItem(at: temporary)
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        var weights: [String: Tensor] = [:]
+        trainable.visitParameters { key, t in weights[key] = t.detached() }
+        try SafeTensors.write(weights, to: temporary.appendingPathComponent("trainable.safetensors"))
+        try SafeTensors.write(optimizer.state(), to: temporary.appendingPathComponent("optimizer.safetensors"))
+        if let ema { try SafeTensors.write(ema.shadow, to: temporary.appendingPathComponent("ema.safetensors")) }
+        let state = CheckpointState(step: step, generator: generator)
+        try writeAtomically(try Self.encoder.encode(state), to: temporary.appendingPathComponent("state.json"))
+        try? FileManager.default.removeItem(at: final)
+        try FileManager.default.moveItem(at: temporary, to: final)
+        try writeMetrics()
+        for old in checkpointSteps().dropLast(max(1, config.keepCheckpoints)) {
+            try? FileManager.default.removeItem(at: checkpointFolder(old))
+        }
+    }
+
+    func restore(step saved: Int) throws {
+        let dir = checkpointFolder(saved)
+        do {
+            let state = try JSONDecoder().decode(CheckpointState.self,
+                                                 from: Data(contentsOf: dir.appendingPathComponent("state.json")))
+            try trainable.load(try SafeTensorsFile(url: dir.appendingPathComponent("trainable.safetensors")).tensors())
+            optimizer.load(state: try SafeTensorsFile(url: dir.appendingPathComponent("optimizer.safetensors")).tensors())
+            if let ema {
+                ema.load(try SafeTensorsFile(url: dir.appendingPathComponent("ema.safetensors")).tensors())
+            }
+            step = state.step
+            generator = state.generator
+        } catch {
+            throw TrainingError.badCheckpoint("\(dir.path): \(error)")
+        }
+        history = readMetrics().filter { $0.step <= step }
+    }
+
+    var metricsURL: URL { folder.appendingPathComponent("metrics.csv") }
+
+    func writeMetrics() throws {
+        var csv = "step,loss,learning_rate,gradient_norm,seconds\n"
+        for r in history { csv += "\(r.step),\(r.loss),\(r.learningRate),\(r.gradientNorm),\(r.seconds)\n" }
+        try writeAtomically(Data(csv.utf8), to: metricsURL)
+        try writeAtomically(try LossCurve.png(losses: history.map { ($0.step, $0.loss) }),
+                            to: folder.appendingPathComponent("loss.png"))
+    }
+
+    func readMetrics() -> [StepRecord] {
+        guard let text = try? String(contentsOf: metricsURL, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").dropFirst().compactMap { line in
+            let f = line.split(separator: ",")
+            guard f.count == 5, let s = Int(f[0]), let l = Float(f[1]), let lr = Float(f[2]),
+                  let g = Float(f[3]), let t = Double(f[4]) else { return nil }
+            return StepRecord(step: s, loss: l, learningRate: lr, gradientNorm: g, seconds: t)
+        }
+    }
+
+    /// The EMA weights (or the current ones without EMA), for sampling.
+    public func evaluationWeights() -> [String: Tensor] {
+        if let ema { return ema.shadow }
+        return Dictionary(uniqueKeysWithValues: trainable.namedParameters().map { ($0.key, $0.value) })
+    }
+}
