@@ -64,6 +64,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],
                     swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"],
-                    swiftSettings: swift5),
+                    resources: [.copy("Fixtures")], swiftSettings: swift5),
     ]
 )
