@@ -63,7 +63,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],
                     swiftSettings: swift5),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"],
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
     ]
 )
