@@ -38,6 +38,16 @@ def cases(frames):
         return ("attention_spatial", "5 heads x 5184 tokens x 64 (one frame)", 4 * 5 * 5184 * 5184 * 64 / 1e9,
                 lambda: F.scaled_dot_product_attention(q, k, v))
 
+    def silu_add():
+        x, bias = r(frames, 320, 72, 72), r(320, 1, 1)
+        return ("silu_add_320@72", "silu(x) + bias[320,1,1] (G elements)", frames * 320 * 72 * 72 / 1e9,
+                lambda: F.silu(x) + bias)
+
+    def group_norm():
+        x, w, b = r(frames, 320, 72, 72), torch.ones(320), r(320)
+        return ("group_norm_320@72", "32 groups (G elements)", frames * 320 * 72 * 72 / 1e9,
+                lambda: F.group_norm(x, 32, w, b, 1e-5))
+
     def softmax_rows():
         x = r(5 * 5184, 5184)
         return "softmax_rows", "[25920, 5184] (G elements)", 5 * 5184 * 5184 / 1e9, lambda: torch.softmax(x, -1)
@@ -63,7 +73,7 @@ def cases(frames):
             return x + h
         return "resblock_320@72", f"[{frames},320,72,72]", 2 * 2 * frames * c * c * 9 * s * s / 1e9, run
 
-    return [sgemm, linear, conv(320, 72), conv(640, 36), conv(1280, 18), conv(1280, 9), attn_spatial,
+    return [sgemm, linear, conv(320, 72), conv(640, 36), conv(1280, 18), conv(1280, 9), silu_add, group_norm, attn_spatial,
             softmax_rows, attn_temporal, resblock]
 
 

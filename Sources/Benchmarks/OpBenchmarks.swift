@@ -59,6 +59,17 @@ public struct OpBenchmarks {
                         gflop: 4 * 5 * 5184 * 5184 * 64 / 1e9) { _ = Tensor.attention(q: q, k: k, v: v) }
         }
         list.append {
+            // Pointwise ops at the first UNet level (counted in G elements, not GFLOP).
+            let x = rng.randn([frames, 320, 72, 72]), bias = rng.randn([320, 1, 1])
+            return Case(name: "silu_add_320@72", shape: "silu(x) + bias[320,1,1] (G elements)",
+                        gflop: Double(frames * 320 * 72 * 72) / 1e9) { _ = x.silu() + bias }
+        }
+        list.append {
+            let x = rng.randn([frames, 320, 72, 72]), w = Tensor.ones([320]), b = rng.randn([320])
+            return Case(name: "group_norm_320@72", shape: "32 groups (G elements)",
+                        gflop: Double(frames * 320 * 72 * 72) / 1e9) { _ = x.groupNorm(groups: 32, weight: w, bias: b, eps: 1e-5) }
+        }
+        list.append {
             // The softmax inside one frame's spatial attention (counted in G elements, not GFLOP).
             let x = rng.randn([5 * 5184, 5184])
             return Case(name: "softmax_rows", shape: "[25920, 5184] (G elements)", gflop: 5 * 5184 * 5184 / 1e9) {
