@@ -33,12 +33,18 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
+        // Dataset side: COLMAP / MVImgNet / renderer-output readers, training sequences, tar shards.
+        .target(name: "CEigenHelper", path: "Sources/CEigenHelper",
+                cxxSettings: [.unsafeFlags(["-I/usr/include/eigen3"])]),
+        .target(name: "MultiViewData",
+                dependencies: ["CEigenHelper", "CTurboJPEG", "Imaging", "FileSupport", "Tensor"],
+                swiftSettings: optimized),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging",
+                "Tensor", "NN", "Imaging", "MultiViewData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),
@@ -52,5 +58,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"],
                     swiftSettings: swift5),
+        .testTarget(name: "DatasetTests", dependencies: ["MultiViewData", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: swift5),
     ]
 )
