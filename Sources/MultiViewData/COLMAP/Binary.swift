@@ -32,13 +32,17 @@ struct BinaryCursor {
         Double(bitPattern: try fixed(UInt64.self, field()))
     }
 
-    /// A count that must fit the bytes left, each element taking at least `minSize` bytes.
+    /// A count that must fit the bytes left, each element taking at least `minSize` bytes: a count
+    /// larger than the bytes left is corruption, one whose elements cannot all fit is truncation.
     mutating func count(_ field: String, minSize: Int) throws -> Int {
         let at = offset
         let n = try u64(field)
-        guard n <= UInt64(remaining / max(minSize, 1)) else {
-            throw COLMAPError.corrupt(path: path, offset: at,
-                                      reason: "\(field) = \(n) needs at least \(n.multipliedReportingOverflow(by: UInt64(minSize)).partialValue) bytes, \(remaining) left")
+        guard n <= UInt64(remaining) else {
+            throw COLMAPError.corrupt(path: path, offset: at, reason: "\(field) = \(n) but only \(remaining) bytes follow")
+        }
+        guard Int(n) * minSize <= remaining else {
+            throw COLMAPError.truncated(path: path, offset: bytes.count,
+                                        field: "\(field) = \(n) elements (at least \(Int(n) * minSize) bytes, \(remaining) left)")
         }
         return Int(n)
     }
