@@ -36,8 +36,9 @@ let package = Package(
         // Dataset side: COLMAP / MVImgNet / renderer-output readers, training sequences, tar shards.
         .target(name: "CEigenHelper", path: "Sources/CEigenHelper",
                 cxxSettings: [.unsafeFlags(["-I/usr/include/eigen3"])]),
+        .target(name: "CJPEGRegion", path: "Sources/CJPEGRegion", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "MultiViewData",
-                dependencies: ["CEigenHelper", "CTurboJPEG", "Imaging", "FileSupport", "Tensor"],
+                dependencies: ["CEigenHelper", "CJPEGRegion", "CTurboJPEG", "Imaging", "FileSupport", "Tensor"],
                 swiftSettings: optimized),
 
         // MARK: Command-line tool

@@ -9,6 +9,7 @@
 
 import Foundation
 import Imaging
+import Tensor
 
 public struct MVImgNetCapture: Equatable, Sendable {
     public var directory: URL
@@ -62,7 +63,8 @@ public struct MVImgNetOptions: Sendable {
     public var objectRadius = 0.4
     public var centreMethod = CaptureGeometry.CentreMethod.opticalAxes
     public var upMethod = CaptureGeometry.UpMethod.cameraAxes
-    /// Decode JPEGs at a reduced DCT scale when the crop allows it (see JPEGScaled.swift).
+    /// Decode only the crop's region of each JPEG (libjpeg crop/skip scanlines), at a reduced DCT
+    /// scale when the crop allows it (see JPEGScaled.swift). Off: full decode, then crop.
     public var scaledDecoding = true
 
     public init() {}
@@ -201,20 +203,41 @@ public struct MVImgNetLoader: Sendable {
         return squareBox(x0: Double(x0) * sx, y0: Double(y0) * sy, x1: Double(x1 + 1) * sx, y1: Double(y1 + 1) * sy)
     }
 
-    /// Decodes, crops and resizes the planned frames (in parallel) into a training sequence.
+    /// Decodes, crops and resizes the planned frames into a training sequence. Frames are split
+    /// over the cores; each worker reuses its decode and resize buffers and writes its frames'
+    /// floats straight into the sequence.
     public func load(_ plan: MVImgNetPlan) throws -> TrainingSequence {
-        let size = options.size
-        var images = [Image8?](repeating: nil, count: plan.frames.count)
-        var crops = [CropBox](repeating: CropBox(x: 0, y: 0, width: 1, height: 1), count: plan.frames.count)
-        var errors = [Error?](repeating: nil, count: plan.frames.count)
+        let size = options.size, count = plan.frames.count
+        let frameFloats = 3 * size * size
+        var crops = [CropBox](repeating: CropBox(x: 0, y: 0, width: 1, height: 1), count: count)
+        var errors = [Error?](repeating: nil, count: count)
         let lock = NSLock()
-        DispatchQueue.concurrentPerform(iterations: plan.frames.count) { i in
-            do {
-                let (image, crop) = try loadFrame(plan.frames[i], capture: plan.capture)
-                lock.lock(); images[i] = image; crops[i] = crop; lock.unlock()
-            } catch {
-                lock.lock(); errors[i] = error; lock.unlock()
+        let workers = min(count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let scalars = [Float](unsafeUninitializedCapacity: count * frameFloats) { floats, initialized in
+            let base = floats.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var decoded: [UInt8] = []
+                var resized = [UInt8](repeating: 0, count: frameFloats)
+                for i in stride(from: worker, to: count, by: workers) {
+                    do {
+                        let crop = try loadFrame(plan.frames[i], capture: plan.capture, decoded: &decoded, into: &resized)
+                        let out = base + i * frameFloats
+                        let plane = size * size
+                        resized.withUnsafeBufferPointer { px in
+                            for p in 0..<plane {
+                                out[p] = Float(px[3 * p]) / 127.5 - 1
+                                out[plane + p] = Float(px[3 * p + 1]) / 127.5 - 1
+                                out[2 * plane + p] = Float(px[3 * p + 2]) / 127.5 - 1
+                            }
+                        }
+                        lock.lock(); crops[i] = crop; lock.unlock()
+                    } catch {
+                        (base + i * frameFloats).initialize(repeating: 0, count: frameFloats)
+                        lock.lock(); errors[i] = error; lock.unlock()
+                    }
+                }
             }
+            initialized = count * frameFloats
         }
         if let error = errors.compactMap({ $0 }).first { throw error }
         let cameras = zip(plan.frames, crops).map { frame, crop -> FrameCamera in
@@ -225,15 +248,18 @@ public struct MVImgNetLoader: Sendable {
         }
         let metadata = SequenceMetadata(
             source: .mvimgnet, objectID: plan.capture.id, width: size, height: size,
-            conditioningIndex: plan.frames.count - 1,
+            conditioningIndex: count - 1,
             elevationsDeg: plan.frames.map(\.elevation), azimuthsDeg: plan.frames.map(\.azimuth),
             distances: plan.frames.map(\.distance), cameras: cameras, frameNames: plan.frames.map(\.name))
-        return TrainingSequence(metadata: metadata, images: images.map { $0! })
+        return TrainingSequence(metadata: metadata, frames: Tensor(shape: [count, 3, size, size], scalars: scalars))
     }
 
     public func load(_ capture: MVImgNetCapture) throws -> TrainingSequence { try load(try plan(capture)) }
 
-    func loadFrame(_ frame: MVImgNetPlan.Frame, capture: MVImgNetCapture) throws -> (Image8, CropBox) {
+    /// Decodes one frame (into `decoded`, reused), crops and resizes it into `output` (RGB,
+    /// size x size); returns the crop box in the frame's own pixels.
+    func loadFrame(_ frame: MVImgNetPlan.Frame, capture: MVImgNetCapture, decoded: inout [UInt8],
+                   into output: inout [UInt8]) throws -> CropBox {
         let url = capture.imagesDirectory.appendingPathComponent(frame.name)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ImageError.unreadable(path: url.path, reason: "cannot read file")
@@ -247,18 +273,61 @@ public struct MVImgNetLoader: Sendable {
                 crop = box
             }
         }
-        var eighths = 8
-        if options.scaledDecoding {
-            eighths = ScaledJPEG.factor(atLeast: Double(options.size) / crop.width)
+        let eighths = options.scaledDecoding ? ScaledJPEG.factor(atLeast: Double(options.size) / crop.width) : 8
+        let size = options.size
+        if options.scaledDecoding, JPEG.exifOrientation(data) ?? 1 == 1 {
+            // Fast path: decode only the crop's rows and columns.
+            guard let stored = ScaledJPEG.storedSize(data) else {
+                throw ImageError.unreadable(path: url.path, reason: "not a readable JPEG header")
+            }
+            guard stored.width == cw, stored.height == ch else {
+                throw ImageError.unsupported(path: url.path, reason:
+                    "is \(stored.width)x\(stored.height), COLMAP camera \(frame.camera.id) is \(cw)x\(ch)")
+            }
+            let scaled = ScaledJPEG.scaledSize(stored, eighths: eighths)
+            let box = crop.scaled(by: Double(scaled.width) / Double(cw))
+            // A 16-pixel margin keeps libjpeg's chroma upsampling edge effects out of the crop.
+            let margin = 16
+            let bx0 = Int(box.x.rounded(.down)), by0 = Int(box.y.rounded(.down))
+            let bx1 = Int((box.x + box.width).rounded(.up)), by1 = Int((box.y + box.height).rounded(.up))
+            guard min(scaled.width, bx1) > max(0, bx0), min(scaled.height, by1) > max(0, by0) else {
+                for i in 0..<output.count { output[i] = 255 }   // the crop misses the picture
+                return crop
+            }
+            let x0 = max(0, bx0 - margin), y0 = max(0, by0 - margin)
+            let x1 = min(scaled.width, bx1 + margin), y1 = min(scaled.height, by1 + margin)
+            let block = try ScaledJPEG.decodeRegion(data, path: url.path, eighths: eighths, scaledWidth: scaled.width,
+                                                    x0: x0, y0: y0, x1: x1, y1: y1, buffer: &decoded)
+            let shifted = CropBox(x: box.x - Double(block.x), y: box.y - Double(block.y), width: box.width, height: box.height)
+            output.withUnsafeMutableBufferPointer { out in
+                decoded.withUnsafeBufferPointer { src in
+                    cropAndResize(source: src.baseAddress!, width: block.width, height: block.height, box: shifted,
+                                  into: out.baseAddress!, width: size, height: size, fill: (255, 255, 255))
+                }
+            }
+            return crop
         }
-        let image = try ScaledJPEG.decode(data, path: url.path, eighths: eighths)
+        let picture = try ScaledJPEG.decode(data, path: url.path, eighths: eighths, buffer: &decoded)
         // The decoded (oriented) frame must be the camera's frame, at the decode scale.
-        let expectedW = (cw * eighths + 7) / 8, expectedH = (ch * eighths + 7) / 8
-        guard image.width == expectedW, image.height == expectedH else {
+        let expected = ScaledJPEG.scaledSize((cw, ch), eighths: eighths)
+        guard picture.width == expected.width, picture.height == expected.height else {
             throw ImageError.unsupported(path: url.path, reason:
-                "decoded \(image.width)x\(image.height) at \(eighths)/8, COLMAP camera \(frame.camera.id) is \(cw)x\(ch)")
+                "decoded \(picture.width)x\(picture.height) at \(eighths)/8, COLMAP camera \(frame.camera.id) is \(cw)x\(ch)")
         }
-        let scale = Double(image.width) / Double(cw)
-        return (cropAndResize(image, box: crop.scaled(by: scale), width: options.size, height: options.size), crop)
+        let box = crop.scaled(by: Double(picture.width) / Double(cw))
+        output.withUnsafeMutableBufferPointer { out in
+            if let image = picture.image {
+                image.pixels.withUnsafeBufferPointer { src in
+                    cropAndResize(source: src.baseAddress!, width: image.width, height: image.height, box: box,
+                                  into: out.baseAddress!, width: size, height: size, fill: (255, 255, 255))
+                }
+            } else {
+                decoded.withUnsafeBufferPointer { src in
+                    cropAndResize(source: src.baseAddress!, width: picture.width, height: picture.height, box: box,
+                                  into: out.baseAddress!, width: size, height: size, fill: (255, 255, 255))
+                }
+            }
+        }
+        return crop
     }
 }

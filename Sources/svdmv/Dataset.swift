@@ -259,8 +259,11 @@ extension SVDMV.Dataset {
         @Option(help: "Timed passes over every capture (after one warm-up pass).")
         var repeats = 3
 
-        @Flag(help: "Decode JPEGs at full size even when a reduced DCT scale would do.")
+        @Flag(help: "Decode whole JPEGs at full size, then crop (no region or reduced-scale decoding).")
         var fullDecode = false
+
+        @Flag(help: "Keep freed memory in the malloc heap (glibc M_MMAP_MAX 0, no trimming), so the large per-sequence buffers are not re-faulted from the kernel every time.")
+        var retainMemory = false
 
         func validate() throws {
             try requireDirectory(root, "ROOT")
@@ -268,6 +271,12 @@ extension SVDMV.Dataset {
         }
 
         func run() throws {
+            #if os(Linux)
+            if retainMemory {
+                _ = glibcMallopt(-4, 0)              // M_MMAP_MAX: never mmap
+                _ = glibcMallopt(-1, Int32.max)      // M_TRIM_THRESHOLD: never give memory back
+            }
+            #endif
             var options = MVImgNetOptions()
             options.size = size
             options.scaledDecoding = !fullDecode
@@ -286,9 +295,15 @@ extension SVDMV.Dataset {
             }
             times.sort()
             let median = times[times.count / 2]
-            print(String(format: "swift: %d sequences, median %.3f s/sequence, min %.3f s (%d threads, scaled decode %@)",
+            print(String(format: "swift: %d sequences, median %.3f s/sequence, min %.3f s (%d threads, region/scaled decode %@, retain memory %@)",
                          times.count, median, times.first!, ProcessInfo.processInfo.activeProcessorCount,
-                         options.scaledDecoding ? "on" : "off"))
+                         options.scaledDecoding ? "on" : "off", retainMemory ? "on" : "off"))
         }
     }
 }
+
+#if os(Linux)
+/// glibc `mallopt` (declared in malloc.h, which the Glibc module does not export).
+@_silgen_name("mallopt")
+func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

@@ -94,7 +94,8 @@ final class MVImgNetTests: XCTestCase {
 
     func testScaledDecodingMatchesFullDecode() throws {
         var options = MVImgNetOptions()
-        options.size = 32   // about half the crop: decodes at 5/8 or less
+        options.size = 24   // under half the ~60 px crop: decodes at 1/2 scale
+        XCTAssertEqual(ScaledJPEG.factor(atLeast: 24.0 / 60), 4)
         options.masksRoot = Fixtures.root.appendingPathComponent("masks")
         let capture = MVImgNetCapture(directory: Fixtures.capture)
         let scaled = try MVImgNetLoader(options: options).load(capture)
@@ -106,6 +107,19 @@ final class MVImgNetTests: XCTestCase {
         for i in 0..<a.count { let d = Double(a[i] - b[i]) / 2; mse += d * d }
         let psnr = 10 * log10(1 / (mse / Double(a.count)))
         XCTAssertGreaterThan(psnr, 28, "scaled vs full decode PSNR \(psnr) dB")
+    }
+
+    func testRegionDecodingMatchesFullDecodeAtFullScale() throws {
+        // Crop ~60 px to 64: full scale, so only the region logic differs from decode-then-crop.
+        var options = MVImgNetOptions()
+        options.size = 64
+        let capture = MVImgNetCapture(directory: Fixtures.capture)
+        let region = try MVImgNetLoader(options: options).load(capture)
+        options.scaledDecoding = false
+        let full = try MVImgNetLoader(options: options).load(capture)
+        // With a margin around the region, libjpeg's output inside the crop is bit-identical.
+        XCTAssertEqual(region.frames.scalars, full.frames.scalars)
+        XCTAssertEqual(region.metadata, full.metadata)
     }
 
     func testTooFewFramesIsAnError() throws {
