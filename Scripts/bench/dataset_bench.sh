@@ -13,6 +13,17 @@ fi
 swift build -c release --product svdmv >/dev/null
 BIN=$(swift build -c release --show-bin-path)/svdmv
 echo "machine: $(nproc) cores, $(uname -m); JPEG sizes: $(du -sh "$WORK/0/bench00/images" | cut -f1) for 30 frames"
-"$BIN" dataset benchmark "$WORK" --size 576 --repeats 5
-"$BIN" dataset benchmark "$WORK" --size 576 --repeats 5 --full-decode
-"$PYTHON" Scripts/bench/pil_loader.py "$WORK" --size 576 --repeats 5
+REPEATS=${REPEATS:-9}
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in 1 2; do
+    echo "-- round $round"
+    echo "python, default glibc malloc:"
+    "$PYTHON" Scripts/bench/pil_loader.py "$WORK" --size 576 --repeats "$REPEATS"
+    echo "python, freed memory kept in the heap (same policy as svdmv's default):"
+    MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 \
+        "$PYTHON" Scripts/bench/pil_loader.py "$WORK" --size 576 --repeats "$REPEATS"
+    "$BIN" dataset benchmark "$WORK" --size 576 --repeats "$REPEATS"
+    "$BIN" dataset benchmark "$WORK" --size 576 --repeats "$REPEATS" --no-retain-memory
+    "$BIN" dataset benchmark "$WORK" --size 576 --repeats "$REPEATS" --full-decode
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -62,6 +62,23 @@ struct ShardOutputOptions: ParsableArguments {
     }
 }
 
+/// Allocator policy for batch jobs. Every sequence allocates tens of MB (decode buffers, 21 x 3 x
+/// 576 x 576 floats); glibc serves such blocks with fresh mmaps, so each one is page-faulted in
+/// again. Keeping freed memory in the heap (glibc M_MMAP_MAX 0, no trimming) removes that cost.
+struct MemoryOptions: ParsableArguments {
+    @Flag(inversion: .prefixedNo, help: "Keep freed memory in the malloc heap (glibc only).")
+    var retainMemory = true
+
+    func apply() {
+        #if os(Linux)
+        if retainMemory {
+            _ = glibcMallopt(-4, 0)              // M_MMAP_MAX: never mmap
+            _ = glibcMallopt(-1, Int32.max)      // M_TRIM_THRESHOLD: never give memory back
+        }
+        #endif
+    }
+}
+
 /// A one-line progress bar on stderr.
 struct ProgressBar {
     let total: Int
@@ -140,6 +157,8 @@ extension SVDMV.Dataset {
         @Option(help: "Object-centre estimator.")
         var centre = CaptureGeometry.CentreMethod.opticalAxes
 
+        @OptionGroup var memory: MemoryOptions
+
         func validate() throws {
             try requireDirectory(root, "ROOT")
             if let masks { try requireDirectory(masks, "--masks") }
@@ -147,6 +166,7 @@ extension SVDMV.Dataset {
         }
 
         func run() throws {
+            memory.apply()
             var options = MVImgNetOptions()
             options.size = size
             options.frameCount = output.frames
@@ -262,8 +282,7 @@ extension SVDMV.Dataset {
         @Flag(help: "Decode whole JPEGs at full size, then crop (no region or reduced-scale decoding).")
         var fullDecode = false
 
-        @Flag(help: "Keep freed memory in the malloc heap (glibc M_MMAP_MAX 0, no trimming), so the large per-sequence buffers are not re-faulted from the kernel every time.")
-        var retainMemory = false
+        @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
             try requireDirectory(root, "ROOT")
@@ -271,12 +290,7 @@ extension SVDMV.Dataset {
         }
 
         func run() throws {
-            #if os(Linux)
-            if retainMemory {
-                _ = glibcMallopt(-4, 0)              // M_MMAP_MAX: never mmap
-                _ = glibcMallopt(-1, Int32.max)      // M_TRIM_THRESHOLD: never give memory back
-            }
-            #endif
+            memory.apply()
             var options = MVImgNetOptions()
             options.size = size
             options.scaledDecoding = !fullDecode
@@ -297,7 +311,7 @@ extension SVDMV.Dataset {
             let median = times[times.count / 2]
             print(String(format: "swift: %d sequences, median %.3f s/sequence, min %.3f s (%d threads, region/scaled decode %@, retain memory %@)",
                          times.count, median, times.first!, ProcessInfo.processInfo.activeProcessorCount,
-                         options.scaledDecoding ? "on" : "off", retainMemory ? "on" : "off"))
+                         options.scaledDecoding ? "on" : "off", memory.retainMemory ? "on" : "off"))
         }
     }
 }
