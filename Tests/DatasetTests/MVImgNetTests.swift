@@ -38,12 +38,16 @@ final class MVImgNetTests: XCTestCase {
         let truth = try truth()
         XCTAssertEqual(plan.frames.count, 21)
         let reference = truth.names.firstIndex(of: plan.frames.last!.name)!
+        var worstElevation = 0.0, worstAzimuth = 0.0
+        defer { print("fixture capture: max elevation error \(worstElevation) deg, max azimuth error \(worstAzimuth) deg") }
         for frame in plan.frames {
             let i = truth.names.firstIndex(of: frame.name)!
             XCTAssertEqual(frame.elevation, truth.frames[i].elevation_deg, accuracy: 1.0, frame.name)
             var expected = (truth.frames[i].azimuth_deg - truth.frames[reference].azimuth_deg).truncatingRemainder(dividingBy: 360)
             if expected < 0 { expected += 360 }
             XCTAssertLessThan(angleDifference(frame.azimuth, expected), 1.0, frame.name)
+            worstElevation = max(worstElevation, abs(frame.elevation - truth.frames[i].elevation_deg))
+            worstAzimuth = max(worstAzimuth, angleDifference(frame.azimuth, expected))
             XCTAssertEqual(frame.distance / truth.scale, truth.frames[i].distance, accuracy: 0.05, frame.name)
         }
         let up = Vec3(truth.up[0], truth.up[1], truth.up[2])
