@@ -71,8 +71,8 @@ public struct RenderCameras: Codable, Equatable, Sendable {
         case worldUp = "world_up"
     }
 
-    /// A camera on the orbit looking at the origin of a Z-up world with no roll, square frames of
-    /// `size` pixels and vertical = horizontal field of view `fovDeg` (the renderer's convention).
+    /// A view on the orbit: camera at (elevation, azimuth, distance) looking at the origin of a
+    /// Z-up world with no roll (Blender's TRACK_TO), with both extrinsics filled in.
     public static func orbitView(file: String, elevationDeg: Double, azimuthDeg: Double, distance: Double) -> View {
         let (e, a) = (elevationDeg * .pi / 180, azimuthDeg * .pi / 180)
         let c = Vec3(distance * cos(e) * cos(a), distance * cos(e) * sin(a), distance * sin(e))
@@ -83,6 +83,7 @@ public struct RenderCameras: Codable, Equatable, Sendable {
                     worldToCameraOpenCV: cv, worldToCameraBlender: blender)
     }
 
+    /// K for square frames of `size` pixels with field of view `fovDeg` (horizontal = vertical).
     public static func intrinsics(size: Int, fovDeg: Double) -> [[Double]] {
         let f = Double(size) / 2 / tan(fovDeg * .pi / 360)
         return [[f, 0, Double(size) / 2], [0, f, Double(size) / 2], [0, 0, 1]]

@@ -202,6 +202,49 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 }
 
+/// Bounded hand-over between the prefetch thread and the reader. The thread owns only this (not the
+/// reader), so dropping a reader cancels the thread instead of keeping it alive.
+final class PrefetchQueue: @unchecked Sendable {
+    typealias Item = Result<(key: String, sequence: TrainingSequence), Error>
+    private let condition = NSCondition()
+    private var items: [Item] = []
+    private var done = false
+    private var cancelled = false
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    /// Blocks while full; false once cancelled.
+    func push(_ item: Item) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    func finish() {
+        condition.lock(); done = true; condition.broadcast(); condition.unlock()
+    }
+
+    func cancel() {
+        condition.lock(); cancelled = true; condition.broadcast(); condition.unlock()
+    }
+
+    /// Blocks until an item arrives; nil after the producer finished and everything was taken.
+    func pop() -> Item? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !done { condition.wait() }
+        guard !items.isEmpty else { return nil }
+        let item = items.removeFirst()
+        condition.broadcast()
+        return item
+    }
+}
+
 /// Reads shards as training sequences: a background thread reads and decodes samples (in shard
 /// order, `prefetch` ahead); the caller's side draws from a seeded shuffle buffer, so the order
 /// depends only on the shards, the options and the seed, never on thread timing.
@@ -209,10 +252,7 @@ public final class ShardReader {
     public let urls: [URL]
     public let options: ShardReaderOptions
 
-    private let condition = NSCondition()
-    private var queue: [Result<(key: String, sequence: TrainingSequence), Error>] = []
-    private var producerDone = false
-    private var cancelled = false
+    private let queue: PrefetchQueue
     private var buffer: [(key: String, sequence: TrainingSequence)] = []
     private var rng: SplitMix64
     private var started = false
@@ -224,11 +264,10 @@ public final class ShardReader {
         var order = urls
         if options.shuffleShards { order.shuffle(using: &rng) }
         self.urls = order
+        queue = PrefetchQueue(capacity: options.prefetch)
     }
 
-    deinit {
-        condition.lock(); cancelled = true; condition.broadcast(); condition.unlock()
-    }
+    deinit { queue.cancel() }
 
     /// Every `*.tar` in `directory`, sorted.
     public static func shards(in directory: URL) throws -> [URL] {
@@ -239,17 +278,8 @@ public final class ShardReader {
 
     private func start() {
         started = true
-        let urls = self.urls, capacity = max(1, options.prefetch)
-        let thread = Thread { [weak self, condition] in
-            func push(_ item: Result<(key: String, sequence: TrainingSequence), Error>) -> Bool {
-                condition.lock()
-                defer { condition.unlock() }
-                while let s = self, s.queue.count >= capacity, !s.cancelled { condition.wait() }
-                guard let s = self, !s.cancelled else { return false }
-                s.queue.append(item)
-                condition.broadcast()
-                return true
-            }
+        let urls = self.urls, queue = self.queue
+        let thread = Thread {
             outer: for url in urls {
                 do {
                     guard let data = FileManager.default.contents(atPath: url.path) else {
@@ -257,29 +287,16 @@ public final class ShardReader {
                     }
                     for sample in shardSamples(try Tar.read(data, path: url.path)) {
                         let sequence = try decodeSample(fields: sample.fields, key: sample.key, source: url.path)
-                        if !push(.success((sample.key, sequence))) { break outer }
+                        if !queue.push(.success((sample.key, sequence))) { break outer }
                     }
                 } catch {
-                    _ = push(.failure(error))
+                    _ = queue.push(.failure(error))
                     break
                 }
             }
-            condition.lock()
-            self?.producerDone = true
-            condition.broadcast()
-            condition.unlock()
+            queue.finish()
         }
         thread.start()
-    }
-
-    private func take() throws -> (key: String, sequence: TrainingSequence)? {
-        condition.lock()
-        defer { condition.unlock() }
-        while queue.isEmpty && !producerDone { condition.wait() }
-        guard !queue.isEmpty else { return nil }
-        let item = queue.removeFirst()
-        condition.broadcast()
-        return try item.get()
     }
 
     /// The next sample with its key, or nil after the last. Throws the first read or decode error
@@ -288,8 +305,14 @@ public final class ShardReader {
         if !started { start() }
         let size = max(1, options.shuffleBuffer)
         while !drained && buffer.count < size {
-            guard let item = try take() else { drained = true; break }
-            buffer.append(item)
+            guard let item = queue.pop() else { drained = true; break }
+            do {
+                buffer.append(try item.get())
+            } catch {
+                drained = true
+                buffer.removeAll()
+                throw error
+            }
         }
         guard !buffer.isEmpty else { return nil }
         let index = size > 1 ? Int.random(in: 0..<buffer.count, using: &rng) : 0

@@ -136,6 +136,21 @@ final class ShardTests: XCTestCase {
         XCTAssertNotEqual(a, (0..<9).map { "o\($0)" })
     }
 
+    func testDroppingAReaderEarlyStopsItsThread() throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let writer = ShardWriter(directory: dir)
+        for i in 0..<6 { try writer.write(syntheticSequence(id: "d\(i)", frames: 2, size: 4, seed: i), key: "d\(i)") }
+        let urls = try writer.finish()
+        weak var weakReader: ShardReader?
+        do {
+            let reader = ShardReader(urls: urls, options: ShardReaderOptions(prefetch: 1))
+            weakReader = reader
+            XCTAssertEqual(try reader.next()?.key, "d0")
+        }
+        XCTAssertNil(weakReader, "the prefetch thread must not keep the reader alive")
+    }
+
     func testReaderReportsCorruptShard() throws {
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
