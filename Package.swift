@@ -59,7 +59,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"],
                     swiftSettings: swift5),
-        .testTarget(name: "DatasetTests", dependencies: ["MultiViewData", "TestSupport"],
+        .testTarget(name: "DatasetTests", dependencies: ["MultiViewData", "TestSupport", "svdmv"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
     ]
 )

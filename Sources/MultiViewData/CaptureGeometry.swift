@@ -26,18 +26,18 @@ public enum GeometryError: Error, CustomStringConvertible, Equatable {
 public struct CaptureGeometry: Equatable, Sendable {
     public enum CentreMethod: String, CaseIterable, Sendable {
         /// Least-squares point nearest every optical axis (Eigen).
-        case opticalAxes
+        case opticalAxes = "optical-axes"
         /// Mean of the sparse points after dropping those far from their median.
-        case sparsePoints
+        case sparsePoints = "sparse-points"
     }
 
     public enum UpMethod: String, CaseIterable, Sendable {
         /// Normal of the plane the cameras' right axes span (held-upright phones). Default.
-        case cameraAxes
+        case cameraAxes = "camera-axes"
         /// Normal of the plane fitted through the camera centres; tilts when elevation varies.
-        case trajectoryPlane
+        case trajectoryPlane = "trajectory-plane"
         /// Mean of the cameras' up axes (−y); tilts with the cameras' pitch.
-        case meanCameraUp
+        case meanCameraUp = "mean-camera-up"
     }
 
     /// Object centre in world coordinates.
