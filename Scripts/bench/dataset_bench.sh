@@ -23,6 +23,7 @@ for round in 1 2; do
     MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 \
         "$PYTHON" Scripts/bench/pil_loader.py "$WORK" --size 576 --repeats "$REPEATS"
     "$BIN" dataset benchmark "$WORK" --size 576 --repeats "$REPEATS"
+    "$BIN" dataset benchmark "$WORK" --size 576 --repeats "$REPEATS" --threads 1
     "$BIN" dataset benchmark "$WORK" --size 576 --repeats "$REPEATS" --no-retain-memory
     "$BIN" dataset benchmark "$WORK" --size 576 --repeats "$REPEATS" --full-decode
 done

@@ -66,6 +66,8 @@ public struct MVImgNetOptions: Sendable {
     /// Decode only the crop's region of each JPEG (libjpeg crop/skip scanlines), at a reduced DCT
     /// scale when the crop allows it (see JPEGScaled.swift). Off: full decode, then crop.
     public var scaledDecoding = true
+    /// Frames decoded in parallel; nil = one worker per core.
+    public var workers: Int?
 
     public init() {}
 }
@@ -212,7 +214,7 @@ public struct MVImgNetLoader: Sendable {
         var crops = [CropBox](repeating: CropBox(x: 0, y: 0, width: 1, height: 1), count: count)
         var errors = [Error?](repeating: nil, count: count)
         let lock = NSLock()
-        let workers = min(count, max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let workers = min(count, max(1, options.workers ?? ProcessInfo.processInfo.activeProcessorCount))
         let scalars = [Float](unsafeUninitializedCapacity: count * frameFloats) { floats, initialized in
             let base = floats.baseAddress!
             DispatchQueue.concurrentPerform(iterations: workers) { worker in

@@ -282,11 +282,15 @@ extension SVDMV.Dataset {
         @Flag(help: "Decode whole JPEGs at full size, then crop (no region or reduced-scale decoding).")
         var fullDecode = false
 
+        @Option(help: "Frames decoded in parallel (default: one per core).")
+        var threads: Int?
+
         @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
             try requireDirectory(root, "ROOT")
             guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         }
 
         func run() throws {
@@ -294,6 +298,7 @@ extension SVDMV.Dataset {
             var options = MVImgNetOptions()
             options.size = size
             options.scaledDecoding = !fullDecode
+            options.workers = threads
             let loader = MVImgNetLoader(options: options)
             let captures = try MVImgNetCapture.discover(root: URL(fileURLWithPath: root))
             guard !captures.isEmpty else { throw ValidationError("no captures under \(root)") }
@@ -310,7 +315,7 @@ extension SVDMV.Dataset {
             times.sort()
             let median = times[times.count / 2]
             print(String(format: "swift: %d sequences, median %.3f s/sequence, min %.3f s (%d threads, region/scaled decode %@, retain memory %@)",
-                         times.count, median, times.first!, ProcessInfo.processInfo.activeProcessorCount,
+                         times.count, median, times.first!, min(21, threads ?? ProcessInfo.processInfo.activeProcessorCount),
                          options.scaledDecoding ? "on" : "off", memory.retainMemory ? "on" : "off"))
         }
     }
