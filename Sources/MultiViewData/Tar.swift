@@ -111,12 +111,25 @@ public enum Tar {
             case UInt8(ascii: "0"), 0:
                 try body(TarMember(name: longName ?? name, data: content))
                 longName = nil
-            case UInt8(ascii: "L"):
+            case UInt8(ascii: "L"):   // GNU long name for the next member
                 longName = String(decoding: content.prefix { $0 != 0 }, as: UTF8.self)
+            case UInt8(ascii: "x"):   // pax extended header: "<length> path=<name>\n" records
+                if let path = paxPath(content) { longName = path }
             default:
                 break   // directories, links, pax headers: not sample data
             }
             offset = dataStart + size + (block - size % block) % block
         }
+    }
+
+    /// The `path` record of a pax extended header, if any.
+    static func paxPath(_ content: Data) -> String? {
+        let text = String(decoding: content, as: UTF8.self)
+        for record in text.split(separator: "\n") {
+            guard let space = record.firstIndex(of: " ") else { continue }
+            let pair = record[record.index(after: space)...]
+            if pair.hasPrefix("path=") { return String(pair.dropFirst(5)) }
+        }
+        return nil
     }
 }

@@ -167,13 +167,56 @@ final class ShardTests: XCTestCase {
         }
     }
 
+    /// Shards written by Python's tarfile (GNU and pax formats, with names over 100 bytes) read back.
+    func testReadsTarsWrittenByPythonTarfile() throws {
+        guard let python = pythonExecutable() else { throw XCTSkip("no python3 found") }
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let long = String(repeating: "k", count: 120)
+        let script = """
+        import io, sys, tarfile
+        for fmt, name in ((tarfile.GNU_FORMAT, "gnu.tar"), (tarfile.PAX_FORMAT, "pax.tar"), (tarfile.USTAR_FORMAT, "ustar.tar")):
+            with tarfile.open(sys.argv[1] + "/" + name, "w", format=fmt) as t:
+                key = sys.argv[2] if fmt != tarfile.USTAR_FORMAT else "short"
+                for field, data in (("000.bin", b"abc"), ("json", b'{"a": 1}')):
+                    info = tarfile.TarInfo(key + "." + field)
+                    info.size = len(data)
+                    t.addfile(info, io.BytesIO(data))
+        """
+        try runPython(python, script, [dir.path, long])
+        for (file, key) in [("gnu.tar", long), ("pax.tar", long), ("ustar.tar", "short")] {
+            let members = try Tar.read(Data(contentsOf: dir.appendingPathComponent(file)), path: file)
+            let samples = shardSamples(members)
+            XCTAssertEqual(samples.map(\.key), [key], file)
+            XCTAssertEqual(samples.first?.fields["000.bin"], Data("abc".utf8), file)
+            XCTAssertEqual(samples.first?.fields["json"], Data(#"{"a": 1}"#.utf8), file)
+        }
+    }
+
+    func pythonExecutable() -> String? {
+        ["/work/main/.venv/bin/python", "/usr/bin/python3", "/usr/local/bin/python3"]
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    @discardableResult
+    func runPython(_ python: String, _ script: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        return output
+    }
+
     /// Python's standard-library tarfile must read our shards (webdataset itself is checked by
     /// Scripts/fixtures/check_shard_webdataset.py; CI has python3 but not webdataset).
     func testPythonTarfileReadsShards() throws {
-        let candidates = ["/work/main/.venv/bin/python", "/usr/bin/python3", "/usr/local/bin/python3"]
-        guard let python = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("no python3 found")
-        }
+        guard let python = pythonExecutable() else { throw XCTSkip("no python3 found") }
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let writer = ShardWriter(directory: dir)
@@ -188,16 +231,7 @@ final class ShardTests: XCTestCase {
                 extra = json.loads(data)["object_id"] if m.name.endswith(".json") else len(data)
                 print(m.name, oct(m.mode), m.size, extra)
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, url.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        let output = try runPython(python, script, [url.path])
         let lines = output.split(separator: "\n").map { $0.split(separator: " ") }
         XCTAssertEqual(lines.map { String($0[0]) },
                        ["p0.000.png", "p0.001.png", "p0.002.png", "p0.json", "p1.000.png", "p1.001.png", "p1.002.png", "p1.json"])
