@@ -126,6 +126,44 @@ final class MVImgNetTests: XCTestCase {
         XCTAssertEqual(region.metadata, full.metadata)
     }
 
+    /// A JPEG whose stored pixels are `display` turned 90° counter-clockwise, with EXIF
+    /// orientation 6 ("rotate 90° clockwise to display"), as phones write portrait frames.
+    func rotatedWithExif(_ display: Image8) throws -> Data {
+        let stored = display.oriented(8)
+        XCTAssertEqual(stored.oriented(6), display)
+        var jpeg = [UInt8](try JPEG.encode(stored, quality: 98))
+        let app1: [UInt8] = [0xFF, 0xE1, 0x00, 34] + Array("Exif\0\0".utf8) + [0x49, 0x49, 0x2A, 0x00, 8, 0, 0, 0, 1, 0,
+                             0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]
+        jpeg.insert(contentsOf: app1, at: 2)
+        return Data(jpeg)
+    }
+
+    func testExifRotatedFramesGiveTheSameSequence() throws {
+        // Copy the capture, store every frame sideways with an EXIF rotation: same sequence.
+        let root = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let copy = root.appendingPathComponent("7/capture0")
+        try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Fixtures.capture, to: copy)
+        let images = copy.appendingPathComponent("images")
+        for name in try FileManager.default.contentsOfDirectory(atPath: images.path) {
+            let url = images.appendingPathComponent(name)
+            let data = try rotatedWithExif(try JPEG.read(url))
+            XCTAssertEqual(JPEG.exifOrientation(data), 6)
+            try data.write(to: url)
+        }
+        var options = MVImgNetOptions()
+        options.size = 48
+        let original = try MVImgNetLoader(options: options).load(MVImgNetCapture(directory: Fixtures.capture))
+        let rotated = try MVImgNetLoader(options: options).load(MVImgNetCapture(directory: copy))
+        XCTAssertEqual(rotated.metadata.elevationsDeg, original.metadata.elevationsDeg)
+        let a = rotated.frames.scalars, b = original.frames.scalars
+        var mse = 0.0
+        for i in 0..<a.count { let d = Double(a[i] - b[i]) / 2; mse += d * d }
+        let psnr = 10 * log10(1 / (mse / Double(a.count)))
+        XCTAssertGreaterThan(psnr, 30, "EXIF-rotated vs original PSNR \(psnr) dB")
+    }
+
     func testTooFewFramesIsAnError() throws {
         var options = MVImgNetOptions()
         options.frameCount = 30
