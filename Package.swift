@@ -40,12 +40,19 @@ let package = Package(
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
         .target(name: "Benchmarks", dependencies: ["Tensor"], swiftSettings: optimized),
+        // Dataset side: COLMAP / MVImgNet / renderer-output readers, training sequences, tar shards.
+        .target(name: "CEigenHelper", path: "Sources/CEigenHelper",
+                cxxSettings: [.unsafeFlags(["-I/usr/include/eigen3"])]),
+        .target(name: "CJPEGRegion", path: "Sources/CJPEGRegion", linkerSettings: [.linkedLibrary("jpeg")]),
+        .target(name: "MultiViewData",
+                dependencies: ["CEigenHelper", "CJPEGRegion", "CTurboJPEG", "Imaging", "FileSupport", "Tensor"],
+                swiftSettings: optimized),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging", "Benchmarks",
+                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),
@@ -64,6 +71,8 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],
                     swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "DatasetTests", dependencies: ["MultiViewData", "TestSupport", "svdmv"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
     ]
 )

@@ -1,0 +1,328 @@
+// `svdmv dataset`: build WebDataset training shards from MVImgNet captures or renderer output,
+// inspect shards, and time the MVImgNet loader. Parsing, progress and reporting only; the work is
+// in MultiViewData.
+
+import ArgumentParser
+import FileSupport
+import Foundation
+import Imaging
+import MultiViewData
+
+extension SVDMV {
+    struct Dataset: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build and inspect training shards (MVImgNet captures, renderer output).",
+            subcommands: [MVImgNet.self, Renders.self, Inspect.self, Benchmark.self])
+    }
+}
+
+/// `I/N`: this machine writes every N-th item starting at I (0-based).
+struct ShardSpec: ExpressibleByArgument, CustomStringConvertible {
+    var index: Int
+    var count: Int
+    init?(argument: String) {
+        let parts = argument.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, (0..<n).contains(i) else { return nil }
+        index = i; count = n
+    }
+    init(index: Int, count: Int) { self.index = index; self.count = count }
+    var description: String { "\(index)/\(count)" }
+    /// Shard file prefix, distinct per machine so parallel writers never collide.
+    var prefix: String { count == 1 ? "shard" : String(format: "shard-%04d-of-%04d", index, count) }
+    func selects(_ position: Int) -> Bool { position % count == index }
+}
+
+extension FrameFormat: ExpressibleByArgument {}
+extension CaptureGeometry.UpMethod: ExpressibleByArgument {}
+extension CaptureGeometry.CentreMethod: ExpressibleByArgument {}
+
+struct ShardOutputOptions: ParsableArguments {
+    @Option(name: .long, help: "Folder the shards go into.")
+    var out: String
+
+    @Option(name: .long, help: "Write only items I, I+N, I+2N, … (0-based), for N machines.")
+    var shard = ShardSpec(index: 0, count: 1)
+
+    @Option(name: .long, help: "Frame encoding inside the shards.")
+    var format = FrameFormat.png
+
+    @Option(name: .long, help: "Samples per shard file.")
+    var maxSamples = 1000
+
+    @Option(name: .long, help: "Frames per training sequence.")
+    var frames = 21
+
+    func validate() throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue {
+            throw ValidationError("--out \(out) exists and is not a folder")
+        }
+        guard maxSamples >= 1 else { throw ValidationError("--max-samples must be at least 1") }
+        guard frames >= 2 else { throw ValidationError("--frames must be at least 2") }
+    }
+}
+
+/// Allocator policy for batch jobs. Every sequence allocates tens of MB (decode buffers, 21 x 3 x
+/// 576 x 576 floats); glibc serves such blocks with fresh mmaps, so each one is page-faulted in
+/// again. Keeping freed memory in the heap (glibc M_MMAP_MAX 0, no trimming) removes that cost.
+struct MemoryOptions: ParsableArguments {
+    @Flag(inversion: .prefixedNo, help: "Keep freed memory in the malloc heap (glibc only).")
+    var retainMemory = true
+
+    func apply() {
+        #if os(Linux)
+        if retainMemory {
+            _ = glibcMallopt(-4, 0)              // M_MMAP_MAX: never mmap
+            _ = glibcMallopt(-1, Int32.max)      // M_TRIM_THRESHOLD: never give memory back
+        }
+        #endif
+    }
+}
+
+/// A one-line progress bar on stderr.
+struct ProgressBar {
+    let total: Int
+    var done = 0
+    mutating func step(_ label: String) {
+        done += 1
+        let width = 30, filled = total == 0 ? width : done * width / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(label.prefix(40))\u{1B}[K".utf8))
+        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// Runs `load` for each selected item, writes samples to shards, records failures and goes on.
+/// Writes `<prefix>.index.json` (key → shard) and, if anything failed, `<prefix>.failures.txt`.
+func buildShards<Item>(items: [Item], name: (Item) -> String, key: (Item) -> String,
+                       options: ShardOutputOptions, load: (Item) throws -> TrainingSequence) throws {
+    let selected = items.enumerated().filter { options.shard.selects($0.offset) }.map(\.element)
+    let out = URL(fileURLWithPath: options.out)
+    let writer = ShardWriter(directory: out, prefix: options.shard.prefix, maxSamples: options.maxSamples,
+                             format: options.format)
+    var progress = ProgressBar(total: selected.count)
+    var failures: [String] = []
+    var index: [String: String] = [:]
+    for item in selected {
+        do {
+            let sample = try load(item)
+            try writer.write(sample, key: key(item))
+            index[key(item)] = String(format: "%@-%06d.tar", options.shard.prefix, writer.finished.count)
+        } catch {
+            failures.append("\(name(item))\t\(error)")
+        }
+        progress.step(name(item))
+    }
+    let shards = try writer.finish()
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try writeAtomically(try encoder.encode(index), to: out.appendingPathComponent("\(options.shard.prefix).index.json"))
+    print("wrote \(index.count) samples into \(shards.count) shard(s) in \(out.path) (items \(options.shard) of \(items.count))")
+    if !failures.isEmpty {
+        let report = out.appendingPathComponent("\(options.shard.prefix).failures.txt")
+        try writeAtomically(Data((failures.joined(separator: "\n") + "\n").utf8), to: report)
+        print("\(failures.count) item(s) failed; see \(report.path)")
+        for line in failures.prefix(5) { print("  \(line)") }
+        throw ExitCode(1)
+    }
+}
+
+func requireDirectory(_ path: String, _ what: String) throws {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+        throw ValidationError("\(what) \(path) is not a folder")
+    }
+}
+
+extension SVDMV.Dataset {
+    struct MVImgNet: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mvimgnet",
+            abstract: "Turn MVImgNet captures (ROOT/<category>/<object>/{images,sparse/0}) into shards.")
+
+        @Argument(help: "MVImgNet root folder.")
+        var root: String
+
+        @OptionGroup var output: ShardOutputOptions
+
+        @Option(help: "Training frame size in pixels (square).")
+        var size = 576
+
+        @Option(help: "Mask tree MASKS/<category>/<object>/<frame>.jpg.png (optional).")
+        var masks: String?
+
+        @Option(help: "Up-direction estimator.")
+        var up = CaptureGeometry.UpMethod.cameraAxes
+
+        @Option(help: "Object-centre estimator.")
+        var centre = CaptureGeometry.CentreMethod.opticalAxes
+
+        @OptionGroup var memory: MemoryOptions
+
+        func validate() throws {
+            try requireDirectory(root, "ROOT")
+            if let masks { try requireDirectory(masks, "--masks") }
+            guard size >= 8 else { throw ValidationError("--size must be at least 8") }
+        }
+
+        func run() throws {
+            memory.apply()
+            var options = MVImgNetOptions()
+            options.size = size
+            options.frameCount = output.frames
+            options.masksRoot = masks.map { URL(fileURLWithPath: $0) }
+            options.upMethod = up
+            options.centreMethod = centre
+            let loader = MVImgNetLoader(options: options)
+            let captures = try MVImgNetCapture.discover(root: URL(fileURLWithPath: root))
+            try buildShards(items: captures, name: \.id, key: { shardKey("mvimgnet-\($0.category)-\($0.object)") },
+                            options: output, load: { try loader.load($0) })
+        }
+    }
+
+    struct Renders: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Turn renderer output (DIR/<object>/{NNN.png, cameras.json}) into shards.")
+
+        @Argument(help: "Folder of per-object render folders.")
+        var dir: String
+
+        @OptionGroup var output: ShardOutputOptions
+
+        @Option(help: "Resize frames to this size (default: keep the rendered size).")
+        var size: Int?
+
+        func validate() throws {
+            try requireDirectory(dir, "DIR")
+            if let size, size < 8 { throw ValidationError("--size must be at least 8") }
+        }
+
+        func run() throws {
+            var loader = RendersLoader(frameCount: output.frames)
+            loader.size = size
+            let objects = try RendersLoader.discover(root: URL(fileURLWithPath: dir))
+            try buildShards(items: objects, name: \.lastPathComponent, key: { shardKey("renders-\($0.lastPathComponent)") },
+                            options: output, load: { try loader.load(objectDirectory: $0) })
+        }
+    }
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a shard's samples and angles and write a contact sheet (one row per sample).")
+
+        @Argument(help: "A .tar shard.")
+        var shard: String
+
+        @Option(help: "Contact sheet PNG (default: SHARD with .tar replaced by .sheet.png).")
+        var sheet: String?
+
+        @Option(help: "Samples shown in the contact sheet.")
+        var limit = 8
+
+        @Option(help: "Thumbnail size in the contact sheet.")
+        var thumbnail = 64
+
+        func validate() throws {
+            guard FileManager.default.isReadableFile(atPath: shard) else { throw ValidationError("cannot read \(shard)") }
+            guard limit >= 1, thumbnail >= 4 else { throw ValidationError("--limit and --thumbnail must be positive") }
+        }
+
+        func run() throws {
+            let url = URL(fileURLWithPath: shard)
+            let reader = ShardReader(urls: [url])
+            var rows: [[Image8]] = []
+            var count = 0
+            func list(_ values: [Double]) -> String { values.map { String(format: "%6.1f", $0) }.joined(separator: " ") }
+            while let (key, sequence) = try reader.next() {
+                let m = sequence.metadata
+                print("\(key)  source \(m.source.rawValue)  object \(m.objectID)  \(m.frameCount) frames \(m.width)x\(m.height)  cond \(m.conditioningIndex)")
+                print("  elevation deg: \(list(m.elevationsDeg))")
+                print("  azimuth deg:   \(list(m.azimuthsDeg))")
+                count += 1
+                if rows.count < limit {
+                    rows.append(sequence.images().map {
+                        cropAndResize($0, box: CropBox(x: 0, y: 0, width: Double($0.width), height: Double($0.height)),
+                                      width: thumbnail, height: thumbnail)
+                    })
+                }
+            }
+            print("\(count) sample(s)")
+            guard !rows.isEmpty else { return }
+            let columns = rows.map(\.count).max()!
+            var canvas = Image8(width: columns * thumbnail, height: rows.count * thumbnail, channels: 3, fill: 255)
+            for (r, row) in rows.enumerated() {
+                for (c, image) in row.enumerated() {
+                    for y in 0..<thumbnail {
+                        for x in 0..<thumbnail {
+                            for ch in 0..<3 { canvas[c * thumbnail + x, r * thumbnail + y, ch] = image[x, y, ch] }
+                        }
+                    }
+                }
+            }
+            let out = sheet.map { URL(fileURLWithPath: $0) }
+                ?? url.deletingPathExtension().appendingPathExtension("sheet.png")
+            try PNG.write(canvas, to: out)
+            print("contact sheet: \(out.path)")
+        }
+    }
+
+    struct Benchmark: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time loading MVImgNet sequences (read, decode, crop, resize to floats), no shards written.")
+
+        @Argument(help: "MVImgNet root folder.")
+        var root: String
+
+        @Option(help: "Training frame size in pixels (square).")
+        var size = 576
+
+        @Option(help: "Timed passes over every capture (after one warm-up pass).")
+        var repeats = 3
+
+        @Flag(help: "Decode whole JPEGs at full size, then crop (no region or reduced-scale decoding).")
+        var fullDecode = false
+
+        @Option(help: "Frames decoded in parallel (default: one per core).")
+        var threads: Int?
+
+        @OptionGroup var memory: MemoryOptions
+
+        func validate() throws {
+            try requireDirectory(root, "ROOT")
+            guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        }
+
+        func run() throws {
+            memory.apply()
+            var options = MVImgNetOptions()
+            options.size = size
+            options.scaledDecoding = !fullDecode
+            options.workers = threads
+            let loader = MVImgNetLoader(options: options)
+            let captures = try MVImgNetCapture.discover(root: URL(fileURLWithPath: root))
+            guard !captures.isEmpty else { throw ValidationError("no captures under \(root)") }
+            for capture in captures { _ = try loader.load(capture) }
+            var times: [Double] = []
+            for _ in 0..<repeats {
+                for capture in captures {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let sequence = try loader.load(capture)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    precondition(sequence.frames.shape[0] == options.frameCount)
+                }
+            }
+            times.sort()
+            let median = times[times.count / 2]
+            print(String(format: "swift: %d sequences, median %.3f s/sequence, min %.3f s (%d threads, region/scaled decode %@, retain memory %@)",
+                         times.count, median, times.first!, min(21, threads ?? ProcessInfo.processInfo.activeProcessorCount),
+                         options.scaledDecoding ? "on" : "off", memory.retainMemory ? "on" : "off"))
+        }
+    }
+}
+
+#if os(Linux)
+/// glibc `mallopt` (declared in malloc.h, which the Glibc module does not export).
+@_silgen_name("mallopt")
+func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

@@ -1,0 +1,89 @@
+import Foundation
+import Imaging
+@testable import MultiViewData
+import XCTest
+
+final class RendersTests: XCTestCase {
+    /// An object folder as the renderer writes it: `views` RGBA PNGs of `size` and cameras.json.
+    func makeObject(in root: URL, id: String, views: Int = 84, size: Int = 12) throws -> URL {
+        let dir = root.appendingPathComponent(id)
+        var list: [RenderCameras.View] = []
+        for v in 0..<views {
+            let file = String(format: "%03d.png", v)
+            var image = Image8(width: size, height: size, channels: 4)
+            for i in 0..<(size * size) {
+                image.pixels[4 * i] = UInt8(v)
+                image.pixels[4 * i + 1] = UInt8(i % 256)
+                image.pixels[4 * i + 2] = 50
+                image.pixels[4 * i + 3] = i % 2 == 0 ? 255 : 0   // transparent pixels become white
+            }
+            try PNG.write(image, to: dir.appendingPathComponent(file))
+            list.append(RenderCameras.orbitView(file: file, elevationDeg: 5 + Double(v % 7), azimuthDeg: Double(v) * 360 / Double(views), distance: 2.5))
+        }
+        let cameras = RenderCameras(objectID: id, width: size, height: size, fovDeg: 33.8,
+                                    K: RenderCameras.intrinsics(size: size, fovDeg: 33.8), views: list)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(cameras).write(to: dir.appendingPathComponent("cameras.json"))
+        return dir
+    }
+
+    func testReadsRendererFolders() throws {
+        let root = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dir = try makeObject(in: root, id: "uid0")
+        XCTAssertEqual(try RendersLoader.discover(root: root).map(\.lastPathComponent), [dir.lastPathComponent])
+        let sequence = try RendersLoader().load(objectDirectory: dir)
+        let m = sequence.metadata
+        XCTAssertEqual(m.frameNames.first, "000.png")
+        XCTAssertEqual(m.frameNames.last, "080.png")
+        XCTAssertEqual(m.frameNames[1], "004.png")
+        XCTAssertEqual(m.conditioningIndex, 20)
+        XCTAssertEqual(m.azimuthsDeg.last, 0)
+        XCTAssertEqual(m.azimuthsDeg[0], 360 - 80 * 360.0 / 84, accuracy: 1e-9)
+        XCTAssertEqual(m.elevationsDeg[1], 5 + 4)
+        XCTAssertEqual(m.source, .renders)
+        let images = sequence.images()
+        XCTAssertEqual(images[1][0, 0, 0], 4)       // frame 1 is view 4
+        XCTAssertEqual(images[1][1, 0, 0], 255)     // transparent → white
+        // Resizing scales K.
+        var loader = RendersLoader()
+        loader.size = 6
+        let small = try loader.load(objectDirectory: dir)
+        XCTAssertEqual(small.frames.shape, [21, 3, 6, 6])
+        XCTAssertEqual(small.metadata.cameras[0].K[0][2], 3)
+    }
+
+    func testOpenCVAndBlenderExtrinsicsAgree() {
+        let v = RenderCameras.orbitView(file: "a", elevationDeg: 30, azimuthDeg: 45, distance: 2)
+        XCTAssertEqual(v.worldToCameraBlender[1], v.worldToCameraOpenCV[1].map { -$0 })
+        // The camera centre from the OpenCV matrix sits at the requested angles.
+        let m = v.worldToCameraOpenCV
+        let r = Mat3(rows: Array(m[0][0..<3]), Array(m[1][0..<3]), Array(m[2][0..<3]))
+        let c = -(r.transposed * Vec3(m[0][3], m[1][3], m[2][3]))
+        XCTAssertEqual(asin(c.z / 2) * 180 / .pi, 30, accuracy: 1e-9)
+        XCTAssertEqual(atan2(c.y, c.x) * 180 / .pi, 45, accuracy: 1e-9)
+        // Blender cameras look down their −Z: the origin has negative camera z.
+        XCTAssertLessThan(v.worldToCameraBlender[2][3], 0)
+    }
+
+    func testBadCamerasJSONNamesTheField() throws {
+        let root = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let url = root.appendingPathComponent("cameras.json")
+        try Data(#"{"format": "svdmv-render-cameras", "version": 1, "object_id": "x", "width": 4, "height": 4, "fov_deg": 30, "K": [[1,0,0],[0,1,0],[0,0,1]], "world_up": [0,0,1], "views": [{"file": "000.png"}]}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try RenderCameras.read(url)) { error in
+            XCTAssertTrue("\(error)".contains("missing field views.0."), "\(error)")
+            XCTAssertTrue("\(error)".contains(url.path), "\(error)")
+        }
+    }
+
+    func testTooFewViews() throws {
+        let root = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dir = try makeObject(in: root, id: "few", views: 5, size: 4)
+        XCTAssertThrowsError(try RendersLoader().load(objectDirectory: dir)) { error in
+            XCTAssertEqual(error as? SequenceError, .notEnoughFrames(dir.path, have: 5, need: 21))
+        }
+    }
+}
