@@ -79,19 +79,6 @@ struct MemoryOptions: ParsableArguments {
     }
 }
 
-/// A one-line progress bar on stderr.
-struct ProgressBar {
-    let total: Int
-    var done = 0
-    mutating func step(_ label: String) {
-        done += 1
-        let width = 30, filled = total == 0 ? width : done * width / total
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(label.prefix(40))\u{1B}[K".utf8))
-        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
-    }
-}
-
 /// Runs `load` for each selected item, writes samples to shards, records failures and goes on.
 /// Writes `<prefix>.index.json` (key → shard) and, if anything failed, `<prefix>.failures.txt`.
 func buildShards<Item>(items: [Item], name: (Item) -> String, key: (Item) -> String,
@@ -248,17 +235,7 @@ extension SVDMV.Dataset {
             }
             print("\(count) sample(s)")
             guard !rows.isEmpty else { return }
-            let columns = rows.map(\.count).max()!
-            var canvas = Image8(width: columns * thumbnail, height: rows.count * thumbnail, channels: 3, fill: 255)
-            for (r, row) in rows.enumerated() {
-                for (c, image) in row.enumerated() {
-                    for y in 0..<thumbnail {
-                        for x in 0..<thumbnail {
-                            for ch in 0..<3 { canvas[c * thumbnail + x, r * thumbnail + y, ch] = image[x, y, ch] }
-                        }
-                    }
-                }
-            }
+            let canvas = ContactSheet.make(rows: rows, cellWidth: thumbnail, cellHeight: thumbnail, spacing: 0)
             let out = sheet.map { URL(fileURLWithPath: $0) }
                 ?? url.deletingPathExtension().appendingPathExtension("sheet.png")
             try PNG.write(canvas, to: out)
