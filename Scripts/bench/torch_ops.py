@@ -38,10 +38,15 @@ def cases(frames):
         return ("attention_spatial", "5 heads x 5184 tokens x 64 (one frame)", 4 * 5 * 5184 * 5184 * 64 / 1e9,
                 lambda: F.scaled_dot_product_attention(q, k, v))
 
-    def silu_add():
-        x, bias = r(frames, 320, 72, 72), r(320, 1, 1)
-        return ("silu_add_320@72", "silu(x) + bias[320,1,1] (G elements)", frames * 320 * 72 * 72 / 1e9,
-                lambda: F.silu(x) + bias)
+    def pointwise(name, op):
+        def make():
+            x, y, b = r(frames, 320, 72, 72), r(frames, 320, 72, 72), r(320, 1, 1)
+            return (f"{name}_320@72", f"[{frames},320,72,72] (G elements)", frames * 320 * 72 * 72 / 1e9,
+                    lambda: op(x, y, b))
+        return make
+
+    pointwise_ops = [pointwise("silu", lambda x, y, b: F.silu(x)), pointwise("gelu", lambda x, y, b: F.gelu(x)),
+                     pointwise("add_bias", lambda x, y, b: x + b), pointwise("add", lambda x, y, b: x + y)]
 
     def group_norm():
         x, w, b = r(frames, 320, 72, 72), torch.ones(320), r(320)
@@ -73,7 +78,7 @@ def cases(frames):
             return x + h
         return "resblock_320@72", f"[{frames},320,72,72]", 2 * 2 * frames * c * c * 9 * s * s / 1e9, run
 
-    return [sgemm, linear, conv(320, 72), conv(640, 36), conv(1280, 18), conv(1280, 9), silu_add, group_norm, attn_spatial,
+    return [sgemm, linear, conv(320, 72), conv(640, 36), conv(1280, 18), conv(1280, 9), *pointwise_ops, group_norm, attn_spatial,
             softmax_rows, attn_temporal, resblock]
 
 

@@ -58,11 +58,17 @@ public struct OpBenchmarks {
             return Case(name: "attention_spatial", shape: "5 heads x 5184 tokens x 64 (one frame)",
                         gflop: 4 * 5 * 5184 * 5184 * 64 / 1e9) { _ = Tensor.attention(q: q, k: k, v: v) }
         }
-        list.append {
-            // Pointwise ops at the first UNet level (counted in G elements, not GFLOP).
-            let x = rng.randn([frames, 320, 72, 72]), bias = rng.randn([320, 1, 1])
-            return Case(name: "silu_add_320@72", shape: "silu(x) + bias[320,1,1] (G elements)",
-                        gflop: Double(frames * 320 * 72 * 72) / 1e9) { _ = x.silu() + bias }
+        // Pointwise ops at the first UNet level (counted in G elements, not GFLOP).
+        let pointwise: [(String, (Tensor, Tensor, Tensor) -> Tensor)] = [
+            ("silu", { x, _, _ in x.silu() }), ("gelu", { x, _, _ in x.gelu() }),
+            ("add_bias", { x, _, b in x + b }), ("add", { x, y, _ in x + y }),
+        ]
+        for (name, op) in pointwise {
+            list.append {
+                let x = rng.randn([frames, 320, 72, 72]), y = rng.randn([frames, 320, 72, 72]), b = rng.randn([320, 1, 1])
+                return Case(name: "\(name)_320@72", shape: "[\(frames),320,72,72] (G elements)",
+                            gflop: Double(frames * 320 * 72 * 72) / 1e9) { _ = op(x, y, b) }
+            }
         }
         list.append {
             let x = rng.randn([frames, 320, 72, 72]), w = Tensor.ones([320]), b = rng.randn([320])

@@ -1,47 +1,67 @@
 // Pointwise nonlinearities, softmax and GEGLU, with gradients. GELU defaults to the exact erf
 // form (sgm, diffusers and open_clip all use it); the tanh form is there for configs that ask.
 
+import CKernels
 import Foundation
 
 public enum GELUApproximation: String, Sendable { case none, tanh }
 
 @inline(__always) func sigmoidScalar(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 
-@inline(__always) func geluScalar(_ x: Float, _ approx: GELUApproximation) -> Float {
-    switch approx {
-    case .none: return 0.5 * x * (1 + erff(x * 0.70710678118654752))
-    case .tanh:
-        let inner = 0.7978845608028654 * (x + 0.044715 * x * x * x)
-        return 0.5 * x * (1 + tanhf(inner))
-    }
+/// The tanh approximation of GELU and its derivative (the exact form runs in CKernels).
+@inline(__always) func geluTanhScalar(_ x: Float) -> Float {
+    0.5 * x * (1 + tanhf(0.7978845608028654 * (x + 0.044715 * x * x * x)))
 }
 
-@inline(__always) func geluDerivative(_ x: Float, _ approx: GELUApproximation) -> Float {
-    switch approx {
-    case .none:
-        let cdf = 0.5 * (1 + erff(x * 0.70710678118654752))
-        let pdf = expf(-0.5 * x * x) * 0.3989422804014327
-        return cdf + x * pdf
-    case .tanh:
-        let k: Float = 0.7978845608028654
-        let inner = k * (x + 0.044715 * x * x * x)
-        let t = tanhf(inner)
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
-    }
+@inline(__always) func geluTanhDerivative(_ x: Float) -> Float {
+    let k: Float = 0.7978845608028654
+    let t = tanhf(k * (x + 0.044715 * x * x * x))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
 }
 
 extension Tensor {
+    /// y = kernel(x) over contiguous chunks in parallel (no gradient).
+    func chunkedKernel(_ kernel: (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void) -> Tensor {
+        let out = Tensor(uninitialized: shape)
+        let src = data, dst = out.data
+        Parallel.forEach((count + 4095) / 4096, costPerItem: 4096) { r in
+            let lo = r.lowerBound * 4096, hi = min(count, r.upperBound * 4096)
+            kernel(dst + lo, src + lo, hi - lo)
+        }
+        return out
+    }
+
+    /// dx = kernel(self as upstream gradient, x) over contiguous chunks in parallel.
+    func chunkedKernel(_ x: Tensor, _ kernel: (UnsafeMutablePointer<Float>, UnsafePointer<Float>,
+                                                UnsafePointer<Float>, Int) -> Void) -> Tensor {
+        precondition(shape == x.shape, "gradient shape \(shape) vs input \(x.shape)")
+        let out = Tensor(uninitialized: shape)
+        let g = data, xs = x.data, dst = out.data
+        Parallel.forEach((count + 4095) / 4096, costPerItem: 4096) { r in
+            let lo = r.lowerBound * 4096, hi = min(count, r.upperBound * 4096)
+            kernel(dst + lo, g + lo, xs + lo, hi - lo)
+        }
+        return out
+    }
+
     public func silu() -> Tensor {
         let x = self
-        return mapped { $0 * sigmoidScalar($0) }.recorded("silu", [self]) { g in
-            [g.zipped(x) { gv, xv in let s = sigmoidScalar(xv); return gv * s * (1 + xv * (1 - s)) }]
+        return chunkedKernel { y, x, n in ck_silu(y, x, n) }.recorded("silu", [self]) { g in
+            [g.chunkedKernel(x) { dx, g, x, n in ck_silu_backward(dx, g, x, n) }]
         }
     }
 
+    /// GELU. The exact form uses PyTorch's vectorised erf (Abramowitz & Stegun 7.1.26), as the
+    /// reference's CPU kernel does.
     public func gelu(approximate: GELUApproximation = .none) -> Tensor {
         let x = self
-        return mapped { geluScalar($0, approximate) }.recorded("gelu", [self]) { g in
-            [g.zipped(x) { gv, xv in gv * geluDerivative(xv, approximate) }]
+        if approximate == .none {
+            return chunkedKernel { y, x, n in ck_gelu(y, x, n) }.recorded("gelu", [self]) { g in
+                [g.chunkedKernel(x) { dx, g, x, n in ck_gelu_backward(dx, g, x, n) }]
+            }
+        }
+        return mapped(geluTanhScalar).recorded("geluTanh", [self]) { g in
+            [g.zipped(x) { gv, xv in gv * geluTanhDerivative(xv) }]
         }
     }
 

@@ -66,6 +66,29 @@ final class KernelTwinTests: XCTestCase {
 }
 
 final class FastMathTests: XCTestCase {
+    func testVectorisedSiLUAndGELUMatchTheirScalarDefinitions() {
+        // 1003 values: whole vectors and a padded tail.
+        let x = Tensor(shape: [1003], scalars: (0..<1003).map { Float($0) * 0.016 - 8 })
+        let g = Tensor(shape: [1003], scalars: (0..<1003).map { sinf(Float($0)) })
+        let silu = x.scalars.map { $0 / (1 + expf(-$0)) }
+        assertClose(x.silu().scalars, silu, rtol: 1e-6, atol: 1e-7, "silu")
+        // PyTorch's erf approximation is within 1.5e-7 of erff.
+        let gelu = x.scalars.map { 0.5 * $0 * (1 + erff($0 * 0.70710678118654752)) }
+        assertClose(x.gelu().scalars, gelu, rtol: 1e-6, atol: 1e-6, "gelu")
+        let leaf = x.requiringGrad()
+        leaf.gelu().backward(g)
+        let dgelu = zip(x.scalars, g.scalars).map { xv, gv -> Float in
+            gv * (0.5 * (1 + erff(xv * 0.70710678118654752)) + xv * expf(-0.5 * xv * xv) * 0.3989422804014327)
+        }
+        assertClose(leaf.grad!.scalars, dgelu, rtol: 1e-5, atol: 1e-6, "gelu backward")
+        let leaf2 = x.requiringGrad()
+        leaf2.silu().backward(g)
+        let dsilu = zip(x.scalars, g.scalars).map { xv, gv -> Float in
+            let s = 1 / (1 + expf(-xv)); return gv * s * (1 + xv * (1 - s))
+        }
+        assertClose(leaf2.grad!.scalars, dsilu, rtol: 1e-5, atol: 1e-7, "silu backward")
+    }
+
     func testVectorisedExpMatchesLibm() {
         // Softmax inputs (≤ 0 after the shift) over the whole useful range, and a length that
         // leaves a scalar tail after the eight-wide loop.

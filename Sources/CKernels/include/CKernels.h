@@ -12,6 +12,12 @@ float ck_exp_shifted(float *y, const float *x, long n, float shift);
 /// y[i] *= s.
 void ck_scale(float *y, long n, float s);
 
+/// y = x·sigmoid(x) and its backward dx = g·s·(1 + x·(1 − s)).
+void ck_silu(float *y, const float *x, long n);
+void ck_silu_backward(float *dx, const float *g, const float *x, long n);
+/// y = x·½(1 + erf(x/√2)) with PyTorch's vectorised erf, and its backward.
+void ck_gelu(float *y, const float *x, long n);
+void ck_gelu_backward(float *dx, const float *g, const float *x, long n);
 /// One attention head for short sequences (nq, nk <= 64): out[nq, dv] = softmax(scale·q·kᵀ)·v,
 /// q [nq, d], k [nk, d], v [nk, dv]. `scratch` holds nk·d + nk floats.
 void ck_attention_head(float *out, const float *q, const float *k, const float *v, long nq, long nk,
