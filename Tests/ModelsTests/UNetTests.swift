@@ -1,0 +1,231 @@
+// VideoUNet against sgm: key/shape manifests of the released networks (no weights allocated),
+// the shape path against the built modules, tiny-network parity (whole UNet and single blocks) with
+// weights loaded strictly under sgm keys, and a gradient smoke test.
+// Fixtures: Scripts/fixtures/make_unet_fixtures.py.
+
+import Foundation
+import Models
+import NN
+import Tensor
+import TestSupport
+import XCTest
+
+enum UNetFixtures {
+    static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+
+    /// A JSON sidecar: {"parameters": [[key, shape], ...], "parameter_count": n, ...}.
+    struct Manifest {
+        let parameters: [(key: String, shape: [Int])]
+        let parameterCount: Int
+        let json: [String: Any]
+    }
+
+    static func manifest(_ name: String) throws -> Manifest {
+        let data = try Data(contentsOf: directory.appendingPathComponent(name))
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let list = try XCTUnwrap(json["parameters"] as? [[Any]])
+        let parameters = try list.map { pair -> (key: String, shape: [Int]) in
+            (try XCTUnwrap(pair[0] as? String), try XCTUnwrap(pair[1] as? [Int]))
+        }
+        return Manifest(parameters: parameters, parameterCount: try XCTUnwrap(json["parameter_count"] as? Int),
+                        json: json)
+    }
+
+    static func fixture(_ name: String) throws -> Fixture {
+        try Fixture(directory.appendingPathComponent(name))
+    }
+
+    /// Twin of `init_rule` in make_unet_fixtures.py: weight i is drawn as torch.rand(shape) from a
+    /// generator seeded `seed + i`, then mapped to a parameter by its kind (bit-exact with PyTorch).
+    static func generatedWeights(_ parameters: [(key: String, shape: [Int])], seed: UInt64) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (i, p) in parameters.enumerated() {
+            var generator = TorchGenerator(seed: seed + UInt64(i))
+            let u = generator.rand(p.shape)
+            let value: Tensor
+            if p.key.hasSuffix("mix_factor") {
+                value = u.mapped { ($0 * 2 - 1) * Float(2.0) }
+            } else if p.shape.count == 1 && p.key.hasSuffix("weight") {
+                value = u.mapped { ($0 * 2 - 1) * Float(0.25) + Float(1.0) }
+            } else if p.shape.count == 1 {
+                value = u.mapped { ($0 * 2 - 1) * Float(0.1) }
+            } else {
+                let scale = Float((3.0 / Double(p.shape.dropFirst().reduce(1, *))).squareRoot())
+                value = u.mapped { ($0 * 2 - 1) * scale }
+            }
+            out[p.key] = value
+        }
+        return out
+    }
+
+    /// Tensors under `prefix.` with the prefix removed.
+    static func subtree(_ tensors: [String: Tensor], _ prefix: String) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (k, v) in tensors where k.hasPrefix(prefix + ".") { out[String(k.dropFirst(prefix.count + 1))] = v }
+        return out
+    }
+}
+
+final class UNetManifestTests: XCTestCase {
+    private func assertMatchesManifest(_ config: VideoUNetConfig, _ file: String,
+                                       line: UInt = #line) throws {
+        let manifest = try UNetFixtures.manifest(file)
+        let ours = VideoUNet.parameterShapes(config)
+        XCTAssertEqual(ours.count, manifest.parameters.count, "\(file): tensor count", line: line)
+        let theirs = Dictionary(uniqueKeysWithValues: manifest.parameters.map { ($0.key, $0.shape) })
+        let mine = Dictionary(uniqueKeysWithValues: ours.map { ($0.key, $0.shape) })
+        let missing = manifest.parameters.map(\.key).filter { mine[$0] == nil }
+        let unexpected = ours.map(\.key).filter { theirs[$0] == nil }
+        let misShaped = ours.filter { theirs[$0.key] != nil && theirs[$0.key] != $0.shape }.map(\.key)
+        XCTAssertEqual(missing, [], "\(file): keys we lack", line: line)
+        XCTAssertEqual(unexpected, [], "\(file): keys sgm lacks", line: line)
+        XCTAssertEqual(misShaped, [], "\(file): shapes differ", line: line)
+        XCTAssertEqual(ours.map(\.key), manifest.parameters.map(\.key), "\(file): key order", line: line)
+        XCTAssertEqual(VideoUNet.parameterCount(config), manifest.parameterCount, "\(file): count", line: line)
+    }
+
+    func testSVDKeysAndShapesMatchSGM() throws {
+        try assertMatchesManifest(.svd, "unet_manifest_svd.json")
+        XCTAssertEqual(VideoUNet.parameterCount(.svdXT), 1_524_623_082)
+    }
+
+    func testSV3DUKeysAndShapesMatchSGM() throws {
+        try assertMatchesManifest(.sv3dU, "unet_manifest_sv3d_u.json")
+    }
+
+    func testSV3DPKeysAndShapesMatchSGM() throws {
+        try assertMatchesManifest(.sv3dP, "unet_manifest_sv3d_p.json")
+        XCTAssertEqual(VideoUNet.parameterCount(.sv3dP), 1_525_278_442)
+        XCTAssertEqual(VideoUNet.parameterShapes(.sv3dP).count, 1428)
+    }
+
+    /// The non-allocating shape path lists exactly what the built modules visit (spec §7 counts).
+    func testShapePathMatchesBuiltModules() {
+        let expected: [(String, VideoUNetConfig, Int)] = [
+            ("A", .tinyA, 1_793_078), ("B", .tinyB, 2_056_083), ("C", .tinyC, 502_893),
+            ("D", .tinyD, 10_088_470), ("SV3DP", .tinySV3DP, 2_207_635),
+        ]
+        for (name, config, count) in expected {
+            let model = VideoUNet(config)
+            let built = model.namedParameters().map { "\($0.key) \($0.value.shape)" }
+            let listed = VideoUNet.parameterShapes(config).map { "\($0.key) \($0.shape)" }
+            XCTAssertEqual(built, listed, "tiny \(name)")
+            XCTAssertEqual(model.parameterCount, count, "tiny \(name)")
+        }
+    }
+
+    func testConfigRoundTripsThroughJSON() throws {
+        let data = try JSONEncoder().encode(VideoUNetConfig.sv3dP)
+        XCTAssertEqual(try JSONDecoder().decode(VideoUNetConfig.self, from: data), .sv3dP)
+        XCTAssertTrue(String(decoding: data, as: UTF8.self).contains("learned_with_images"))
+    }
+}
+
+final class UNetParityTests: XCTestCase {
+    /// Whole-UNet tolerance: |ours − sgm| ≤ 1e-3·|sgm| + 1e-4 elementwise (outputs are O(1)).
+    static let unetRelative: Float = 1e-3, unetAbsolute: Float = 1e-4
+    /// Single-block tolerance: 1e-4 relative, 1e-5 absolute.
+    static let blockRelative: Float = 1e-4, blockAbsolute: Float = 1e-5
+
+    struct Case {
+        let model: VideoUNet
+        let fixture: Fixture
+        let frames: Int
+        let weights: [String: Tensor]
+    }
+
+    private func loadCase(_ name: String, _ config: VideoUNetConfig) throws -> Case {
+        let manifest = try UNetFixtures.manifest("unet_tiny_\(name).json")
+        let seed = UInt64(try XCTUnwrap(manifest.json["weight_seed"] as? Int))
+        let frames = try XCTUnwrap(manifest.json["frames"] as? Int)
+        let weights = UNetFixtures.generatedWeights(manifest.parameters, seed: seed)
+        let model = VideoUNet(config)
+        try model.load(weights)  // strict: every sgm key used, every parameter found, shapes equal
+        return Case(model: model, fixture: try UNetFixtures.fixture("unet_tiny_\(name).safetensors"),
+                    frames: frames, weights: weights)
+    }
+
+    private func run(_ c: Case) -> Tensor {
+        let f = c.fixture
+        return GradMode.withoutGradients {
+            c.model(f["x"], timesteps: f["timesteps"], context: f["context"], y: f["y"], frames: c.frames)
+        }
+    }
+
+    func testTinyCMatchesSGM() throws {
+        let c = try loadCase("c", .tinyC)
+        assertClose(run(c), c.fixture["out"], rtol: Self.unetRelative, atol: Self.unetAbsolute, "tiny C UNet")
+    }
+
+    func testTinySV3DPMatchesSGM() throws {
+        let c = try loadCase("sv3dp", .tinySV3DP)
+        assertClose(run(c), c.fixture["out"], rtol: Self.unetRelative, atol: Self.unetAbsolute, "tiny SV3D_p UNet")
+    }
+
+    /// input_blocks.1.0 (VideoResBlock), input_blocks.1.1 (SpatialVideoTransformer) and the middle
+    /// block, each fed sgm's recorded input.
+    func testSingleBlocksMatchSGM() throws {
+        for (name, config) in [("c", VideoUNetConfig.tinyC), ("sv3dp", .tinySV3DP)] {
+            let c = try loadCase(name, config)
+            let f = c.fixture
+            let blocks = c.model.inputBlocks[1].layers
+            guard case .resBlock(let resBlock) = blocks[0], case .transformer(let transformer) = blocks[1] else {
+                return XCTFail("input_blocks.1 is not [VideoResBlock, SpatialVideoTransformer]")
+            }
+            GradMode.withoutGradients {
+                let inputs = UNet.BlockInputs(embedding: f["input_blocks.1.0.emb"], context: f["context"],
+                                              frames: c.frames)
+                assertClose(resBlock(f["input_blocks.1.0.x"], inputs), f["input_blocks.1.0.out"],
+                            rtol: Self.blockRelative, atol: Self.blockAbsolute, "\(name) input_blocks.1.0")
+                assertClose(transformer(f["input_blocks.1.1.x"], inputs), f["input_blocks.1.1.out"],
+                            rtol: Self.blockRelative, atol: Self.blockAbsolute, "\(name) input_blocks.1.1")
+                let middleInputs = UNet.BlockInputs(embedding: f["middle_block.emb"], context: f["context"],
+                                                    frames: c.frames)
+                assertClose(c.model.middleBlock(f["middle_block.x"], middleInputs), f["middle_block.out"],
+                            rtol: Self.blockRelative, atol: Self.blockAbsolute, "\(name) middle_block")
+            }
+        }
+    }
+
+    /// All-zero image_only_indicator is what nil means.
+    func testZeroImageOnlyIndicatorEqualsNil() throws {
+        let c = try loadCase("c", .tinyC)
+        let f = c.fixture
+        let zeros = Tensor(zeros: [f["x"].shape[0] / c.frames, c.frames])
+        let out = GradMode.withoutGradients {
+            c.model(f["x"], timesteps: f["timesteps"], context: f["context"], y: f["y"], frames: c.frames,
+                    imageOnlyIndicator: zeros)
+        }
+        assertClose(out, run(c), rtol: 0, atol: 0, "indicator zeros vs nil")
+    }
+
+    /// Strict loading names what is wrong.
+    func testLoadingRejectsMissingAndUnexpectedKeys() throws {
+        let manifest = try UNetFixtures.manifest("unet_tiny_c.json")
+        var weights = UNetFixtures.generatedWeights(manifest.parameters, seed: 1)
+        weights["middle_block.1.time_mixer.mix_factor"] = nil
+        weights["middle_block.1.time_mixer.extra"] = Tensor(zeros: [1])
+        XCTAssertThrowsError(try VideoUNet(.tinyC).load(weights)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("missing key middle_block.1.time_mixer.mix_factor"), text)
+            XCTAssertTrue(text.contains("unexpected key middle_block.1.time_mixer.extra"), text)
+        }
+    }
+
+    /// Backward through the whole tiny UNet reaches every parameter with a finite gradient.
+    func testGradientsReachEveryParameter() throws {
+        let c = try loadCase("c", .tinyC)
+        let f = c.fixture
+        c.model.trainable()
+        let out = c.model(f["x"], timesteps: f["timesteps"], context: f["context"], y: f["y"], frames: c.frames)
+        (out * out).mean().backward()
+        var missing: [String] = [], nonFinite: [String] = []
+        c.model.visitParameters { key, p in
+            guard let g = p.grad else { missing.append(key); return }
+            if !g.scalars.allSatisfy(\.isFinite) { nonFinite.append(key) }
+        }
+        XCTAssertEqual(missing, [])
+        XCTAssertEqual(nonFinite, [])
+        c.model.frozen()
+    }
+}
