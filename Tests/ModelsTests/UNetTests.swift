@@ -229,3 +229,66 @@ final class UNetParityTests: XCTestCase {
         c.model.frozen()
     }
 }
+
+/// y against sgm's GeneralConditioner with the real ConcatTimestepEmbedderND embedders of each
+/// sampling config (inputs laid out as simple_video_sample.get_batch does).
+final class UNetConditioningTests: XCTestCase {
+    /// Absolute, on sinusoids in [-1, 1]. Arguments are float32 products value·frequency; for the
+    /// motion bucket (127 rad) one ulp of the argument (or of PyTorch's float32 frequency) is 4e-6.
+    static let tolerance: Float = 1e-5
+
+    private func check(_ name: String, _ conditioner: VectorConditioner, _ values: [VectorConditioner.Input: [Float]],
+                       line: UInt = #line) throws {
+        let f = try UNetFixtures.fixture("unet_conditioning.safetensors")
+        for embedder in conditioner.embedders {
+            assertClose(values[embedder.input]!, f["\(name).input.\(embedder.input.rawValue)"].scalars,
+                        rtol: 1e-7, atol: 0, "\(name) input \(embedder.input.rawValue)", line: line)
+        }
+        let y = try conditioner(values)
+        assertClose(y, f["\(name).vector"], rtol: 0, atol: Self.tolerance, "\(name) y", line: line)
+        let uc = try conditioner(values, zeroing: VectorConditioner.unconditionalZeroedInputs)
+        assertClose(uc, f["\(name).uc_vector"], rtol: 0, atol: Self.tolerance, "\(name) uc y", line: line)
+    }
+
+    func testSV3DPVectorMatchesSGM() throws {
+        // the script's default orbit: 21 frames at 10° elevation; two videos to check the tiling
+        let camera = SV3DCamera(frames: 21, elevationDegrees: 10)
+        XCTAssertEqual(camera.azimuthsRadians.last, 0)
+        XCTAssertEqual(VectorConditioner.sv3dP.width, VideoUNetConfig.sv3dP.vectorWidth)
+        try check("sv3d_p", .sv3dP, VectorConditioner.rows(videos: 2, frames: 21, conditioningAugmentation: 1e-5,
+                                                           camera: camera))
+    }
+
+    func testSV3DUVectorMatchesSGM() throws {
+        XCTAssertEqual(VectorConditioner.sv3dU.width, VideoUNetConfig.sv3dU.vectorWidth)
+        try check("sv3d_u", .sv3dU, VectorConditioner.rows(videos: 1, frames: 21, conditioningAugmentation: 1e-5))
+    }
+
+    func testSVDVectorMatchesSGM() throws {
+        XCTAssertEqual(VectorConditioner.svd.width, VideoUNetConfig.svd.vectorWidth)
+        try check("svd", .svd, VectorConditioner.rows(videos: 1, frames: 14, fpsID: 6, motionBucketID: 127,
+                                                     conditioningAugmentation: 0.02))
+    }
+
+    /// The tiny SV3D_p parity model was fed sgm's y for 5 frames at elevations 10, 5, 0, -5, 30.
+    func testTinySV3DPFixtureUsesTheSameVector() throws {
+        let camera = SV3DCamera(elevationsDegrees: [10, 5, 0, -5, 30])
+        let y = try VectorConditioner.sv3dP(VectorConditioner.rows(videos: 2, frames: 5,
+                                                                   conditioningAugmentation: 1e-5, camera: camera))
+        assertClose(y, try UNetFixtures.fixture("unet_tiny_sv3dp.safetensors")["y"], rtol: 0,
+                    atol: Self.tolerance, "tiny sv3d_p y")
+    }
+
+    func testUnconditionalZeroesImageConditioningOnly() {
+        let c = UNetConditioning(crossAttention: Tensor.ones([2, 1, 8]), concat: Tensor.ones([2, 4, 2, 2]),
+                                 vector: Tensor.ones([2, 16]))
+        let uc = c.unconditional()
+        XCTAssertEqual(uc.crossAttention.scalars, Array(repeating: 0, count: 16))
+        XCTAssertEqual(uc.concat.scalars, Array(repeating: 0, count: 32))
+        XCTAssertEqual(uc.vector.scalars, c.vector.scalars)
+    }
+
+    func testMissingInputThrows() {
+        XCTAssertThrowsError(try VectorConditioner.sv3dP([.conditioningAugmentation: [0]]))
+    }
+}
