@@ -187,6 +187,44 @@ final class UNetParityTests: XCTestCase {
         }
     }
 
+    /// Frames flagged image-only take α = 1 in every blender (sgm learned_with_images).
+    func testImageOnlyIndicatorMatchesSGM() throws {
+        for (name, config) in [("c", VideoUNetConfig.tinyC), ("sv3dp", .tinySV3DP)] {
+            let c = try loadCase(name, config)
+            let f = c.fixture
+            let out = GradMode.withoutGradients {
+                c.model(f["x"], timesteps: f["timesteps"], context: f["context"], y: f["y"], frames: c.frames,
+                        imageOnlyIndicator: f["image_only.indicator"])
+            }
+            assertClose(out, f["image_only.out"], rtol: Self.unetRelative, atol: Self.unetAbsolute,
+                        "\(name) UNet with image-only frames")
+        }
+    }
+
+    /// Gradients of loss = Σ out·gout for the input and for parameters of every kind (embeddings,
+    /// convolutions, temporal convolutions, mix factors, attention, GroupNorm) against PyTorch.
+    func testGradientsMatchSGM() throws {
+        let c = try loadCase("c", .tinyC)
+        let f = c.fixture
+        c.model.trainable()
+        defer { c.model.frozen() }
+        let x = f["x"].requiringGrad("x")
+        let out = c.model(x, timesteps: f["timesteps"], context: f["context"], y: f["y"], frames: c.frames)
+        (out * f["grad.gout"]).sum().backward()
+        let params = Dictionary(uniqueKeysWithValues: c.model.namedParameters().map { ($0.key, $0.value) })
+        let checked = f.tensors.keys.filter { $0.hasPrefix("grad.") && $0 != "grad.gout" }.sorted()
+        XCTAssertEqual(checked.count, 12)
+        for key in checked {
+            let name = String(key.dropFirst("grad.".count))
+            let grad = name == "x" ? x.grad : params[name]?.grad
+            let expected = f[key]
+            // gradients are sums over many rows: compare at the UNet tolerance scaled by their size
+            let scale = expected.scalars.map(abs).max() ?? 1
+            assertClose(try XCTUnwrap(grad, name), expected, rtol: Self.unetRelative,
+                        atol: Self.unetRelative * scale, "gradient of \(name)")
+        }
+    }
+
     /// All-zero image_only_indicator is what nil means.
     func testZeroImageOnlyIndicatorEqualsNil() throws {
         let c = try loadCase("c", .tinyC)
@@ -197,6 +235,25 @@ final class UNetParityTests: XCTestCase {
                     imageOnlyIndicator: zeros)
         }
         assertClose(out, run(c), rtol: 0, atol: 0, "indicator zeros vs nil")
+    }
+
+    /// A whole checkpoint: the UNet takes its `model.diffusion_model.` tensors and ignores the rest.
+    func testLoadsFromPrefixedCheckpoint() throws {
+        let c = try loadCase("c", .tinyC)
+        var checkpoint: [String: Tensor] = ["conditioner.embedders.0.open_clip.model.visual.proj": Tensor(zeros: [2, 2]),
+                                            "first_stage_model.decoder.conv_in.weight": Tensor(zeros: [1])]
+        for (k, v) in c.weights { checkpoint[VideoUNet.checkpointPrefix + k] = v }
+        let model = VideoUNet(.tinyC)
+        try model.load(checkpoint: checkpoint)
+        let f = c.fixture
+        let out = GradMode.withoutGradients {
+            model(f["x"], timesteps: f["timesteps"], context: f["context"], y: f["y"], frames: c.frames)
+        }
+        assertClose(out, run(c), rtol: 0, atol: 0, "prefixed checkpoint")
+        checkpoint[VideoUNet.checkpointPrefix + "out.2.bias"] = Tensor(zeros: [5])
+        XCTAssertThrowsError(try VideoUNet(.tinyC).load(checkpoint: checkpoint)) { error in
+            XCTAssertTrue("\(error)".contains("shape mismatch for out.2.bias"), "\(error)")
+        }
     }
 
     /// Strict loading names what is wrong.
@@ -290,5 +347,23 @@ final class UNetConditioningTests: XCTestCase {
 
     func testMissingInputThrows() {
         XCTAssertThrowsError(try VectorConditioner.sv3dP([.conditioningAugmentation: [0]]))
+    }
+}
+
+/// sgm AlphaBlender for each merge strategy, α pattern "b t -> b 1 t 1 1", mix_factor 0.7.
+final class UNetBlenderTests: XCTestCase {
+    func testStrategiesMatchSGM() throws {
+        let f = try UNetFixtures.fixture("unet_blender.safetensors")
+        let cases: [(String, MergeStrategy)] = [("fixed", .fixed), ("learned", .learned),
+                                                ("learned_with_images", .learnedWithImages)]
+        for (name, strategy) in cases {
+            let blender = UNet.AlphaBlender(strategy: strategy, factor: 0.7)
+            let indicator = f["indicator"]
+            let alpha = blender.alpha(imageOnlyIndicator: indicator)
+            let shaped = alpha.count == 1 ? alpha.reshaped([1, 1, 1, 1, 1])
+                : alpha.reshaped([indicator.shape[0], 1, indicator.shape[1], 1, 1])
+            assertClose(blender.blend(spatial: f["spatial"], temporal: f["temporal"], alpha: shaped),
+                        f["\(name).out"], rtol: 1e-6, atol: 1e-6, name)
+        }
     }
 }
