@@ -162,10 +162,15 @@ final class UNetParityTests: XCTestCase {
         assertClose(run(c), c.fixture["out"], rtol: Self.unetRelative, atol: Self.unetAbsolute, "tiny SV3D_p UNet")
     }
 
+    func testTinyAMatchesSGM() throws {
+        let c = try loadCase("a", .tinyA)
+        assertClose(run(c), c.fixture["out"], rtol: Self.unetRelative, atol: Self.unetAbsolute, "tiny A UNet")
+    }
+
     /// input_blocks.1.0 (VideoResBlock), input_blocks.1.1 (SpatialVideoTransformer) and the middle
     /// block, each fed sgm's recorded input.
     func testSingleBlocksMatchSGM() throws {
-        for (name, config) in [("c", VideoUNetConfig.tinyC), ("sv3dp", .tinySV3DP)] {
+        for (name, config) in [("c", VideoUNetConfig.tinyC), ("a", .tinyA), ("sv3dp", .tinySV3DP)] {
             let c = try loadCase(name, config)
             let f = c.fixture
             let blocks = c.model.inputBlocks[1].layers
