@@ -192,6 +192,25 @@ final class UNetParityTests: XCTestCase {
         }
     }
 
+    /// input_blocks.1 of the released networks at full width (320 channels, 5 heads of 64, context
+    /// 1024) on a small latent: two videos of 3 frames, 6×6.
+    func testRealWidthBlocksMatchSGM() throws {
+        let manifest = try UNetFixtures.manifest("unet_block_sv3d.json")
+        let weights = UNetFixtures.generatedWeights(manifest.parameters, seed: 5000)
+        let resBlock = UNet.VideoResBlock(inChannels: 320, outChannels: 320, config: .sv3dP)
+        let transformer = UNet.SpatialVideoTransformer(channels: 320, heads: 5, depth: 1, config: .sv3dP)
+        try resBlock.load(UNetFixtures.subtree(weights, "res"))
+        try transformer.load(UNetFixtures.subtree(weights, "attn"))
+        let f = try UNetFixtures.fixture("unet_block_sv3d.safetensors")
+        let inputs = UNet.BlockInputs(embedding: f["emb"], context: f["context"], frames: 3)
+        GradMode.withoutGradients {
+            assertClose(resBlock(f["x"], inputs), f["res.out"], rtol: Self.blockRelative,
+                        atol: Self.blockAbsolute, "VideoResBlock 320")
+            assertClose(transformer(f["res.out"], inputs), f["out"], rtol: Self.blockRelative,
+                        atol: Self.blockAbsolute, "SpatialVideoTransformer 320")
+        }
+    }
+
     /// Frames flagged image-only take α = 1 in every blender (sgm learned_with_images).
     func testImageOnlyIndicatorMatchesSGM() throws {
         for (name, config) in [("c", VideoUNetConfig.tinyC), ("sv3dp", .tinySV3DP)] {
