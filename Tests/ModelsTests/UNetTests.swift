@@ -378,7 +378,7 @@ final class UNetConditioningTests: XCTestCase {
 final class UNetBlenderTests: XCTestCase {
     func testStrategiesMatchSGM() throws {
         let f = try UNetFixtures.fixture("unet_blender.safetensors")
-        let cases: [(String, MergeStrategy)] = [("fixed", .fixed), ("learned", .learned),
+        let cases: [(String, UNet.MergeStrategy)] = [("fixed", .fixed), ("learned", .learned),
                                                 ("learned_with_images", .learnedWithImages)]
         for (name, strategy) in cases {
             let blender = UNet.AlphaBlender(strategy: strategy, factor: 0.7)

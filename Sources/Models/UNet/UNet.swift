@@ -76,9 +76,9 @@ extension UNet {
     /// with α from `mix_factor` per `MergeStrategy`. Key: "mix_factor" [1] (a buffer for `.fixed`).
     public final class AlphaBlender: Module {
         public var mixFactor: Tensor
-        public let strategy: MergeStrategy
+        public let strategy: UNet.MergeStrategy
 
-        public init(strategy: MergeStrategy, factor: Float) {
+        public init(strategy: UNet.MergeStrategy, factor: Float) {
             self.strategy = strategy
             mixFactor = Tensor(shape: [1], scalars: [factor])
         }

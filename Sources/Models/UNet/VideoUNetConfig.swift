@@ -7,15 +7,17 @@
 
 import Foundation
 
-/// How a learned mixing factor blends a spatial and a temporal branch (sgm `AlphaBlender`):
-/// out = α·spatial + (1 − α)·temporal.
-public enum MergeStrategy: String, Codable, Sendable {
-    /// α = mix_factor as stored (a buffer).
-    case fixed
-    /// α = sigmoid(mix_factor).
-    case learned
-    /// α = 1 for rows flagged by `image_only_indicator`, else sigmoid(mix_factor). The UNet's choice.
-    case learnedWithImages = "learned_with_images"
+extension UNet {
+    /// How a learned mixing factor blends a spatial and a temporal branch (sgm `AlphaBlender`):
+    /// out = α·spatial + (1 − α)·temporal.
+    public enum MergeStrategy: String, Codable, Sendable {
+        /// α = mix_factor as stored (a buffer).
+        case fixed
+        /// α = sigmoid(mix_factor).
+        case learned
+        /// α = 1 for rows flagged by `image_only_indicator`, else sigmoid(mix_factor). The UNet's choice.
+        case learnedWithImages = "learned_with_images"
+    }
 }
 
 public struct VideoUNetConfig: Codable, Equatable, Sendable {
@@ -44,7 +46,7 @@ public struct VideoUNetConfig: Codable, Equatable, Sendable {
     /// nil for a model without `label_emb`.
     public var vectorWidth: Int?
     /// `merge_strategy` of every AlphaBlender (resblocks and transformers).
-    public var mergeStrategy: MergeStrategy
+    public var mergeStrategy: UNet.MergeStrategy
     /// `merge_factor`: the initial mix_factor (only matters before weights are loaded).
     public var mergeFactor: Float
     /// `video_kernel_size` [k, 1, 1]: frames covered by the temporal resblock convolutions.
@@ -68,7 +70,7 @@ public struct VideoUNetConfig: Codable, Equatable, Sendable {
                 attentionDownsampleFactors: [Int] = [4, 2, 1], headWidth: Int = 64,
                 transformerDepths: [Int]? = nil, middleTransformerDepth: Int? = nil,
                 contextWidth: Int = 1024, vectorWidth: Int?,
-                mergeStrategy: MergeStrategy = .learnedWithImages, mergeFactor: Float = 0.5,
+                mergeStrategy: UNet.MergeStrategy = .learnedWithImages, mergeFactor: Float = 0.5,
                 temporalKernelSize: Int = 3, hasFeedForwardIn: Bool = true,
                 usesSpatialContextForTime: Bool = true, hasTemporalCrossAttention: Bool = true,
                 maxFramePeriod: Float = 10_000) {
