@@ -70,6 +70,9 @@ final class UNetManifestTests: XCTestCase {
     private func assertMatchesManifest(_ config: VideoUNetConfig, _ file: String,
                                        line: UInt = #line) throws {
         let manifest = try UNetFixtures.manifest(file)
+        // the preset equals the sampling config's network_config read through the sgm-name mapping
+        let sgm = try XCTUnwrap(manifest.json["network_config"] as? [String: Any])
+        XCTAssertEqual(try VideoUNetConfig(sgmNetworkConfig: sgm), config, "\(file): preset", line: line)
         let ours = VideoUNet.parameterShapes(config)
         XCTAssertEqual(ours.count, manifest.parameters.count, "\(file): tensor count", line: line)
         let theirs = Dictionary(uniqueKeysWithValues: manifest.parameters.map { ($0.key, $0.shape) })
@@ -114,6 +117,23 @@ final class UNetManifestTests: XCTestCase {
         }
     }
 
+    /// Options this port does not implement are refused by name, never ignored.
+    func testSGMConfigRefusesUnsupportedOptions() throws {
+        let manifest = try UNetFixtures.manifest("unet_manifest_sv3d_p.json")
+        let base = try XCTUnwrap(manifest.json["network_config"] as? [String: Any])
+        let refused: [(String, Any)] = [("use_scale_shift_norm", true), ("resblock_updown", true),
+                                        ("time_downup", true), ("use_linear_in_transformer", false),
+                                        ("video_kernel_size", 3), ("merge_strategy", "blend"),
+                                        ("num_classes", 10), ("time_context_dim", 64), ("some_new_option", 1)]
+        for (key, value) in refused {
+            var params = base
+            params[key] = value
+            XCTAssertThrowsError(try VideoUNetConfig(sgmNetworkConfig: params), key) { error in
+                XCTAssertTrue("\(error)".contains(key), "\(error)")
+            }
+        }
+    }
+
     func testConfigRoundTripsThroughJSON() throws {
         let data = try JSONEncoder().encode(VideoUNetConfig.sv3dP)
         XCTAssertEqual(try JSONDecoder().decode(VideoUNetConfig.self, from: data), .sv3dP)
@@ -134,8 +154,12 @@ final class UNetParityTests: XCTestCase {
         let weights: [String: Tensor]
     }
 
-    private func loadCase(_ name: String, _ config: VideoUNetConfig) throws -> Case {
+    /// The model is built from the fixture's sgm network_config (checked against `expected`).
+    private func loadCase(_ name: String, _ expected: VideoUNetConfig? = nil) throws -> Case {
         let manifest = try UNetFixtures.manifest("unet_tiny_\(name).json")
+        let config = try VideoUNetConfig(
+            sgmNetworkConfig: try XCTUnwrap(manifest.json["network_config"] as? [String: Any]))
+        if let expected { XCTAssertEqual(config, expected, "\(name): config from sgm names") }
         let seed = UInt64(try XCTUnwrap(manifest.json["weight_seed"] as? Int))
         let frames = try XCTUnwrap(manifest.json["frames"] as? Int)
         let weights = UNetFixtures.generatedWeights(manifest.parameters, seed: seed)
@@ -162,6 +186,25 @@ final class UNetParityTests: XCTestCase {
         assertClose(run(c), c.fixture["out"], rtol: Self.unetRelative, atol: Self.unetAbsolute, "tiny SV3D_p UNet")
     }
 
+    /// No spatial context for the temporal blocks (attn2 is a self-attention), merge "learned",
+    /// extra_ff_mix_layer off (ff_in still built, as in sgm).
+    func testVariantWithoutSpatialTimeContextMatchesSGM() throws {
+        let c = try loadCase("c_variant1")
+        XCTAssertEqual(c.model.config.mergeStrategy, .learned)
+        XCTAssertFalse(c.model.config.usesSpatialContextForTime)
+        assertClose(run(c), c.fixture["out"], rtol: Self.unetRelative, atol: Self.unetAbsolute, "variant 1 UNet")
+    }
+
+    /// No temporal cross-attention, merge "fixed" (mix_factor a buffer), temporal kernel 5, frame
+    /// sinusoid period 100.
+    func testVariantWithFixedMergeAndWideTemporalKernelMatchesSGM() throws {
+        let c = try loadCase("c_variant2")
+        XCTAssertEqual(c.model.config.mergeStrategy, .fixed)
+        XCTAssertEqual(c.model.config.temporalKernelSize, 5)
+        XCTAssertFalse(c.model.config.hasTemporalCrossAttention)
+        assertClose(run(c), c.fixture["out"], rtol: Self.unetRelative, atol: Self.unetAbsolute, "variant 2 UNet")
+    }
+
     func testTinyAMatchesSGM() throws {
         let c = try loadCase("a", .tinyA)
         assertClose(run(c), c.fixture["out"], rtol: Self.unetRelative, atol: Self.unetAbsolute, "tiny A UNet")
@@ -170,7 +213,9 @@ final class UNetParityTests: XCTestCase {
     /// input_blocks.1.0 (VideoResBlock), input_blocks.1.1 (SpatialVideoTransformer) and the middle
     /// block, each fed sgm's recorded input.
     func testSingleBlocksMatchSGM() throws {
-        for (name, config) in [("c", VideoUNetConfig.tinyC), ("a", .tinyA), ("sv3dp", .tinySV3DP)] {
+        let cases: [(String, VideoUNetConfig?)] = [("c", .tinyC), ("a", .tinyA), ("sv3dp", .tinySV3DP),
+                                                    ("c_variant1", nil), ("c_variant2", nil)]
+        for (name, config) in cases {
             let c = try loadCase(name, config)
             let f = c.fixture
             let blocks = c.model.inputBlocks[1].layers

@@ -36,7 +36,7 @@ extension UNet {
             timeStack = (0..<depth).map { _ in
                 VideoTransformerBlock(width: channels, heads: heads, headWidth: headWidth,
                                       timeContextWidth: config.usesSpatialContextForTime ? config.contextWidth : nil,
-                                      hasFeedForwardIn: config.hasFeedForwardIn,
+                                      hasFeedForwardIn: true,  // sgm: always (see VideoUNetConfig)
                                       hasCrossAttention: config.hasTemporalCrossAttention)
             }
             framePositionEmbedding = EmbeddingMLP(channels, channels, hidden: 4 * channels)

@@ -4,6 +4,9 @@
 // comment gives the sgm name. Options the released models do not use (use_scale_shift_norm,
 // resblock_updown, time_downup, conv 1x1 proj_in, num_heads instead of num_head_channels, a separate
 // time_context) are not represented: the model always behaves as sgm does with those off.
+// `extra_ff_mix_layer` is not represented either, because it changes nothing in a VideoUNet:
+// SpatialVideoTransformer passes `inner_dim` to VideoTransformerBlock, and `ff_in = ff_in or inner_dim
+// is not None` then always builds `norm_in` / `ff_in` (checked against sgm with the flag off).
 
 import Foundation
 
@@ -51,8 +54,6 @@ public struct VideoUNetConfig: Codable, Equatable, Sendable {
     public var mergeFactor: Float
     /// `video_kernel_size` [k, 1, 1]: frames covered by the temporal resblock convolutions.
     public var temporalKernelSize: Int
-    /// `extra_ff_mix_layer`: the temporal transformer block starts with a feed-forward (`ff_in`).
-    public var hasFeedForwardIn: Bool
     /// `use_spatial_context`: temporal cross-attention attends to the first frame's context tokens.
     public var usesSpatialContextForTime: Bool
     /// `not disable_temporal_crossattention`: the temporal transformer block has `attn2`.
@@ -71,7 +72,7 @@ public struct VideoUNetConfig: Codable, Equatable, Sendable {
                 transformerDepths: [Int]? = nil, middleTransformerDepth: Int? = nil,
                 contextWidth: Int = 1024, vectorWidth: Int?,
                 mergeStrategy: UNet.MergeStrategy = .learnedWithImages, mergeFactor: Float = 0.5,
-                temporalKernelSize: Int = 3, hasFeedForwardIn: Bool = true,
+                temporalKernelSize: Int = 3,
                 usesSpatialContextForTime: Bool = true, hasTemporalCrossAttention: Bool = true,
                 maxFramePeriod: Float = 10_000) {
         self.inChannels = inChannels
@@ -88,7 +89,6 @@ public struct VideoUNetConfig: Codable, Equatable, Sendable {
         self.mergeStrategy = mergeStrategy
         self.mergeFactor = mergeFactor
         self.temporalKernelSize = temporalKernelSize
-        self.hasFeedForwardIn = hasFeedForwardIn
         self.usesSpatialContextForTime = usesSpatialContextForTime
         self.hasTemporalCrossAttention = hasTemporalCrossAttention
         self.maxFramePeriod = maxFramePeriod

@@ -184,10 +184,8 @@ struct ParameterShapeList {
         linear(key + ".proj_out", c, c)
         for d in 0..<depth {
             let b = "\(key).time_stack.\(d)"
-            if config.hasFeedForwardIn {
-                norm(b + ".norm_in", c)
-                feedForward(b + ".ff_in", c)
-            }
+            norm(b + ".norm_in", c)  // always built in a VideoUNet, whatever extra_ff_mix_layer says
+            feedForward(b + ".ff_in", c)
             attention(b + ".attn1", c, context: c)
             feedForward(b + ".ff", c)
             if config.hasTemporalCrossAttention {
