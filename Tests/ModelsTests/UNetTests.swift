@@ -187,9 +187,11 @@ final class UNetParityTests: XCTestCase {
     }
 
     /// No spatial context for the temporal blocks (attn2 is a self-attention), merge "learned",
-    /// extra_ff_mix_layer off (ff_in still built, as in sgm).
+    /// extra_ff_mix_layer off (ff_in still built, as in sgm), transformer depth 2 (3 in the middle).
     func testVariantWithoutSpatialTimeContextMatchesSGM() throws {
         let c = try loadCase("c_variant1")
+        XCTAssertEqual(c.model.config.transformerDepths, [2])
+        XCTAssertEqual(c.model.config.middleTransformerDepth, 3)
         XCTAssertEqual(c.model.config.mergeStrategy, .learned)
         XCTAssertFalse(c.model.config.usesSpatialContextForTime)
         assertClose(run(c), c.fixture["out"], rtol: Self.unetRelative, atol: Self.unetAbsolute, "variant 1 UNet")
