@@ -67,6 +67,10 @@ public final class VideoUNet: Module {
         precondition(timesteps.count == rows, "timesteps \(timesteps.shape) for \(rows) rows")
         precondition(context.rank == 3 && context.shape[0] == rows && context.shape[2] == config.contextWidth,
                      "context \(context.shape)")
+        if let imageOnlyIndicator {
+            precondition(imageOnlyIndicator.shape == [rows / frames, frames],
+                         "imageOnlyIndicator \(imageOnlyIndicator.shape), expected [\(rows / frames), \(frames)]")
+        }
         let inputs = UNet.BlockInputs(embedding: embedding(timesteps: timesteps, y: y), context: context,
                                       frames: frames, imageOnlyIndicator: imageOnlyIndicator)
         // down: keep every block's output for the skip connections
