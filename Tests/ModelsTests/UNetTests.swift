@@ -416,6 +416,16 @@ final class UNetConditioningTests: XCTestCase {
         XCTAssertEqual(uc.vector.scalars, c.vector.scalars)
     }
 
+    func testPerVideoEmbeddingsRepeatOverFrames() {
+        let clip = Tensor(shape: [2, 1, 2], scalars: [1, 2, 3, 4])
+        let latent = Tensor(shape: [2, 1, 1, 1], scalars: [5, 6])
+        let c = UNetConditioning(clipEmbedding: clip, concatLatent: latent, vector: Tensor(zeros: [6, 3]), frames: 3)
+        XCTAssertEqual(c.crossAttention.shape, [6, 1, 2])
+        XCTAssertEqual(c.crossAttention.scalars, [1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4])
+        XCTAssertEqual(c.concat.shape, [6, 1, 1, 1])
+        XCTAssertEqual(c.concat.scalars, [5, 5, 5, 6, 6, 6])
+    }
+
     func testMissingInputThrows() {
         XCTAssertThrowsError(try VectorConditioner.sv3dP([.conditioningAugmentation: [0]]))
     }

@@ -158,6 +158,23 @@ public struct UNetConditioning {
         self.vector = vector
     }
 
+    /// The per-video embeddings repeated over the frames of each video, as simple_video_sample.py
+    /// does (`repeat "b ... -> b t ..."`, then `(b t)`): row b·T + t of crossattn/concat is video b's.
+    /// - clipEmbedding: [B, N, contextWidth] ("crossattn" of the CLIP embedder, N = 1).
+    /// - concatLatent: [B, 4, h, w] (the VAE-encoder mean of the conditioning frame, unscaled).
+    /// - vector: [B·T, vectorWidth] from `VectorConditioner`.
+    public init(clipEmbedding: Tensor, concatLatent: Tensor, vector: Tensor, frames: Int) {
+        let videos = clipEmbedding.shape[0]
+        precondition(concatLatent.shape[0] == videos && vector.shape[0] == videos * frames,
+                     "crossattn \(clipEmbedding.shape), concat \(concatLatent.shape), vector \(vector.shape) for \(frames) frames")
+        func perFrame(_ t: Tensor) -> Tensor {
+            let rest = Array(t.shape.dropFirst())
+            return t.reshaped([videos, 1] + rest).broadcast(to: [videos, frames] + rest)
+                .reshaped([videos * frames] + rest)
+        }
+        self.init(crossAttention: perFrame(clipEmbedding), concat: perFrame(concatLatent), vector: vector)
+    }
+
     /// The unconditional branch of classifier-free guidance at sampling time
     /// (simple_video_sample.py: force_uc_zero_embeddings = [cond_frames, cond_frames_without_noise]):
     /// CLIP tokens and concat latent zeroed, y unchanged.
