@@ -41,6 +41,9 @@ func assertRelativeClose(_ actual: Tensor, _ expected: Tensor, _ tol: Float, _ l
 
 func assertModuleClose(_ actual: Tensor, _ expected: Tensor, _ label: String,
                        file: StaticString = #filePath, line: UInt = #line) {
+    if actual.shape == expected.shape {
+        print("\(label): max |diff| \(zip(actual.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0)")
+    }
     assertClose(actual, expected, rtol: 1e-4, atol: 1e-4, label, file: file, line: line)
 }
 

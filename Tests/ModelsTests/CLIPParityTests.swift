@@ -1,0 +1,75 @@
+// The OpenCLIP image tower and sgm's CLIP preprocessing against the reference (fixtures from
+// Scripts/fixtures/make_vae_clip_fixtures.py: tiny open_clip VisionTransformer, width 64, 2 layers,
+// 2 heads, patch 14 at 224 (257 tokens), projection to 32; kornia resize).
+// Tolerances: submodules and the preprocessing within 1e-4 (rtol and atol); the whole tower within
+// 1e-3 relative (atol 1e-3 · max|expected|, rtol 1e-3).
+
+import Foundation
+@testable import Models
+import NN
+import Tensor
+import TestSupport
+import XCTest
+
+let tinyViT = VisionTransformerConfig(patchSize: 14, width: 64, layerCount: 2, headCount: 2, outputWidth: 32)
+
+final class CLIPParityTests: XCTestCase {
+    static let fixture = modelsFixture("clip_vit")
+    static let input = modelsFixture("clip_vit_input")["input"]
+    static let preprocess = modelsFixture("clip_preprocess")
+
+    func loadedTower(_ config: VisionTransformerConfig = tinyViT, _ fixture: Fixture = fixture) throws -> VisionTransformer {
+        let vit = VisionTransformer(config: config)
+        try vit.load(tensors(fixture, under: "weights."))
+        return vit
+    }
+
+    func testSubmodulesMatchOpenCLIP() throws {
+        let f = Self.fixture
+        let vit = try loadedTower()
+        assertModuleClose(vit.embeddings(Self.input), f["ln_pre.out"], "conv1 + class token + positions + ln_pre")
+        assertModuleClose(vit.blocks[0](f["transformer.resblocks.0.in"]), f["transformer.resblocks.0.out"], "resblocks.0")
+    }
+
+    func testTowerMatchesOpenCLIP() throws {
+        let vit = try loadedTower()
+        assertRelativeClose(vit(Self.input), Self.fixture["output"], 1e-3, "VisionTransformer (GELU)")
+    }
+
+    func testQuickGELUTowerMatchesOpenCLIP() throws {
+        var config = tinyViT
+        config.activation = .quickGELU
+        let f = modelsFixture("clip_vit_quickgelu")
+        let vit = try loadedTower(config, f)
+        assertRelativeClose(vit(Self.input), f["output"], 1e-3, "VisionTransformer (QuickGELU)")
+    }
+
+    func testResizeMatchesKornia() {
+        let f = Self.preprocess
+        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["down.input"], height: 20, width: 24), f["down.output"],
+                          "60x100 -> 20x24 (blur kernels 5 and 7)")
+        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["down.input"], height: 50, width: 90), f["mild.output"],
+                          "60x100 -> 50x90 (blur kernels 3)")
+        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["up.input"], height: 20, width: 16), f["up.output"],
+                          "9x7 -> 20x16 (no blur)")
+    }
+
+    func testPreprocessMatchesSGM() {
+        let f = Self.preprocess
+        assertModuleClose(CLIPPreprocess.apply(f["clip.input"]), f["clip.output"], "sgm preprocess 240x200 -> 224")
+    }
+
+    func testStrictLoadingNamesTheKey() throws {
+        let vit = VisionTransformer(config: tinyViT)
+        var weights = tensors(Self.fixture, under: "weights.")
+        weights["transformer.resblocks.1.attn.in_proj_bias"] = nil
+        weights["proj"] = Tensor(zeros: [32, 64])
+        weights["text_projection"] = Tensor(zeros: [64, 32])
+        XCTAssertThrowsError(try vit.load(weights)) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("missing key transformer.resblocks.1.attn.in_proj_bias"), text)
+            XCTAssertTrue(text.contains("shape mismatch for proj: checkpoint [32, 64], model [64, 32]"), text)
+            XCTAssertTrue(text.contains("unexpected key text_projection"), text)
+        }
+    }
+}
