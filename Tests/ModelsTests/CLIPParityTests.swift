@@ -59,6 +59,20 @@ final class CLIPParityTests: XCTestCase {
         assertModuleClose(CLIPPreprocess.apply(f["clip.input"]), f["clip.output"], "sgm preprocess 240x200 -> 224")
     }
 
+    func testTorchAntialiasedResizeMatchesPyTorch() {
+        let f = modelsFixture("clip_eval_preprocess")
+        assertModuleClose(CLIPPreprocess.resizeBicubicTorchAntialiased(f["aa.input"], height: 11, width: 13), f["aa.down"],
+                          "antialiased bicubic 30x41 -> 11x13")
+        assertModuleClose(CLIPPreprocess.resizeBicubicTorchAntialiased(f["aa.input"], height: 45, width: 50), f["aa.up"],
+                          "antialiased bicubic 30x41 -> 45x50")
+    }
+
+    func testEvaluationTransformMatchesTorchvision() {
+        let f = modelsFixture("clip_eval_preprocess")
+        assertModuleClose(CLIPPreprocess.evaluationTransform(f["eval.input"]), f["eval.output"],
+                          "Resize(224) + CenterCrop(224) + Normalize of 260x230")
+    }
+
     func testStrictLoadingNamesTheKey() throws {
         let vit = VisionTransformer(config: tinyViT)
         var weights = tensors(Self.fixture, under: "weights.")
