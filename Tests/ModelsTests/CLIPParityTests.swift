@@ -44,6 +44,14 @@ final class CLIPParityTests: XCTestCase {
         assertRelativeClose(vit(Self.input), f["output"], 1e-3, "VisionTransformer (QuickGELU)")
     }
 
+    func testHeadWidth80TowerMatchesOpenCLIP() throws {
+        let config = VisionTransformerConfig(imageSize: 28, patchSize: 7, width: 160, layerCount: 1, headCount: 2,
+                                             mlpWidth: 160, outputWidth: 16)
+        let f = modelsFixture("clip_vit_head80")
+        let vit = try loadedTower(config, f)
+        assertRelativeClose(vit(f["input"]), f["output"], 1e-3, "VisionTransformer, heads of 80 (as ViT-H/14)")
+    }
+
     func testResizeMatchesKornia() {
         let f = Self.preprocess
         assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["down.input"], height: 20, width: 24), f["down.output"],

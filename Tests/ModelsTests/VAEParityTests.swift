@@ -154,3 +154,29 @@ final class VAEParityTests: XCTestCase {
         }
     }
 }
+
+/// The mid-block attention at the real width (one head of 512 channels, as in every SVD/SV3D VAE)
+/// against the same attention written out with matmul and softmax.
+final class VAEWideAttentionTests: XCTestCase {
+    func testAttentionAtWidth512MatchesWrittenOutAttention() throws {
+        let c = 512, (h, w) = (6, 5)
+        var rng = TorchGenerator(seed: 7)
+        let block = VAEAttentionBlock(c, allocation: .zeros)
+        var weights: [String: Tensor] = [:]
+        for (key, shape) in block.namedParameters().map({ ($0.key, $0.value.shape) }) {
+            let scale: Float = shape.count > 1 ? 1 / Float(c).squareRoot() : 0.3
+            weights[key] = key.hasSuffix("norm.weight") ? rng.randn(shape) * 0.2 + 1 : rng.randn(shape) * scale
+        }
+        try block.load(weights)
+        let x = rng.randn([2, c, h, w])
+        let normed = x.groupNorm(groups: 32, weight: weights["norm.weight"], bias: weights["norm.bias"], eps: 1e-6)
+        func project(_ name: String) -> Tensor {  // 1x1 conv as a matmul: [N, HW, C]
+            let t = Tensor.conv2d(normed, weight: weights[name + ".weight"]!, bias: weights[name + ".bias"]!)
+            return t.reshaped([2, c, h * w]).permuted([0, 2, 1])
+        }
+        let scores = Tensor.matmul(project("q"), project("k").transposed()) * (1 / Float(c).squareRoot())
+        let attended = Tensor.matmul(scores.softmax(), project("v")).permuted([0, 2, 1]).reshaped([2, c, h, w])
+        let expected = x + Tensor.conv2d(attended, weight: weights["proj_out.weight"]!, bias: weights["proj_out.bias"]!)
+        assertModuleClose(block(x), expected, "AttnBlock, one head of 512")
+    }
+}
