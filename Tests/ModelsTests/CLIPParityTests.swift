@@ -81,6 +81,25 @@ final class CLIPParityTests: XCTestCase {
                           "Resize(224) + CenterCrop(224) + Normalize of 260x230")
     }
 
+    /// The presets equal the configs read from open_clip's model_configs JSON (vision_cfg as in
+    /// open_clip 3.3; the text tower is irrelevant here and left out).
+    func testPresetsMatchOpenCLIPModelConfigs() throws {
+        let vitH = #"{"embed_dim": 1024, "vision_cfg": {"image_size": 224, "layers": 32, "width": 1280, "head_width": 80, "patch_size": 14}}"#
+        let vitL = #"{"embed_dim": 768, "vision_cfg": {"image_size": 224, "layers": 24, "width": 1024, "patch_size": 14}}"#
+        let vitB = #"{"embed_dim": 512, "quick_gelu": true, "vision_cfg": {"image_size": 224, "layers": 12, "width": 768, "patch_size": 32}}"#
+        XCTAssertEqual(try VisionTransformerConfig(openCLIPModelConfig: Data(vitH.utf8)), .vitH14)
+        XCTAssertEqual(try VisionTransformerConfig(openCLIPModelConfig: Data(vitL.utf8)), .vitL14)
+        XCTAssertEqual(try VisionTransformerConfig(openCLIPModelConfig: Data(vitL.utf8), quickGELU: true), .vitL14OpenAI)
+        XCTAssertEqual(try VisionTransformerConfig(openCLIPModelConfig: Data(vitB.utf8)), .vitB32OpenAI)
+        let timm = #"{"embed_dim": 512, "vision_cfg": {"timm_model_name": "convnext_base"}}"#
+        XCTAssertThrowsError(try VisionTransformerConfig(openCLIPModelConfig: Data(timm.utf8)))
+        // Codable round trip of the Swift-named config.
+        let encoded = try JSONEncoder().encode(VisionTransformerConfig.vitH14)
+        XCTAssertEqual(try JSONDecoder().decode(VisionTransformerConfig.self, from: encoded), .vitH14)
+        let vae = try JSONEncoder().encode(AutoencoderConfig.svdFirstStage)
+        XCTAssertEqual(try JSONDecoder().decode(AutoencoderConfig.self, from: vae), .svdFirstStage)
+    }
+
     func testStrictLoadingNamesTheKey() throws {
         let vit = VisionTransformer(config: tinyViT)
         var weights = tensors(Self.fixture, under: "weights.")
