@@ -11,14 +11,13 @@ import Tensor
 import TestSupport
 import XCTest
 
-let tinyViT = VisionTransformerConfig(patchSize: 14, width: 64, layerCount: 2, headCount: 2, outputWidth: 32)
+final class CLIPParityTests: XCTestCase, VAECLIPParityChecking {
+    static let fixture = VAECLIPFixtures.fixture("clip_vit")
+    static let input = VAECLIPFixtures.fixture("clip_vit_input")["input"]
+    static let preprocess = VAECLIPFixtures.fixture("clip_preprocess")
 
-final class CLIPParityTests: XCTestCase {
-    static let fixture = modelsFixture("clip_vit")
-    static let input = modelsFixture("clip_vit_input")["input"]
-    static let preprocess = modelsFixture("clip_preprocess")
-
-    func loadedTower(_ config: VisionTransformerConfig = tinyViT, _ fixture: Fixture = fixture) throws -> VisionTransformer {
+    func loadedTower(_ config: VisionTransformerConfig = VAECLIPFixtures.tinyVisionTransformer,
+                     _ fixture: Fixture = fixture) throws -> VisionTransformer {
         let vit = VisionTransformer(config: config)
         try vit.load(tensors(fixture, under: "weights."))
         return vit
@@ -28,7 +27,7 @@ final class CLIPParityTests: XCTestCase {
         let f = Self.fixture
         let vit = try loadedTower()
         assertModuleClose(vit.embeddings(Self.input), f["ln_pre.out"], "conv1 + class token + positions + ln_pre")
-        assertModuleClose(vit.blocks[0](f["transformer.resblocks.0.in"]), f["transformer.resblocks.0.out"], "resblocks.0")
+        assertSubmodule(f, "transformer.resblocks.0") { vit.blocks[0]($0) }
     }
 
     func testTowerMatchesOpenCLIP() throws {
@@ -37,9 +36,9 @@ final class CLIPParityTests: XCTestCase {
     }
 
     func testQuickGELUTowerMatchesOpenCLIP() throws {
-        var config = tinyViT
+        var config = tinyVisionTransformer
         config.activation = .quickGELU
-        let f = modelsFixture("clip_vit_quickgelu")
+        let f = VAECLIPFixtures.fixture("clip_vit_quickgelu")
         let vit = try loadedTower(config, f)
         assertRelativeClose(vit(Self.input), f["output"], 1e-3, "VisionTransformer (QuickGELU)")
     }
@@ -47,19 +46,19 @@ final class CLIPParityTests: XCTestCase {
     func testHeadWidth80TowerMatchesOpenCLIP() throws {
         let config = VisionTransformerConfig(imageSize: 28, patchSize: 7, width: 160, layerCount: 1, headCount: 2,
                                              mlpWidth: 160, outputWidth: 16)
-        let f = modelsFixture("clip_vit_head80")
+        let f = VAECLIPFixtures.fixture("clip_vit_head80")
         let vit = try loadedTower(config, f)
         assertRelativeClose(vit(f["input"]), f["output"], 1e-3, "VisionTransformer, heads of 80 (as ViT-H/14)")
     }
 
     func testResizeMatchesKornia() {
         let f = Self.preprocess
-        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["down.input"], height: 20, width: 24), f["down.output"],
-                          "60x100 -> 20x24 (blur kernels 5 and 7)")
-        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["down.input"], height: 50, width: 90), f["mild.output"],
-                          "60x100 -> 50x90 (blur kernels 3)")
-        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["up.input"], height: 20, width: 16), f["up.output"],
-                          "9x7 -> 20x16 (no blur)")
+        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["down.input"], height: 20, width: 24),
+                          f["down.output"], "60x100 -> 20x24 (blur kernels 5 and 7)")
+        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["down.input"], height: 50, width: 90),
+                          f["mild.output"], "60x100 -> 50x90 (blur kernels 3)")
+        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["up.input"], height: 20, width: 16),
+                          f["up.output"], "9x7 -> 20x16 (no blur)")
     }
 
     func testPreprocessMatchesSGM() {
@@ -68,15 +67,15 @@ final class CLIPParityTests: XCTestCase {
     }
 
     func testTorchAntialiasedResizeMatchesPyTorch() {
-        let f = modelsFixture("clip_eval_preprocess")
-        assertModuleClose(CLIPPreprocess.resizeBicubicTorchAntialiased(f["aa.input"], height: 11, width: 13), f["aa.down"],
-                          "antialiased bicubic 30x41 -> 11x13")
-        assertModuleClose(CLIPPreprocess.resizeBicubicTorchAntialiased(f["aa.input"], height: 45, width: 50), f["aa.up"],
-                          "antialiased bicubic 30x41 -> 45x50")
+        let f = VAECLIPFixtures.fixture("clip_eval_preprocess")
+        assertModuleClose(CLIPPreprocess.resizeBicubicTorchAntialiased(f["aa.input"], height: 11, width: 13),
+                          f["aa.down"], "antialiased bicubic 30x41 -> 11x13")
+        assertModuleClose(CLIPPreprocess.resizeBicubicTorchAntialiased(f["aa.input"], height: 45, width: 50),
+                          f["aa.up"], "antialiased bicubic 30x41 -> 45x50")
     }
 
     func testEvaluationTransformMatchesTorchvision() {
-        let f = modelsFixture("clip_eval_preprocess")
+        let f = VAECLIPFixtures.fixture("clip_eval_preprocess")
         assertModuleClose(CLIPPreprocess.evaluationTransform(f["eval.input"]), f["eval.output"],
                           "Resize(224) + CenterCrop(224) + Normalize of 260x230")
     }
@@ -101,7 +100,7 @@ final class CLIPParityTests: XCTestCase {
     }
 
     func testStrictLoadingNamesTheKey() throws {
-        let vit = VisionTransformer(config: tinyViT)
+        let vit = VisionTransformer(config: tinyVisionTransformer)
         var weights = tensors(Self.fixture, under: "weights.")
         weights["transformer.resblocks.1.attn.in_proj_bias"] = nil
         weights["proj"] = Tensor(zeros: [32, 64])

@@ -11,42 +11,9 @@ import Tensor
 import TestSupport
 import XCTest
 
-func manifest(_ name: String) -> [String: [String: [Int]]] {
-    let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name)
-    do {
-        let data = try Data(contentsOf: url)
-        return try JSONDecoder().decode([String: [String: [Int]]].self, from: data)
-    } catch { fatalError("cannot read manifest \(name): \(error)") }
-}
-
-func shapes(of module: Module, prefix: String = "") -> [String: [Int]] {
-    var out: [String: [Int]] = [:]
-    module.visitParameters { key, t in out[prefix + key] = t.shape }
-    return out
-}
-
-func assertSameKeysAndShapes(_ actual: [String: [Int]], _ expected: [String: [Int]], _ label: String,
-                             file: StaticString = #filePath, line: UInt = #line) {
-    let missing = Set(expected.keys).subtracting(actual.keys).sorted()
-    let extra = Set(actual.keys).subtracting(expected.keys).sorted()
-    let mismatched = expected.keys.filter { actual[$0] != nil && actual[$0] != expected[$0] }.sorted()
-    XCTAssertTrue(missing.isEmpty, "\(label): missing \(missing.prefix(10))", file: file, line: line)
-    XCTAssertTrue(extra.isEmpty, "\(label): unexpected \(extra.prefix(10))", file: file, line: line)
-    XCTAssertTrue(mismatched.isEmpty,
-                  "\(label): shapes differ for \(mismatched.prefix(10).map { "\($0) \(actual[$0]!) vs \(expected[$0]!)" })",
-                  file: file, line: line)
-}
-
-/// Resident set size of this process in bytes (Linux /proc/self/statm).
-func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-    let fields = text.split(separator: " ")
-    return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
-
-final class VAEManifestTests: XCTestCase {
-    static let vae = manifest("vae_manifest.json")
-    static let clip = manifest("clip_manifest.json")
+final class VAEManifestTests: XCTestCase, VAECLIPParityChecking {
+    static let vae = VAECLIPFixtures.manifest("vae_manifest.json")
+    static let clip = VAECLIPFixtures.manifest("clip_manifest.json")
 
     func testSVDFirstStageKeysAndShapes() {
         let encoder = VAEEncoder(config: .svdFirstStage, allocation: .placeholder)
@@ -75,7 +42,9 @@ final class VAEManifestTests: XCTestCase {
     }
 
     func testVisionTowerKeysAndShapes() {
-        let cases: [(String, VisionTransformerConfig)] = [("ViT-H-14", .vitH14), ("ViT-L-14", .vitL14), ("ViT-B-32", .vitB32)]
+        let cases: [(String, VisionTransformerConfig)] = [
+            ("ViT-H-14", .vitH14), ("ViT-L-14", .vitL14), ("ViT-B-32", .vitB32),
+        ]
         for (name, config) in cases {
             let vit = VisionTransformer(config: config, allocation: .placeholder)
             assertSameKeysAndShapes(shapes(of: vit), Self.clip[name]!, name)
@@ -83,10 +52,10 @@ final class VAEManifestTests: XCTestCase {
     }
 
     func testViTH14IsBuiltWithoutAllocatingWeights() {
-        let before = residentBytes()
+        let before = VAECLIPFixtures.residentBytes()
         let embedder = OpenCLIPImageEmbedder(config: .vitH14, allocation: .placeholder)
         XCTAssertEqual(embedder.visual.parameterCount, 632_076_800)
-        let grown = residentBytes() - before
+        let grown = VAECLIPFixtures.residentBytes() - before
         XCTAssertLessThan(grown, 64 << 20, "placeholders committed \(grown >> 20) MiB for 2.4 GiB of weights")
         let keys = shapes(of: embedder).keys
         XCTAssertEqual(keys.count, 392)
@@ -97,8 +66,9 @@ final class VAEManifestTests: XCTestCase {
     /// A placeholder-built model takes real weights through `load` and then runs normally.
     func testPlaceholderModelLoadsAndRuns() throws {
         let f = VAEParityTests.encoderFixture
-        let model = AutoencoderKL(config: tinyVAE, allocation: .placeholder)
-        let weights = tensors(f, under: "weights.").merging(tensors(VAEParityTests.decoderFixture, under: "weights.")) { a, _ in a }
+        let model = AutoencoderKL(config: tinyAutoencoder, allocation: .placeholder)
+        let weights = tensors(f, under: "weights.")
+            .merging(tensors(VAEParityTests.decoderFixture, under: "weights.")) { a, _ in a }
         try model.load(weights)
         assertRelativeClose(model.encoder(f["input"]), f["output"], 1e-3, "Encoder built from placeholders")
     }

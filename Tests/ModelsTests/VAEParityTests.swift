@@ -11,49 +11,13 @@ import Tensor
 import TestSupport
 import XCTest
 
-/// The tiny config of the fixtures.
-let tinyVAE = AutoencoderConfig(baseChannels: 32, channelMultipliers: [2, 1], resBlockCount: 1,
-                                attentionResolutions: [8], resolution: 16, hasQuantConvs: true)
-
-func modelsFixture(_ name: String) -> Fixture {
-    let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        .appendingPathComponent(name + ".safetensors")
-    do { return try Fixture(url) } catch { fatalError("cannot read fixture \(name): \(error)") }
-}
-
-/// The fixture tensors under `prefix`, with the prefix removed.
-func tensors(_ fixture: Fixture, under prefix: String) -> [String: Tensor] {
-    var out: [String: Tensor] = [:]
-    for (key, value) in fixture.tensors where key.hasPrefix(prefix) { out[String(key.dropFirst(prefix.count))] = value }
-    return out
-}
-
-/// Whole-model check: |a − e| ≤ tol·max|e| + tol·|e|; prints the achieved max relative error.
-func assertRelativeClose(_ actual: Tensor, _ expected: Tensor, _ tol: Float, _ label: String,
-                         file: StaticString = #filePath, line: UInt = #line) {
-    let scale = expected.scalars.map(abs).max() ?? 1
-    if actual.shape == expected.shape {
-        let worst = zip(actual.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0
-        print("\(label): max |diff| \(worst), relative to max |expected| \(worst / scale)")
-    }
-    assertClose(actual, expected, rtol: tol, atol: tol * scale, label, file: file, line: line)
-}
-
-func assertModuleClose(_ actual: Tensor, _ expected: Tensor, _ label: String,
-                       file: StaticString = #filePath, line: UInt = #line) {
-    if actual.shape == expected.shape {
-        print("\(label): max |diff| \(zip(actual.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0)")
-    }
-    assertClose(actual, expected, rtol: 1e-4, atol: 1e-4, label, file: file, line: line)
-}
-
-final class VAEParityTests: XCTestCase {
-    static let encoderFixture = modelsFixture("vae_encoder")
-    static let decoderFixture = modelsFixture("vae_decoder")
-    static let videoFixture = modelsFixture("vae_video_decoder")
+final class VAEParityTests: XCTestCase, VAECLIPParityChecking {
+    static let encoderFixture = VAECLIPFixtures.fixture("vae_encoder")
+    static let decoderFixture = VAECLIPFixtures.fixture("vae_decoder")
+    static let videoFixture = VAECLIPFixtures.fixture("vae_video_decoder")
 
     func loadedAutoencoder() throws -> AutoencoderKL {
-        let model = AutoencoderKL(config: tinyVAE)
+        let model = AutoencoderKL(config: tinyAutoencoder)
         let weights = tensors(Self.encoderFixture, under: "weights.")
             .merging(tensors(Self.decoderFixture, under: "weights.")) { a, _ in a }
         try model.load(weights)
@@ -63,13 +27,13 @@ final class VAEParityTests: XCTestCase {
     func testEncoderSubmodulesMatchSGM() throws {
         let f = Self.encoderFixture
         let encoder = try loadedAutoencoder().encoder
-        let blocks = encoder.levels
-        assertModuleClose(blocks[0].blocks[0](f["encoder.down.0.block.0.in"]), f["encoder.down.0.block.0.out"], "down.0.block.0")
-        assertModuleClose(blocks[0].downsample!(f["encoder.down.0.downsample.in"]), f["encoder.down.0.downsample.out"], "down.0.downsample")
-        assertModuleClose(blocks[1].blocks[0](f["encoder.down.1.block.0.in"]), f["encoder.down.1.block.0.out"], "down.1.block.0 (nin_shortcut)")
-        assertModuleClose(blocks[1].attentions[0](f["encoder.down.1.attn.0.in"]), f["encoder.down.1.attn.0.out"], "down.1.attn.0")
-        assertModuleClose(encoder.mid.block1(f["encoder.mid.block_1.in"]), f["encoder.mid.block_1.out"], "mid.block_1")
-        assertModuleClose(encoder.mid.attention(f["encoder.mid.attn_1.in"]), f["encoder.mid.attn_1.out"], "mid.attn_1")
+        let levels = encoder.levels
+        assertSubmodule(f, "encoder.down.0.block.0") { levels[0].blocks[0]($0) }
+        assertSubmodule(f, "encoder.down.0.downsample") { levels[0].downsample!($0) }
+        assertSubmodule(f, "encoder.down.1.block.0") { levels[1].blocks[0]($0) }  // nin_shortcut
+        assertSubmodule(f, "encoder.down.1.attn.0") { levels[1].attentions[0]($0) }
+        assertSubmodule(f, "encoder.mid.block_1") { encoder.mid.block1($0) }
+        assertSubmodule(f, "encoder.mid.attn_1") { encoder.mid.attention($0) }
     }
 
     func testEncodeMatchesSGM() throws {
@@ -85,24 +49,25 @@ final class VAEParityTests: XCTestCase {
     func testDecoderSubmodulesMatchSGM() throws {
         let f = Self.decoderFixture
         let decoder = try loadedAutoencoder().decoder
-        assertModuleClose(decoder.levels[1].attentions[1](f["decoder.up.1.attn.1.in"]), f["decoder.up.1.attn.1.out"], "up.1.attn.1")
-        assertModuleClose(decoder.levels[1].upsample!(f["decoder.up.1.upsample.in"]), f["decoder.up.1.upsample.out"], "up.1.upsample")
-        assertModuleClose(decoder.levels[0].blocks[0](f["decoder.up.0.block.0.in"]), f["decoder.up.0.block.0.out"], "up.0.block.0 (nin_shortcut)")
+        assertSubmodule(f, "decoder.up.1.attn.1") { decoder.levels[1].attentions[1]($0) }
+        assertSubmodule(f, "decoder.up.1.upsample") { decoder.levels[1].upsample!($0) }
+        assertSubmodule(f, "decoder.up.0.block.0") { decoder.levels[0].blocks[0]($0) }  // nin_shortcut
     }
 
     func testDecodeMatchesSGM() throws {
         let f = Self.decoderFixture
         let model = try loadedAutoencoder()
         assertRelativeClose(model.decoder(f["input"]), f["output"], 1e-3, "Decoder")
-        assertRelativeClose(model.decode(f["input"]), f["output_with_post_quant_conv"], 1e-3, "post_quant_conv + Decoder")
+        assertRelativeClose(model.decode(f["input"]), f["output_with_post_quant_conv"], 1e-3,
+                            "post_quant_conv + Decoder")
         // decode_first_stage divides by the scale factor first.
-        let scaled = f["input"] * tinyVAE.scaleFactor
+        let scaled = f["input"] * tinyAutoencoder.scaleFactor
         assertRelativeClose(model.decodeFirstStage(scaled, chunkSize: 1), f["output_with_post_quant_conv"], 1e-3,
                             "decodeFirstStage, chunks of 1")
     }
 
     func videoDecoder() throws -> VAEDecoder {
-        var config = tinyVAE
+        var config = tinyAutoencoder
         config.video = VideoDecoderConfig()
         config.hasQuantConvs = false
         let decoder = VAEDecoder(config: config)
@@ -113,8 +78,8 @@ final class VAEParityTests: XCTestCase {
     func testVideoDecoderSubmodulesMatchSGM() throws {
         let f = Self.videoFixture
         let decoder = try videoDecoder()
-        assertModuleClose(decoder.mid.block1(f["decoder.mid.block_1.in"], frameCount: 3), f["decoder.mid.block_1.out"], "mid.block_1 (VideoResBlock)")
-        assertModuleClose(decoder.levels[1].blocks[1](f["decoder.up.1.block.1.in"], frameCount: 3), f["decoder.up.1.block.1.out"], "up.1.block.1 (VideoResBlock)")
+        assertSubmodule(f, "decoder.mid.block_1") { decoder.mid.block1($0, frameCount: 3) }  // VideoResBlock
+        assertSubmodule(f, "decoder.up.1.block.1") { decoder.levels[1].blocks[1]($0, frameCount: 3) }
     }
 
     func testVideoDecoderMatchesSGM() throws {
@@ -122,17 +87,20 @@ final class VAEParityTests: XCTestCase {
         let decoder = try videoDecoder()
         // The widening VideoResBlock and AE3DConv (conv_out + time_mix_conv) are checked through
         // the whole output (their activations would not fit the fixture size budget).
-        assertRelativeClose(decoder(f["input"], frameCount: 3), f["output"], 1e-3, "VideoDecoder, 2 videos of 3 frames")
+        assertRelativeClose(decoder(f["input"], frameCount: 3), f["output"], 1e-3,
+                            "VideoDecoder, 2 videos of 3 frames")
     }
 
     func testVideoDecodeFirstStageChunksLikeSGM() throws {
         let f = Self.videoFixture
-        var config = tinyVAE
+        var config = tinyAutoencoder
         config.video = VideoDecoderConfig()
         config.hasQuantConvs = false
         let model = AutoencoderKL(config: config)
-        let weights = tensors(Self.videoFixture, under: "weights.")
-            .merging(tensors(Self.encoderFixture, under: "weights.encoder.").reduce(into: [:]) { $0["encoder." + $1.key] = $1.value }) { a, _ in a }
+        var weights = tensors(Self.videoFixture, under: "weights.")
+        for (key, value) in tensors(Self.encoderFixture, under: "weights.encoder.") {
+            weights["encoder." + key] = value
+        }
         try model.load(weights)
         let scaled = f["chunked_input"] * config.scaleFactor
         assertRelativeClose(model.decodeFirstStage(scaled, chunkSize: 2), f["chunked_output_chunk2"], 1e-3,
@@ -140,7 +108,7 @@ final class VAEParityTests: XCTestCase {
     }
 
     func testStrictLoadingNamesTheKey() throws {
-        let model = AutoencoderKL(config: tinyVAE)
+        let model = AutoencoderKL(config: tinyAutoencoder)
         var weights = tensors(Self.encoderFixture, under: "weights.")
             .merging(tensors(Self.decoderFixture, under: "weights.")) { a, _ in a }
         weights["decoder.up.1.attn.1.q.weight"] = nil
@@ -157,7 +125,7 @@ final class VAEParityTests: XCTestCase {
 
 /// The mid-block attention at the real width (one head of 512 channels, as in every SVD/SV3D VAE)
 /// against the same attention written out with matmul and softmax.
-final class VAEWideAttentionTests: XCTestCase {
+final class VAEWideAttentionTests: XCTestCase, VAECLIPParityChecking {
     func testAttentionAtWidth512MatchesWrittenOutAttention() throws {
         let c = 512, (h, w) = (6, 5)
         var rng = TorchGenerator(seed: 7)
