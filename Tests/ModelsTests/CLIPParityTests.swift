@@ -53,24 +53,36 @@ final class CLIPParityTests: XCTestCase, VAECLIPParityChecking {
 
     func testResizeMatchesKornia() {
         let f = Self.preprocess
-        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["down.input"], height: 20, width: 24),
+        assertModuleClose(CLIPPreprocess.resizedLikeKornia(f["down.input"], height: 20, width: 24),
                           f["down.output"], "60x100 -> 20x24 (blur kernels 5 and 7)")
-        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["down.input"], height: 50, width: 90),
+        assertModuleClose(CLIPPreprocess.resizedLikeKornia(f["down.input"], height: 50, width: 90),
                           f["mild.output"], "60x100 -> 50x90 (blur kernels 3)")
-        assertModuleClose(CLIPPreprocess.resizeBicubicAntialiased(f["up.input"], height: 20, width: 16),
+        assertModuleClose(CLIPPreprocess.resizedLikeKornia(f["up.input"], height: 20, width: 16),
                           f["up.output"], "9x7 -> 20x16 (no blur)")
     }
 
     func testPreprocessMatchesSGM() {
         let f = Self.preprocess
-        assertModuleClose(CLIPPreprocess.apply(f["clip.input"]), f["clip.output"], "sgm preprocess 240x200 -> 224")
+        assertModuleClose(CLIPPreprocess.conditioningTransform(f["clip.input"]), f["clip.output"], "sgm preprocess 240x200 -> 224")
+    }
+
+    /// sgm's FrozenOpenCLIPImageEmbedder: preprocess then the tower, weights under the
+    /// conditioner's relative keys (open_clip.model.visual.*).
+    func testImageEmbedderMatchesSGM() throws {
+        let embedder = OpenCLIPImageEmbedder(config: VAECLIPFixtures.tinyVisionTransformer)
+        var weights: [String: Tensor] = [:]
+        for (key, value) in tensors(Self.fixture, under: "weights.") { weights["open_clip.model.visual." + key] = value }
+        weights["open_clip.model.logit_scale"] = Tensor(zeros: [])
+        try embedder.load(weights, ignoring: OpenCLIPImageEmbedder.unusedCheckpointKeys)
+        assertRelativeClose(embedder(Self.preprocess["clip.input"]), Self.preprocess["embedder.output"], 1e-3,
+                            "OpenCLIPImageEmbedder (240x200 image in [-1, 1])")
     }
 
     func testTorchAntialiasedResizeMatchesPyTorch() {
         let f = VAECLIPFixtures.fixture("clip_eval_preprocess")
-        assertModuleClose(CLIPPreprocess.resizeBicubicTorchAntialiased(f["aa.input"], height: 11, width: 13),
+        assertModuleClose(CLIPPreprocess.resizedLikeTorchAntialiased(f["aa.input"], height: 11, width: 13),
                           f["aa.down"], "antialiased bicubic 30x41 -> 11x13")
-        assertModuleClose(CLIPPreprocess.resizeBicubicTorchAntialiased(f["aa.input"], height: 45, width: 50),
+        assertModuleClose(CLIPPreprocess.resizedLikeTorchAntialiased(f["aa.input"], height: 45, width: 50),
                           f["aa.up"], "antialiased bicubic 30x41 -> 45x50")
     }
 

@@ -15,7 +15,7 @@ extension CLIPPreprocess {
         precondition(images.rank == 4 && images.shape[1] == 3, "CLIP transform expects [N, 3, H, W], got \(images.shape)")
         let (h, w) = (images.shape[2], images.shape[3])
         let (height, width) = h <= w ? (size, size * w / h) : (size * h / w, size)
-        let resized = resizeBicubicTorchAntialiased(images, height: height, width: width)
+        let resized = resizedLikeTorchAntialiased(images, height: height, width: width)
         // torchvision CenterCrop: int(round((dim − size) / 2)), Python's round (half to even).
         let top = Int((Double(height - size) / 2).rounded(.toNearestOrEven))
         let left = Int((Double(width - size) / 2).rounded(.toNearestOrEven))
@@ -32,7 +32,7 @@ extension CLIPPreprocess {
 
     /// torch.nn.functional.interpolate(x, (height, width), mode="bicubic", align_corners=False,
     /// antialias=True) of x [N, C, H, W]: separable, width first, then height.
-    public static func resizeBicubicTorchAntialiased(_ x: Tensor, height: Int, width: Int) -> Tensor {
+    public static func resizedLikeTorchAntialiased(_ x: Tensor, height: Int, width: Int) -> Tensor {
         precondition(x.rank == 4 && height > 0 && width > 0, "resize of \(x.shape) to \(height)x\(width)")
         let (n, c, inH, inW) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let cols = antialiasedTaps(input: inW, output: width), rows = antialiasedTaps(input: inH, output: height)

@@ -18,9 +18,9 @@ public enum CLIPPreprocess {
     public static let std: [Float] = [0.26862954, 0.26130258, 0.27577711]
 
     /// sgm's preprocess: images [N, 3, H, W] in [-1, 1] -> [N, 3, size, size], normalised.
-    public static func apply(_ images: Tensor, size: Int = 224) -> Tensor {
+    public static func conditioningTransform(_ images: Tensor, size: Int = 224) -> Tensor {
         precondition(images.rank == 4 && images.shape[1] == 3, "CLIP preprocess expects [N, 3, H, W], got \(images.shape)")
-        let resized = resizeBicubicAntialiased(images, height: size, width: size)
+        let resized = resizedLikeKornia(images, height: size, width: size)
         let out = Tensor(uninitialized: resized.shape)
         let plane = size * size
         for i in 0..<(resized.shape[0] * 3) {
@@ -34,7 +34,7 @@ public enum CLIPPreprocess {
 
     /// kornia `resize(x, (height, width), interpolation="bicubic", align_corners=True,
     /// antialias=True)` of x [N, C, H, W].
-    public static func resizeBicubicAntialiased(_ x: Tensor, height: Int, width: Int) -> Tensor {
+    public static func resizedLikeKornia(_ x: Tensor, height: Int, width: Int) -> Tensor {
         precondition(x.rank == 4 && height > 0 && width > 0, "resize of \(x.shape) to \(height)x\(width)")
         let (inH, inW) = (x.shape[2], x.shape[3])
         let factors = (Double(inH) / Double(height), Double(inW) / Double(width))

@@ -24,7 +24,7 @@ public final class OpenCLIPImageEmbedder: Module {
 
     /// Images [N, 3, H, W] in [-1, 1] -> image embeddings [N, outputWidth].
     public func callAsFunction(_ images: Tensor) -> Tensor {
-        visual(CLIPPreprocess.apply(images, size: visual.config.imageSize))
+        visual(CLIPPreprocess.conditioningTransform(images, size: visual.config.imageSize))
     }
 
     public func visitParameters(_ body: (String, inout Tensor) -> Void) {
