@@ -44,6 +44,8 @@ final class VAEParityTests: XCTestCase, VAECLIPParityChecking {
         assertRelativeClose(posterior.mean, f["mean"], 1e-3, "posterior mean")
         assertRelativeClose(posterior.logVariance, f["logvar"], 1e-3, "posterior logvar")
         assertRelativeClose(posterior.sample(seed: 42), f["sample_seed42"], 1e-3, "posterior sample (seed 42)")
+        assertRelativeClose(model.encodeFirstStage(f["input"], seed: 42), f["sample_seed42"] * tinyAutoencoder.scaleFactor,
+                            1e-3, "encodeFirstStage (seed 42)")
     }
 
     func testDecoderSubmodulesMatchSGM() throws {

@@ -38,6 +38,13 @@ public struct DiagonalGaussian {
     }
 }
 
+/// Where the released checkpoints keep it (strip the prefix, then `load`):
+/// - SVD / SVD-XT first stage: `first_stage_model.` -> `AutoencoderKL(config: .svdFirstStage)`.
+/// - SV3D first stage: only `first_stage_model.decoder.` (its encoder is Identity) ->
+///   `VAEDecoder(config: .sv3dFirstStage)`, run without post_quant_conv as sgm does.
+/// - The conditioning-frame encoder: `conditioner.embedders.1.encoder.` (SV3D) or
+///   `conditioner.embedders.3.encoder.` (SVD) -> `AutoencoderKL(config: .conditioningEncoder)`,
+///   used as `encode(x).mode` with no scale factor.
 public final class AutoencoderKL: Module {
     public let config: AutoencoderConfig
     public let encoder: VAEEncoder
@@ -80,9 +87,16 @@ public final class AutoencoderKL: Module {
         return chunks.count == 1 ? chunks[0] : Tensor.concatenated(chunks, axis: 0)
     }
 
-    /// sgm `encode_first_stage` with a sampling regulariser: scaleFactor · sample.
-    public func encodeFirstStage(_ x: Tensor, seed: UInt64) -> Tensor {
-        encode(x).sample(seed: seed) * config.scaleFactor
+    /// sgm `encode_first_stage` with the sampling regulariser: images [N, 3, H, W] encoded
+    /// `chunkSize` at a time, each chunk sampled with the next `randn` of one generator seeded
+    /// with `seed` (sgm's torch.manual_seed(seed) then one draw per chunk), times `scaleFactor`.
+    public func encodeFirstStage(_ x: Tensor, seed: UInt64, chunkSize: Int? = nil) -> Tensor {
+        var generator = TorchGenerator(seed: seed)
+        let n = x.shape[0], size = max(1, chunkSize ?? n)
+        let chunks = stride(from: 0, to: n, by: size).map { start -> Tensor in
+            encode(x.sliced(axis: 0, start..<min(start + size, n))).sample(using: &generator)
+        }
+        return (chunks.count == 1 ? chunks[0] : Tensor.concatenated(chunks, axis: 0)) * config.scaleFactor
     }
 
     public func visitParameters(_ body: (String, inout Tensor) -> Void) {
