@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .target(name: "Diffusion", dependencies: ["Tensor"], swiftSettings: optimized),
+        .target(name: "Generation", dependencies: ["Models", "Diffusion", "NN", "Tensor", "Imaging"],
+                swiftSettings: swift5),
         .target(name: "Training", dependencies: ["NN", "Tensor", "Imaging", "FileSupport"], swiftSettings: swift5),
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),

@@ -1,0 +1,146 @@
+// An SV3D-structured model: the four networks of an SV3D checkpoint, under sgm's prefixes.
+//
+//   model.diffusion_model.*                     VideoUNet
+//   conditioner.embedders.0.open_clip.*         OpenCLIP image tower (crossattn)
+//   conditioner.embedders.1.encoder.*           KL VAE with quant convs (concat latent = mean)
+//   first_stage_model.decoder.*                 image decoder (SV3D: no post_quant_conv)
+//
+// The official sv3d_u / sv3d_p files carry no config, so their architecture is recognised from
+// the UNet's label-embedding input width (sv3d_u 256, sv3d_p 1280). Our own
+// checkpoints (the bundled small model, finetuning runs) store an `SV3DModelConfig` as JSON in the
+// safetensors metadata under "svdmv.config", so any smaller model of the same structure loads too.
+
+import Foundation
+import Models
+import NN
+import Tensor
+
+public struct SV3DModelConfig: Codable, Equatable, Sendable {
+    public enum Variant: String, Codable, Sendable, CaseIterable {
+        /// Camera-free (y = cond_aug only).
+        case sv3dU = "sv3d_u"
+        /// Camera-conditioned (y = cond_aug | polar | azimuth).
+        case sv3dP = "sv3d_p"
+
+        public var vectorConditioner: VectorConditioner { self == .sv3dP ? .sv3dP : .sv3dU }
+    }
+
+    public var variant: Variant
+    public var unet: VideoUNetConfig
+    public var clip: VisionTransformerConfig
+    public var conditioningEncoder: AutoencoderConfig
+    public var firstStage: AutoencoderConfig
+    /// Image size the model was trained at (576 for SV3D).
+    public var imageSize: Int
+
+    public init(variant: Variant, unet: VideoUNetConfig, clip: VisionTransformerConfig,
+                conditioningEncoder: AutoencoderConfig, firstStage: AutoencoderConfig, imageSize: Int) {
+        self.variant = variant; self.unet = unet; self.clip = clip
+        self.conditioningEncoder = conditioningEncoder; self.firstStage = firstStage; self.imageSize = imageSize
+    }
+
+    public static let sv3dP = SV3DModelConfig(variant: .sv3dP, unet: .sv3dP, clip: .vitH14,
+                                             conditioningEncoder: .conditioningEncoder,
+                                             firstStage: .sv3dFirstStage, imageSize: 576)
+    public static let sv3dU = SV3DModelConfig(variant: .sv3dU, unet: .sv3dU, clip: .vitH14,
+                                             conditioningEncoder: .conditioningEncoder,
+                                             firstStage: .sv3dFirstStage, imageSize: 576)
+
+    public static let metadataKey = "svdmv.config"
+}
+
+public enum SV3DModelError: Error, CustomStringConvertible {
+    case unrecognised(String)
+    case weights(part: String, underlying: Error)
+    public var description: String {
+        switch self {
+        case .unrecognised(let why): return "not an SV3D checkpoint: \(why)"
+        case .weights(let part, let error): return "\(part) weights: \(error)"
+        }
+    }
+}
+
+public final class SV3DModel: Module {
+    public let config: SV3DModelConfig
+    public let unet: VideoUNet
+    public let clip: OpenCLIPImageEmbedder
+    public let conditioningEncoder: AutoencoderKL
+    public let decoder: VAEDecoder
+
+    public static let unetPrefix = "model.diffusion_model."
+    public static let clipPrefix = "conditioner.embedders.0."
+    public static let encoderPrefix = "conditioner.embedders.1.encoder."
+    public static let decoderPrefix = "first_stage_model.decoder."
+
+    public init(_ config: SV3DModelConfig) {
+        self.config = config
+        unet = VideoUNet(config.unet)
+        clip = OpenCLIPImageEmbedder(config: config.clip)
+        conditioningEncoder = AutoencoderKL(config: config.conditioningEncoder)
+        decoder = VAEDecoder(config: config.firstStage)
+    }
+
+    /// Every parameter under its full checkpoint key.
+    public func visitParameters(_ body: (String, inout Tensor) -> Void) {
+        unet.visitParameters { k, t in body(Self.unetPrefix + k, &t) }
+        clip.visitParameters { k, t in body(Self.clipPrefix + k, &t) }
+        conditioningEncoder.visitParameters { k, t in body(Self.encoderPrefix + k, &t) }
+        decoder.visitParameters { k, t in body(Self.decoderPrefix + k, &t) }
+    }
+
+    /// The configuration of a checkpoint: ours from its metadata, official ones by the UNet's
+    /// vector width.
+    public static func config(of file: SafeTensorsFile) throws -> SV3DModelConfig {
+        if let json = file.metadata?[SV3DModelConfig.metadataKey] {
+            do {
+                return try JSONDecoder().decode(SV3DModelConfig.self, from: Data(json.utf8))
+            } catch {
+                throw SV3DModelError.unrecognised("\(file.path): metadata \(SV3DModelConfig.metadataKey) is not a model config (\(error))")
+            }
+        }
+        let labelKey = unetPrefix + "label_emb.0.0.weight"
+        guard file.contains(labelKey) else {
+            throw SV3DModelError.unrecognised("\(file.path) has no \(labelKey) (and no \(SV3DModelConfig.metadataKey) metadata)")
+        }
+        switch try file.info(labelKey).shape {
+        case [1280, 1280]: return .sv3dP
+        case [1280, 256]: return .sv3dU
+        case let shape:
+            throw SV3DModelError.unrecognised("\(file.path): \(labelKey) has shape \(shape); sv3d_p has [1280, 1280], sv3d_u [1280, 256]")
+        }
+    }
+
+    /// Loads a checkpoint strictly (every key of the four parts present with its shape; keys of
+    /// other parts of an sgm checkpoint, such as the unused first-stage encoder leftovers or the
+    /// CLIP text tower, are ignored by prefix or listed as known leftovers).
+    public static func load(_ url: URL) throws -> SV3DModel {
+        let file = try SafeTensorsFile(url: url)
+        let model = SV3DModel(try config(of: file))
+        func part(_ prefix: String) throws -> [String: Tensor] {
+            var out: [String: Tensor] = [:]
+            for key in file.keys where key.hasPrefix(prefix) { out[String(key.dropFirst(prefix.count))] = try file.tensor(key) }
+            return out
+        }
+        do { try model.unet.load(try part(unetPrefix)) } catch { throw SV3DModelError.weights(part: "UNet (\(unetPrefix))", underlying: error) }
+        do { try model.clip.load(try part(clipPrefix), ignoring: OpenCLIPImageEmbedder.unusedCheckpointKeys) } catch {
+            throw SV3DModelError.weights(part: "CLIP (\(clipPrefix))", underlying: error)
+        }
+        do {
+            // The conditioner's VAE carries a decoder too (unused by the embedder).
+            let tensors = try part(encoderPrefix)
+            try model.conditioningEncoder.load(tensors)
+        } catch { throw SV3DModelError.weights(part: "conditioning encoder (\(encoderPrefix))", underlying: error) }
+        do { try model.decoder.load(try part(decoderPrefix)) } catch {
+            throw SV3DModelError.weights(part: "first-stage decoder (\(decoderPrefix))", underlying: error)
+        }
+        return model
+    }
+
+    /// Writes every parameter under its checkpoint key with the config in the metadata.
+    public func save(to url: URL, dtype: DType = .float32) throws {
+        var tensors: [String: Tensor] = [:]
+        visitParameters { k, t in tensors[k] = t }
+        let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        try SafeTensors.write(tensors, dtype: dtype, metadata: [SV3DModelConfig.metadataKey: json], to: url)
+    }
+}
