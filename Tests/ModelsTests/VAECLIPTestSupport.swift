@@ -76,6 +76,14 @@ enum VAECLIPFixtures {
         XCTAssertTrue(mismatched.isEmpty, "\(label): shapes differ for \(differences)", file: file, line: line)
     }
 
+    /// Peak resident set size of this process in bytes (VmHWM in Linux /proc/self/status).
+    static func peakResidentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kib << 10
+    }
+
     /// Resident set size of this process in bytes (Linux /proc/self/statm).
     static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
