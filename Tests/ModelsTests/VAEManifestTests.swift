@@ -76,28 +76,3 @@ final class VAEManifestTests: XCTestCase, VAECLIPParityChecking {
 
 /// Full-size forward passes with placeholder (all-zero) weights: shapes, memory and time at the
 /// real widths. Slow, so they run only with SVDMV_FULL_SIZE=1 (timings from a debug build).
-final class VAECLIPFullSizeTests: XCTestCase {
-    func skipUnlessRequested() throws {
-        try XCTSkipUnless(ProcessInfo.processInfo.environment["SVDMV_FULL_SIZE"] == "1", "set SVDMV_FULL_SIZE=1")
-    }
-
-    func testViTH14Forward() throws {
-        try skipUnlessRequested()
-        let embedder = OpenCLIPImageEmbedder(config: .vitH14, allocation: .placeholder)
-        let start = Date()
-        let out = GradMode.withoutGradients { embedder(Tensor(zeros: [1, 3, 576, 576])) }
-        print("ViT-H/14 embedder, one 576x576 image: \(Date().timeIntervalSince(start)) s, "
-              + "peak resident \(VAECLIPFixtures.peakResidentBytes() >> 20) MiB")
-        XCTAssertEqual(out.shape, [1, 1024])
-    }
-
-    func testSV3DDecoderOneFrame() throws {
-        try skipUnlessRequested()
-        let decoder = VAEDecoder(config: .sv3dFirstStage, allocation: .placeholder)
-        let start = Date()
-        let out = GradMode.withoutGradients { decoder(Tensor(zeros: [1, 4, 72, 72])) }
-        print("SV3D decoder, one 72x72 latent: \(Date().timeIntervalSince(start)) s, "
-              + "peak resident \(VAECLIPFixtures.peakResidentBytes() >> 20) MiB")
-        XCTAssertEqual(out.shape, [1, 3, 576, 576])
-    }
-}
