@@ -70,6 +70,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Diffusion", "NN", "Tensor", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],
                     swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG", "TestSupport"],
