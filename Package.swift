@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData",
+                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Diffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),

@@ -144,3 +144,17 @@ public final class SV3DModel: Module {
         try SafeTensors.write(tensors, dtype: dtype, metadata: [SV3DModelConfig.metadataKey: json], to: url)
     }
 }
+
+extension SV3DModelConfig {
+    /// A small SV3D_p-structured model (the tiny UNet of model-spec §7, a 2-layer CLIP tower and
+    /// four-level (8x) VAEs, 64x64 images and 8x8 latents): the base of tests and of the bundled default model.
+    public static let tinySV3DP = SV3DModelConfig(
+        variant: .sv3dP, unet: .tinySV3DP,
+        clip: VisionTransformerConfig(imageSize: 224, patchSize: 14, width: 64, layerCount: 2, headCount: 2,
+                                      mlpWidth: 256, outputWidth: 32),
+        conditioningEncoder: AutoencoderConfig(baseChannels: 32, channelMultipliers: [1, 1, 2, 2], resBlockCount: 1,
+                                               hasQuantConvs: true),
+        firstStage: AutoencoderConfig(baseChannels: 32, channelMultipliers: [1, 1, 2, 2], resBlockCount: 1,
+                                      hasQuantConvs: false),
+        imageSize: 64)
+}

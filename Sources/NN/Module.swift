@@ -73,3 +73,19 @@ public struct WeightLoadingError: Error, CustomStringConvertible {
         return "weights do not match the model (\(problems.count) problems):\n  \(shown)\(more)"
     }
 }
+
+extension Module {
+    /// Fresh random weights in PyTorch's default manner for every parameter of rank ≥ 2
+    /// (uniform in ±1/√fan_in, fan_in = the product of all but the first axis); rank-1 tensors
+    /// (biases, norm scales, embeddings of one row) keep their constructed values. Deterministic
+    /// for a seed (the parameters are visited in key order).
+    public func initializeRandomly(seed: UInt64) {
+        var generator = TorchGenerator(seed: seed)
+        visitParameters { _, t in
+            guard t.rank >= 2 else { return }
+            let fanIn = t.shape.dropFirst().reduce(1, *)
+            let bound = 1 / Float(max(fanIn, 1)).squareRoot()
+            t = generator.rand(t.shape) * (2 * bound) - bound
+        }
+    }
+}

@@ -1,0 +1,140 @@
+// `svdmv generate IMAGE --checkpoint FILE --out DIR`: an orbit of views from one image.
+
+import ArgumentParser
+import Diffusion
+import FileSupport
+import Foundation
+import Generation
+import Imaging
+import Tensor
+
+enum GuiderOption: String, ExpressibleByArgument, CaseIterable {
+    case triangle, linear, vanilla, none
+}
+
+extension SVDMV {
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate an orbit of views (PNGs, contact sheet, animated PNG, cameras) from one image.")
+
+        @Argument(help: "Input image (PNG or JPEG). RGBA is used as is; otherwise a plain background is cut out.")
+        var image: String
+        @Option(help: "Model checkpoint (.safetensors): an official sv3d_u/sv3d_p file or one of ours.")
+        var checkpoint: String
+        @Option(help: "Output folder.")
+        var out: String
+        @Option(help: "Camera elevation in degrees (sv3d_p), one value or one per frame, comma-separated.")
+        var elevation = "10"
+        @Option(help: "Azimuths in degrees, one per frame, the input view last (sv3d_p; default: an even orbit).")
+        var azimuths: String?
+        @Option(help: "Sampler steps (SV3D: 50).")
+        var steps = 50
+        @Option(help: "Random seed (the reference script's default is 23).")
+        var seed: UInt64 = 23
+        @Option(help: "Guidance schedule over frames: \(GuiderOption.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var guider: GuiderOption = .triangle
+        @Option(help: "Guidance scale at the ends of the schedule (and for linear, the first frame).")
+        var minGuidance: Float = 1
+        @Option(help: "Largest guidance scale (vanilla: the one scale).")
+        var maxGuidance: Float = 2.5
+        @Option(help: "Sampler: euler or heun.")
+        var method: EDMSampler.Method = .euler
+        @Option(help: "Frames in the orbit (SV3D was trained on 21).")
+        var frames = 21
+        @Option(help: "Object size relative to the frame (the script's image_frame_ratio); default: as the input.")
+        var frameRatio: Double?
+        @Option(help: "Frames decoded at a time.")
+        var decodingChunk = 14
+
+        func validate() throws {
+            guard FileManager.default.isReadableFile(atPath: image) else { throw ValidationError("cannot read image \(image)") }
+            guard FileManager.default.isReadableFile(atPath: checkpoint) else { throw ValidationError("cannot read checkpoint \(checkpoint)") }
+            guard steps >= 1, frames >= 2, decodingChunk >= 1 else {
+                throw ValidationError("--steps, --frames and --decoding-chunk must be positive (frames at least 2)")
+            }
+            let e = try parseList(elevation, "--elevation")
+            guard e.count == 1 || e.count == frames else {
+                throw ValidationError("--elevation takes one value or \(frames) (one per frame), got \(e.count)")
+            }
+            if let azimuths {
+                guard try parseList(azimuths, "--azimuths").count == frames else {
+                    throw ValidationError("--azimuths needs \(frames) values (one per frame, the input view last)")
+                }
+            }
+            if let frameRatio, !(frameRatio > 0 && frameRatio <= 1) { throw ValidationError("--frame-ratio must be in (0, 1]") }
+        }
+
+        func parseList(_ text: String, _ option: String) throws -> [Double] {
+            try text.split(separator: ",").map {
+                guard let v = Double($0.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("\(option): '\($0)' is not a number")
+                }
+                return v
+            }
+        }
+
+        func run() throws {
+            let started = Date()
+            let model = try SV3DModel.load(URL(fileURLWithPath: checkpoint))
+            let input = try readImage(URL(fileURLWithPath: image))
+            let prepared = try ConditioningImage.sv3d(input, size: model.config.imageSize, frameRatio: frameRatio)
+            var settings = SV3DSamplingSettings()
+            settings.frames = frames
+            settings.steps = steps
+            settings.seed = seed
+            settings.method = method
+            settings.decodingChunk = decodingChunk
+            settings.elevationsDegrees = try parseList(elevation, "--elevation")
+            settings.azimuthsDegrees = try azimuths.map { try parseList($0, "--azimuths") }
+            switch guider {
+            case .triangle: settings.guider = .triangle(minScale: minGuidance, maxScale: maxGuidance)
+            case .linear: settings.guider = .linear(minScale: minGuidance, maxScale: maxGuidance)
+            case .vanilla: settings.guider = .vanilla(scale: maxGuidance)
+            case .none: settings.guider = .identity
+            }
+            let sampler = SV3DSampler(model: model, settings: settings)
+            var progress = ProgressBar(total: steps * (method == .heun ? 2 : 1))
+            let views = sampler.generate(image: Tensor(rgbImage: prepared)) { done, _ in
+                progress.step("denoising")
+            }
+            try writeOrbit(views: views, prepared: prepared, settings: settings, model: model)
+            print(String(format: "wrote %d views to %@ in %.1f s", frames, out, Date().timeIntervalSince(started)))
+        }
+
+        func writeOrbit(views: Tensor, prepared: Image8, settings: SV3DSamplingSettings, model: SV3DModel) throws {
+            let folder = URL(fileURLWithPath: out)
+            let images = (0..<views.shape[0]).map { Image8(frame: $0, of: views) }
+            for (i, img) in images.enumerated() {
+                try PNG.write(img, to: folder.appendingPathComponent(String(format: "%03d.png", i)))
+            }
+            try PNG.write(prepared, to: folder.appendingPathComponent("input.png"))
+            let columns = min(7, images.count)
+            let rows = stride(from: 0, to: images.count, by: columns).map { Array(images[$0..<min(images.count, $0 + columns)]) }
+            let cell = min(192, prepared.width)
+            try PNG.write(ContactSheet.make(rows: rows, cellWidth: cell, cellHeight: cell), to: folder.appendingPathComponent("contact-sheet.png"))
+            try APNG.write(images, delay: 0.1, to: folder.appendingPathComponent("orbit.png"))
+            let camera = settings.camera()
+            let record: [String: Any] = [
+                "format": "svdmv-generated-orbit", "version": 1,
+                "checkpoint": checkpoint, "variant": model.config.variant.rawValue,
+                "frames": settings.frames, "steps": settings.steps, "seed": settings.seed,
+                "input_view": settings.frames - 1,
+                "elevation_deg": camera.polarsRadians.map { 90 - Double($0) * 180 / .pi },
+                "azimuth_deg": camera.azimuthsRadians.map { Double($0) * 180 / .pi },
+                "files": (0..<images.count).map { String(format: "%03d.png", $0) },
+            ]
+            let json = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
+            try writeAtomically(json, to: folder.appendingPathComponent("orbit.json"))
+        }
+    }
+}
+
+extension EDMSampler.Method: ExpressibleByArgument {}
+
+/// PNG or JPEG by content.
+func readImage(_ url: URL) throws -> Image8 {
+    let data = try Data(contentsOf: url)
+    if data.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try PNG.decode(data, path: url.path) }
+    if data.starts(with: [0xFF, 0xD8]) { return try JPEG.decode(data, path: url.path) }
+    throw ImageError.unsupported(path: url.path, reason: "not a PNG or JPEG file")
+}
