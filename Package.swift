@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Diffusion",
+                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Diffusion", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),
@@ -72,6 +72,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Diffusion", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "CLITests", dependencies: ["svdmv", "Generation", "Imaging", "MultiViewData"],
+                    swiftSettings: swift5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],
                     swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG", "TestSupport"],

@@ -89,3 +89,19 @@ extension Module {
         }
     }
 }
+
+/// A module's parameters under a key prefix (e.g. a UNet's under "model.diffusion_model."), so
+/// checkpoints of a part keep the full checkpoint keys.
+public final class PrefixedModule: Module {
+    public let prefix: String
+    public let base: Module
+
+    public init(_ prefix: String, _ base: Module) {
+        self.prefix = prefix
+        self.base = base
+    }
+
+    public func visitParameters(_ body: (String, inout Tensor) -> Void) {
+        base.visitParameters { k, t in body(prefix + k, &t) }
+    }
+}
