@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .target(name: "Diffusion", dependencies: ["Tensor"], swiftSettings: optimized),
+        .target(name: "Shapes", dependencies: ["FileSupport"], swiftSettings: swift5),
         .target(name: "Generation", dependencies: ["Models", "Diffusion", "NN", "Tensor", "Imaging"],
                 swiftSettings: swift5),
         .target(name: "Training", dependencies: ["NN", "Tensor", "Imaging", "FileSupport"], swiftSettings: swift5),
@@ -54,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Diffusion", "Training",
+                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Diffusion", "Training", "Shapes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),
@@ -74,6 +75,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "CLITests", dependencies: ["svdmv", "Generation", "Imaging", "MultiViewData"],
                     swiftSettings: swift5),
+        .testTarget(name: "ShapesTests", dependencies: ["Shapes"], swiftSettings: swift5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],
                     swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG", "TestSupport"],
