@@ -38,12 +38,16 @@ let package = Package(
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
         .target(name: "Benchmarks", dependencies: ["Tensor"], swiftSettings: optimized),
+        // PSNR, SSIM, LPIPS (pure functions and the LPIPS network), and the folder evaluator.
+        .target(name: "Metrics", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
+        .target(name: "Evaluation", dependencies: ["Metrics", "Imaging", "FileSupport", "Tensor"],
+                swiftSettings: swift5),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging", "Benchmarks",
+                "Tensor", "NN", "Imaging", "Benchmarks", "Metrics", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),
@@ -56,6 +60,9 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "MetricsTests",
+                    dependencies: ["Metrics", "Evaluation", "Imaging", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"],
                     swiftSettings: swift5),
