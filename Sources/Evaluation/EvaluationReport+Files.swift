@@ -31,7 +31,9 @@ extension EvaluationReport {
         func row(_ name: String, _ count: Int, _ s: Scores) -> String {
             String(format: "| %@ | %d | %.3f | %.4f | %.4f | %.5f |", name, count, s.psnr, s.ssim, s.lpips, s.mse)
         }
-        let header = "| %@ | views | PSNR ↑ | SSIM ↑ | \(lp) ↓ | MSE ↓ |\n|---|---:|---:|---:|---:|---:|"
+        func header(_ first: String, _ count: String) -> String {
+            "| \(first) | \(count) | PSNR ↑ | SSIM ↑ | \(lp) ↓ | MSE ↓ |\n|---|---:|---:|---:|---:|---:|"
+        }
         let range = options.ssimDataRange.map { String($0) } ?? "from data"
         var lines = [
             "# Novel-view metrics", "",
@@ -40,12 +42,12 @@ extension EvaluationReport {
             "- SSIM: \(options.ssimConvention.rawValue) convention, data range \(range); LPIPS v0.1 \(options.lpipsNet.rawValue)",
             "- excluded views: \(options.excludedViews.isEmpty ? "none" : options.excludedViews.map(String.init).joined(separator: ", "))",
             "- overall = mean over objects of the per-object means", "",
-            "## Overall", "", String(format: header, "objects"),
+            "## Overall", "", header("", "objects"),
             row("all", objects.count, overall), "",
-            "## Per object", "", String(format: header, "object"),
+            "## Per object", "", header("object", "views"),
         ]
         lines += objects.map { row($0.name, $0.views.count, $0.mean) }
-        lines += ["", "## Per view (mean over objects)", "", String(format: header, "view")]
+        lines += ["", "## Per view (mean over objects)", "", header("view", "objects")]
         lines += perView.map { row(String(format: "%03d", $0.view), $0.objectCount, $0.mean) }
         return lines.joined(separator: "\n") + "\n"
     }
