@@ -118,33 +118,20 @@ public struct FolderEvaluator {
         self.lpips = lpips
     }
 
+    /// One object's views to compare: (view index, file name, generated URL, ground-truth URL).
+    typealias ObjectPlan = (name: String, views: [(index: Int, file: String, generated: URL, groundTruth: URL)])
+
     public func evaluate(generated: URL, groundTruth: URL,
                          progress: (String) -> Void = { _ in }) throws -> EvaluationReport {
-        let objects = try subfolders(of: groundTruth)
-        try requireFolder(generated)
+        // The whole layout is checked before any image is scored, so a missing file fails fast.
+        let plan = try makePlan(generated: generated, groundTruth: groundTruth)
         var results: [ObjectResult] = []
-        for object in objects {
-            let gtDir = groundTruth.appendingPathComponent(object, isDirectory: true)
-            let genDir = generated.appendingPathComponent(object, isDirectory: true)
-            try requireFolder(genDir)
-            let gtViews = try numberedViews(in: gtDir)
-            guard !gtViews.isEmpty else { throw EvaluationError.noViews(path: gtDir.path) }
-            let genViews = try numberedViews(in: genDir)
-            for (index, file) in genViews where gtViews[index] == nil && !options.excludedViews.contains(index) {
-                throw EvaluationError.extraView(path: genDir.appendingPathComponent(file).path)
+        for object in plan {
+            let views = try object.views.map { v in
+                ViewResult(view: v.index, file: v.file, scores: try compare(v.generated, v.groundTruth))
             }
-            var views: [ViewResult] = []
-            for (index, file) in gtViews.sorted(by: { $0.key < $1.key }) where !options.excludedViews.contains(index) {
-                let gtURL = gtDir.appendingPathComponent(file)
-                guard let genFile = genViews[index] else {
-                    throw EvaluationError.missingView(path: genDir.appendingPathComponent(file).path, groundTruth: gtURL.path)
-                }
-                let scores = try compare(genDir.appendingPathComponent(genFile), gtURL)
-                views.append(ViewResult(view: index, file: file, scores: scores))
-            }
-            guard !views.isEmpty else { throw EvaluationError.noViews(path: gtDir.path) }
-            let result = ObjectResult(name: object, mean: Scores.mean(views.map(\.scores)), views: views)
-            progress(String(format: "%@: %d views, PSNR %.3f, SSIM %.4f, LPIPS %.4f", object, views.count,
+            let result = ObjectResult(name: object.name, mean: Scores.mean(views.map(\.scores)), views: views)
+            progress(String(format: "%@: %d views, PSNR %.3f, SSIM %.4f, LPIPS %.4f", object.name, views.count,
                             result.mean.psnr, result.mean.ssim, result.mean.lpips))
             results.append(result)
         }
@@ -155,6 +142,35 @@ public struct FolderEvaluator {
         }
         return EvaluationReport(generated: generated.path, groundTruth: groundTruth.path, options: options,
                                 overall: Scores.mean(results.map(\.mean)), objects: results, perView: perView)
+    }
+
+    func makePlan(generated: URL, groundTruth: URL) throws -> [ObjectPlan] {
+        let objects = try subfolders(of: groundTruth)
+        try requireFolder(generated)
+        return try objects.map { object in
+            let gtDir = groundTruth.appendingPathComponent(object, isDirectory: true)
+            let genDir = generated.appendingPathComponent(object, isDirectory: true)
+            try requireFolder(genDir)
+            let gtViews = try numberedViews(in: gtDir)
+            let genViews = try numberedViews(in: genDir)
+            for (index, file) in genViews.sorted(by: { $0.key < $1.key })
+            where gtViews[index] == nil && !options.excludedViews.contains(index) {
+                throw EvaluationError.extraView(path: genDir.appendingPathComponent(file).path)
+            }
+            let views = try gtViews.sorted(by: { $0.key < $1.key })
+                .filter { !options.excludedViews.contains($0.key) }
+                .map { index, file in
+                    let gtURL = gtDir.appendingPathComponent(file)
+                    guard let genFile = genViews[index] else {
+                        throw EvaluationError.missingView(path: genDir.appendingPathComponent(file).path,
+                                                          groundTruth: gtURL.path)
+                    }
+                    return (index: index, file: file, generated: genDir.appendingPathComponent(genFile),
+                            groundTruth: gtURL)
+                }
+            guard !views.isEmpty else { throw EvaluationError.noViews(path: gtDir.path) }
+            return (name: object, views: views)
+        }
     }
 
     /// PSNR, SSIM, LPIPS and MSE of one generated view against its ground truth.

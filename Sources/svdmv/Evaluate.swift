@@ -19,17 +19,17 @@ extension SVDMV {
                 weights come from Scripts/fetch-lpips-weights (or --lpips-weights / SVDMV_LPIPS_DIR).
                 """)
 
-        @Option(help: "Folder of generated views: <object>/000.png ...")
+        @Option(help: ArgumentHelp("Folder of generated views: <object>/000.png ...", valueName: "dir"))
         var generated: String
-        @Option(help: "Folder of ground-truth views with the same layout.")
+        @Option(help: ArgumentHelp("Folder of ground-truth views with the same layout.", valueName: "dir"))
         var groundTruth: String
-        @Option(help: "Folder for metrics.json and metrics.md (created if needed).")
+        @Option(help: ArgumentHelp("Folder for metrics.json and metrics.md (created if needed).", valueName: "dir"))
         var out: String
-        @Option(help: "Leave out this view index on both sides (e.g. 0, the conditioning view).")
+        @Option(help: ArgumentHelp("Leave out this view index on both sides (e.g. 0, the conditioning view).", valueName: "n"))
         var excludeInputView: Int?
         @Option(help: "LPIPS trunk (SyncDreamer uses vgg).")
         var lpips: LPIPSNet = .vgg
-        @Option(help: "Folder holding alex.safetensors / vgg.safetensors (default $SVDMV_LPIPS_DIR or ~/.cache/svdmv/lpips).")
+        @Option(help: ArgumentHelp("Folder holding alex.safetensors / vgg.safetensors (default $SVDMV_LPIPS_DIR or ~/.cache/svdmv/lpips).", valueName: "dir"))
         var lpipsWeights: String?
         @Option(help: "SSIM border convention.")
         var ssim: SSIMConvention = .torchmetrics
