@@ -31,8 +31,9 @@ final class LPIPSTests: XCTestCase {
             assertClose(term, MetricsFixture.tensors["lpips_random.\(net.rawValue).layer\(k)"],
                         rtol: 1e-4, atol: 1e-7, "\(net) layer \(k)", file: file, line: line)
         }
-        assertClose(model(x0, x1), MetricsFixture.tensors["lpips_random.\(net.rawValue).out"],
-                    rtol: 1e-4, atol: 1e-7, "\(net) distance", file: file, line: line)
+        let d = model(x0, x1), expected = MetricsFixture.tensors["lpips_random.\(net.rawValue).out"]
+        assertClose(d, expected, rtol: 1e-4, atol: 1e-7, "\(net) distance", file: file, line: line)
+        print("LPIPS-\(net) random weights: max rel diff \(maxRelativeDifference(d.scalars, expected.scalars))")
     }
 
     func testRandomWeightAlexNetMatchesLPIPSPackage() throws { try checkRandom(.alex) }
@@ -48,7 +49,10 @@ final class LPIPSTests: XCTestCase {
         let entry = try XCTUnwrap((MetricsFixture.json["lpips_real"] as? [String: Any])?[net.rawValue] as? [String: Any])
         let expected = try XCTUnwrap(entry["out"] as? [Double]).map(Float.init)
         let model = try LPIPS.pretrained(net: net)
-        assertClose(model(x0, x1).scalars, expected, rtol: 0, atol: 1e-4, "\(net) real weights", file: file, line: line)
+        let d = model(x0, x1).scalars
+        assertClose(d, expected, rtol: 0, atol: 1e-4, "\(net) real weights", file: file, line: line)
+        let maxAbs = zip(d, expected).map { abs($0 - $1) }.max() ?? 0
+        print("LPIPS-\(net) real weights: distances \(d), max |diff| \(maxAbs)")
     }
 
     func testRealWeightAlexNetMatchesLPIPSPackage() throws { try checkReal(.alex) }
@@ -75,4 +79,8 @@ final class LPIPSTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("Scripts/fetch-lpips-weights"), "\(error)")
         }
     }
+}
+
+func maxRelativeDifference(_ a: [Float], _ b: [Float]) -> Float {
+    zip(a, b).map { abs($0 - $1) / max(abs($1), 1e-12) }.max() ?? 0
 }
