@@ -39,7 +39,7 @@ extension EvaluationReport {
             "# Novel-view metrics", "",
             "- generated: `\(generated)`", "- ground truth: `\(groundTruth)`",
             "- images composited on white, values in [0, 1]; PSNR data range 1, averaged in dB",
-            "- SSIM: \(options.ssimConvention.rawValue) convention, data range \(range); LPIPS v0.1 \(options.lpipsNet.rawValue)",
+            "- SSIM: \(options.ssimConvention.rawValue)-region convention, data range \(range); LPIPS v0.1 \(options.lpipsNet.rawValue)",
             "- excluded views: \(options.excludedViews.isEmpty ? "none" : options.excludedViews.map(String.init).joined(separator: ", "))",
             "- overall = mean over objects of the per-object means", "",
             "## Overall", "", header("", "objects"),

@@ -2,8 +2,8 @@
 // (data-eval-spec §3.3): for every object folder `<root>/<object>/NNN.png` on both sides, each
 // generated view is compared with the ground-truth view of the same file name. Images are
 // composited on white in floating point (rgb·a + 1 − a, values /255), then scored with PSNR
-// (data range 1), SSIM (torchmetrics convention with data-derived range by default, as SyncDreamer's
-// call) and LPIPS (inputs 2x − 1; VGG by default, as SyncDreamer). Means: per object over its views,
+// (data range 1), SSIM (by default SyncDreamer's call: torchmetrics ≤ 1.4 defaults, i.e. the valid
+// region and a data-derived range; see Metrics/SSIM.swift) and LPIPS (inputs 2x − 1; VGG by default, as SyncDreamer). Means: per object over its views,
 // overall over objects (never over pooled views), and per view index over objects (SV3D Fig. 5).
 //
 // Input rules: the ground-truth root defines the objects (sorted sub-folders) and each object's
@@ -45,12 +45,12 @@ public struct EvaluationOptions: Codable, Equatable, Sendable {
     /// layout; SyncDreamer itself scores all 16).
     public var excludedViews: [Int] = []
     public var lpipsNet: LPIPSNet = .vgg
-    public var ssimConvention: SSIMConvention = .torchmetrics
+    public var ssimConvention: SSIMConvention = .validRegion
     /// SSIM data range; nil derives it from each image pair (torchmetrics' default, SyncDreamer).
     public var ssimDataRange: Double? = nil
 
     public init(excludedViews: [Int] = [], lpipsNet: LPIPSNet = .vgg,
-                ssimConvention: SSIMConvention = .torchmetrics, ssimDataRange: Double? = nil) {
+                ssimConvention: SSIMConvention = .validRegion, ssimDataRange: Double? = nil) {
         self.excludedViews = excludedViews
         self.lpipsNet = lpipsNet
         self.ssimConvention = ssimConvention

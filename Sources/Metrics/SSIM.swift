@@ -1,28 +1,31 @@
 // Structural similarity (Wang et al. 2004) with an 11-tap Gaussian window (σ = 1.5, radius
-// int(3.5σ + 0.5) = 5), K1 = 0.01, K2 = 0.03 and population (not sample) covariances, in two
-// border conventions:
+// int(3.5σ + 0.5) = 5), K1 = 0.01, K2 = 0.03 and population (not sample) covariances, in the two
+// border conventions found in the references:
 //
-// - `.torchmetrics` (default): torchmetrics `structural_similarity_index_measure` as called by
-//   SyncDreamer's eval_nvs.py, the de-facto GSO NVS protocol (data-eval-spec §3.3, §3.7): each
-//   image is reflect-padded by 5 (PyTorch "reflect": the edge pixel is not repeated), filtered to a
-//   map of the input's size, variances clamped at 0, and the map averaged over every pixel and
-//   channel. With `dataRange: nil` the range is max(range of a, range of b) computed from the data,
-//   torchmetrics' default (`data_range=None`); SyncDreamer relies on that default.
-// - `.scikitImage`: scikit-image `structural_similarity(a, b, data_range=1, gaussian_weights=True,
-//   sigma=1.5, use_sample_covariance=False, channel_axis=0)`: the map is kept only where the window
-//   lies inside the image (a 5-pixel border is dropped) and averaged per channel, then over channels.
+// - `.validRegion` (default): the SSIM map is kept only where the window lies inside the image (a
+//   5-pixel border is dropped) and averaged per channel, then over channels. This is scikit-image
+//   `structural_similarity(a, b, data_range=…, gaussian_weights=True, sigma=1.5,
+//   use_sample_covariance=False, channel_axis=0)`, and also torchmetrics
+//   `structural_similarity_index_measure` up to 1.4.x (reflect-pad, filter, then crop the padding:
+//   the same numbers), which is what SyncDreamer's eval_nvs.py ran with in 2023, so it is the
+//   convention behind the published GSO tables (data-eval-spec §3.3, §3.7).
+// - `.reflectPadded`: torchmetrics after PR #2721 (Sept. 2024; 1.5 and later): the image is
+//   reflect-padded by 5 (PyTorch "reflect": the edge pixel is not repeated), the map keeps the
+//   input's size and is averaged over every pixel; variances are clamped at 0.
 //
-// The two differ by up to a few hundredths on small images (border pixels weigh 2·5/H of the map);
-// compare numbers only within one convention. Everything is computed in Double.
+// `dataRange: nil` derives the range from the data as torchmetrics' default `data_range=None` does
+// (max(max(a) − min(a), max(b) − min(b)) over the batch); SyncDreamer relies on that default. The
+// conventions differ by up to a few hundredths on small images (border pixels weigh ~2·5/H of the
+// map); compare numbers only within one. Everything is computed in Double.
 
 import Foundation
 import Tensor
 
 public enum SSIMConvention: String, CaseIterable, Sendable, Codable {
-    /// torchmetrics 1.x / SyncDreamer eval_nvs.py: reflect padding, same-size map, variances ≥ 0.
-    case torchmetrics
-    /// scikit-image: valid region only.
-    case scikitImage = "scikit-image"
+    /// scikit-image, and torchmetrics ≤ 1.4 (SyncDreamer's 2023 evaluation): valid region only.
+    case validRegion = "valid"
+    /// torchmetrics ≥ 1.5: reflect padding, same-size map, variances clamped at 0.
+    case reflectPadded = "reflect"
 }
 
 /// The 1-D Gaussian window both references use: exp(−d²/(2σ²)) for d = −5...5, normalised.
@@ -34,13 +37,14 @@ func gaussianWindow(sigma: Double = 1.5) -> [Double] {
 }
 
 /// Mean SSIM between two images [C, H, W] (or [N, C, H, W]: the mean of the per-image values, as
-/// torchmetrics' default reduction), values nominally in [0, `dataRange`].
+/// torchmetrics' default reduction), values nominally in [0, `dataRange`]. The defaults reproduce
+/// SyncDreamer's call, `structural_similarity_index_measure(pred, gt)` on torchmetrics ≤ 1.4.
 /// - Parameters:
 ///   - dataRange: the value span used for C1 = (0.01·range)², C2 = (0.03·range)²; `nil` derives it
 ///     from the data as torchmetrics does (max(max(a) − min(a), max(b) − min(b)) over the batch).
 ///   - convention: border handling (see the file comment). Images must be at least 11×11.
 public func ssim(_ a: Tensor, _ b: Tensor, dataRange: Double? = nil,
-                 convention: SSIMConvention = .torchmetrics) -> Double {
+                 convention: SSIMConvention = .validRegion) -> Double {
     precondition(a.shape == b.shape, "ssim: shapes \(a.shape) and \(b.shape) differ")
     precondition(a.rank == 3 || a.rank == 4, "ssim expects [C, H, W] or [N, C, H, W], got \(a.shape)")
     let shape = a.rank == 3 ? [1] + a.shape : a.shape
@@ -76,7 +80,7 @@ private func ssimPlane(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer
                        height h: Int, width w: Int, window: [Double], radius: Int,
                        c1: Double, c2: Double, convention: SSIMConvention) -> Double {
     // The five images to filter, padded by `pad` on each side (reflect) for torchmetrics.
-    let pad = convention == .torchmetrics ? radius : 0
+    let pad = convention == .reflectPadded ? radius : 0
     let ph = h + 2 * pad, pw = w + 2 * pad
     func reflect(_ i: Int, _ n: Int) -> Int { i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i) }
     var planes = [[Double]](repeating: [Double](repeating: 0, count: ph * pw), count: 5)
@@ -115,7 +119,7 @@ private func ssimPlane(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer
     for i in 0..<(oh * ow) {
         let mx = f[0][i], my = f[1][i]
         var vx = f[2][i] - mx * mx, vy = f[3][i] - my * my
-        if convention == .torchmetrics { vx = Swift.max(vx, 0); vy = Swift.max(vy, 0) }
+        if convention == .reflectPadded { vx = Swift.max(vx, 0); vy = Swift.max(vy, 0) }
         let cov = f[4][i] - mx * my
         total += ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
     }

@@ -31,8 +31,8 @@ extension SVDMV {
         var lpips: LPIPSNet = .vgg
         @Option(help: ArgumentHelp("Folder holding alex.safetensors / vgg.safetensors (default $SVDMV_LPIPS_DIR or ~/.cache/svdmv/lpips).", valueName: "dir"))
         var lpipsWeights: String?
-        @Option(help: "SSIM border convention.")
-        var ssim: SSIMConvention = .torchmetrics
+        @Option(help: "SSIM border: valid (scikit-image, torchmetrics <= 1.4, SyncDreamer's tables) or reflect (torchmetrics >= 1.5).")
+        var ssim: SSIMConvention = .validRegion
         @Option(help: "SSIM data range; leave out to derive it from each image pair as torchmetrics' default (SyncDreamer).")
         var ssimDataRange: Double?
 

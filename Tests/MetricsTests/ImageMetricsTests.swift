@@ -40,32 +40,50 @@ final class ImageMetricsTests: XCTestCase {
         var worst = 0.0
         for (name, value) in expected {
             let (a, b) = pair(name)
-            let s = ssim(a, b, dataRange: 1, convention: .scikitImage)
+            let s = ssim(a, b, dataRange: 1, convention: .validRegion)
             XCTAssertEqual(s, value, accuracy: 1e-5, name)
             worst = max(worst, abs(s - value))
         }
         print("SSIM vs scikit-image: max |diff| \(worst)")
     }
 
-    func testSSIMMatchesTorchmetrics() throws {
+    /// torchmetrics 1.4.1 crops the padded border (what SyncDreamer ran with): `.validRegion`, and
+    /// its default data_range=None is the default `ssim(_:_:)` call.
+    func testSSIMMatchesTorchmetrics14() throws {
+        let fixed = MetricsFixture.values("ssim_torchmetrics_1_4")
+        let fromData = MetricsFixture.values("ssim_torchmetrics_1_4_default")
+        try XCTSkipIf(fixed.isEmpty, "fixtures were made without TORCHMETRICS_1_4")
+        var worst = 0.0
+        defer { print("SSIM vs torchmetrics 1.4.1: max |diff| \(worst)") }
+        for name in MetricsFixture.pairNames {
+            let (a, b) = pair(name)
+            let s1 = ssim(a, b, dataRange: 1, convention: .validRegion), s2 = ssim(b, a)
+            worst = max(worst, abs(s1 - fixed[name]!), abs(s2 - fromData[name]!))
+            XCTAssertEqual(s1, try XCTUnwrap(fixed[name]), accuracy: 1e-5, name)
+            XCTAssertEqual(s2, try XCTUnwrap(fromData[name]), accuracy: 1e-5, "\(name) data range from data")
+        }
+    }
+
+    /// torchmetrics 1.9.0 keeps the reflect-padded map (after PR #2721): `.reflectPadded`.
+    func testSSIMReflectPaddedMatchesTorchmetrics19() throws {
         let fixed = MetricsFixture.values("ssim_torchmetrics")
         let fromData = MetricsFixture.values("ssim_torchmetrics_default")
         try XCTSkipIf(fixed.isEmpty, "fixtures were made without torchmetrics")
         var worst = 0.0
-        defer { print("SSIM vs torchmetrics: max |diff| \(worst)") }
+        defer { print("SSIM vs torchmetrics 1.9.0: max |diff| \(worst)") }
         for name in MetricsFixture.pairNames {
             let (a, b) = pair(name)
-            worst = max(worst, abs(ssim(a, b, dataRange: 1) - fixed[name]!), abs(ssim(b, a) - fromData[name]!))
-            XCTAssertEqual(ssim(a, b, dataRange: 1), try XCTUnwrap(fixed[name]), accuracy: 1e-5, name)
-            // The default call is torchmetrics' default: data_range=None (SyncDreamer's eval_nvs.py).
-            XCTAssertEqual(ssim(b, a), try XCTUnwrap(fromData[name]), accuracy: 1e-5, "\(name) data range from data")
+            let s1 = ssim(a, b, dataRange: 1, convention: .reflectPadded), s2 = ssim(b, a, convention: .reflectPadded)
+            worst = max(worst, abs(s1 - fixed[name]!), abs(s2 - fromData[name]!))
+            XCTAssertEqual(s1, try XCTUnwrap(fixed[name]), accuracy: 1e-5, name)
+            XCTAssertEqual(s2, try XCTUnwrap(fromData[name]), accuracy: 1e-5, "\(name) data range from data")
         }
     }
 
     func testSSIMOfIdenticalImagesIsOneAndBatchIsMeanOfImages() {
         let (a, b) = pair("noise_large")
         XCTAssertEqual(ssim(a, a), 1, accuracy: 1e-12)
-        XCTAssertEqual(ssim(a, a, convention: .scikitImage), 1, accuracy: 1e-12)
+        XCTAssertEqual(ssim(a, a, convention: .reflectPadded), 1, accuracy: 1e-12)
         let (c, d) = pair("noise_small")
         let batchA = Tensor.concatenated([a.unsqueezed(axis: 0), c.unsqueezed(axis: 0)], axis: 0)
         let batchB = Tensor.concatenated([b.unsqueezed(axis: 0), d.unsqueezed(axis: 0)], axis: 0)
