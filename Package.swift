@@ -28,7 +28,7 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CAssimp", path: "Sources/CAssimp"),
 
-        // Vectorised row kernels (exp, max, dot) in C, built with -O3 for baseline and AVX2.
+        // Vectorised kernels (softmax exp, SiLU, GELU, short attention heads) in C, built for AVX2 and baseline.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         // MARK: Libraries
@@ -50,12 +50,16 @@ let package = Package(
         .target(name: "MultiViewData",
                 dependencies: ["CEigenHelper", "CJPEGRegion", "CTurboJPEG", "Imaging", "FileSupport", "Tensor"],
                 swiftSettings: optimized),
+        // PSNR, SSIM, LPIPS (pure functions and the LPIPS network), and the folder evaluator.
+        .target(name: "Metrics", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
+        .target(name: "Evaluation", dependencies: ["Metrics", "Imaging", "FileSupport", "Tensor"],
+                swiftSettings: swift5),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Diffusion", "Training", "Shapes",
+                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),
@@ -68,6 +72,9 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "MetricsTests",
+                    dependencies: ["Metrics", "Evaluation", "Imaging", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),

@@ -2,7 +2,8 @@
 //
 //   RUN/config.json                  the TrainingConfig the run was started with
 //   RUN/checkpoints/step-000100/     trainable.safetensors (checkpoint keys), optimizer.safetensors,
-//                                    ema.safetensors (if EMA), state.json (step, RNG state)
+//                                    ema.safetensors (if EMA), state.json (step, RNG state),
+//                                    metrics.csv (the rows up to this step)
 //   RUN/metrics.csv                  step, loss, learning rate, gradient norm, seconds
 //   RUN/loss.png                     the loss curve, redrawn at every checkpoint
 //
@@ -195,6 +196,9 @@ public final class TrainingRun {
         if let ema { try SafeTensors.write(ema.shadow, to: temporary.appendingPathComponent("ema.safetensors")) }
         let state = CheckpointState(step: step, generator: generator)
         try writeAtomically(try Self.encoder.encode(state), to: temporary.appendingPathComponent("state.json"))
+        // The metrics so far travel with the checkpoint, so a kill between the rename below and
+        // the run-level metrics.csv loses no row.
+        try writeAtomically(Data(metricsCSV().utf8), to: temporary.appendingPathComponent("metrics.csv"))
         try? FileManager.default.removeItem(at: final)
         try FileManager.default.moveItem(at: temporary, to: final)
         try writeMetrics()
@@ -218,21 +222,25 @@ public final class TrainingRun {
         } catch {
             throw TrainingError.badCheckpoint("\(dir.path): \(error)")
         }
-        history = readMetrics().filter { $0.step <= step }
+        history = readMetrics(dir.appendingPathComponent("metrics.csv")).filter { $0.step <= step }
     }
 
     var metricsURL: URL { folder.appendingPathComponent("metrics.csv") }
 
-    func writeMetrics() throws {
+    func metricsCSV() -> String {
         var csv = "step,loss,learning_rate,gradient_norm,seconds\n"
         for r in history { csv += "\(r.step),\(r.loss),\(r.learningRate),\(r.gradientNorm),\(r.seconds)\n" }
-        try writeAtomically(Data(csv.utf8), to: metricsURL)
+        return csv
+    }
+
+    func writeMetrics() throws {
+        try writeAtomically(Data(metricsCSV().utf8), to: metricsURL)
         try writeAtomically(try LossCurve.png(losses: history.map { ($0.step, $0.loss) }),
                             to: folder.appendingPathComponent("loss.png"))
     }
 
-    func readMetrics() -> [StepRecord] {
-        guard let text = try? String(contentsOf: metricsURL, encoding: .utf8) else { return [] }
+    func readMetrics(_ url: URL) -> [StepRecord] {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let f = line.split(separator: ",")
             guard f.count == 5, let s = Int(f[0]), let l = Float(f[1]), let lr = Float(f[2]),

@@ -12,5 +12,7 @@ struct SVDMV: ParsableCommand {
         subcommands: SVDMV.available)
 
     /// Subcommands that work today; `svdmv --help` lists only these.
-    static var available: [ParsableCommand.Type] { [Generate.self, Train.self, Dataset.self, Shapes.self, Weights.self, Bench.self, Info.self] }
+    static var available: [ParsableCommand.Type] {
+        [Generate.self, Evaluate.self, Train.self, Dataset.self, Shapes.self, Weights.self, Bench.self, BenchLPIPS.self, Info.self]
+    }
 }

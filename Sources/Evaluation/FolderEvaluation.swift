@@ -1,0 +1,255 @@
+// Novel-view metrics over folders of already-rendered views, following SyncDreamer's eval_nvs.py
+// (data-eval-spec §3.3): for every object folder `<root>/<object>/NNN.png` on both sides, each
+// generated view is compared with the ground-truth view of the same file name. Images are
+// composited on white in floating point (rgb·a + 1 − a, values /255), then scored with PSNR
+// (data range 1), SSIM (by default SyncDreamer's call: torchmetrics ≤ 1.4 defaults, i.e. the valid
+// region and a data-derived range; see Metrics/SSIM.swift) and LPIPS (inputs 2x − 1; VGG by default, as SyncDreamer). Means: per object over its views,
+// overall over objects (never over pooled views), and per view index over objects (SV3D Fig. 5).
+//
+// Input rules: the ground-truth root defines the objects (sorted sub-folders) and each object's
+// views (files named by a number, .png/.jpg/.jpeg); every one of them must exist on the generated
+// side, with the same size, and no numbered view may exist on the generated side alone. Extra
+// generated object folders are ignored. Any violation throws an `EvaluationError` naming the file.
+
+import Foundation
+import Imaging
+import Metrics
+import Tensor
+
+public enum EvaluationError: Error, CustomStringConvertible, Equatable {
+    case notAFolder(path: String)
+    case noObjects(path: String)
+    case noViews(path: String)
+    case missingView(path: String, groundTruth: String)
+    case extraView(path: String)
+    case sizeMismatch(generated: String, generatedSize: String, groundTruth: String, groundTruthSize: String)
+    case unreadableImage(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notAFolder(let p): return "not a folder: \(p)"
+        case .noObjects(let p): return "no object folders in \(p) (expected <object>/000.png ...)"
+        case .noViews(let p): return "no numbered views (000.png ...) in \(p)"
+        case .missingView(let p, let gt): return "missing generated view \(p) (ground truth \(gt))"
+        case .extraView(let p): return "generated view \(p) has no ground-truth counterpart"
+        case .sizeMismatch(let g, let gs, let t, let ts):
+            return "size mismatch: generated \(g) is \(gs), ground truth \(t) is \(ts)"
+        case .unreadableImage(let p, let reason): return "cannot read image \(p): \(reason)"
+        }
+    }
+}
+
+/// How views are scored.
+public struct EvaluationOptions: Codable, Equatable, Sendable {
+    /// View indices left out on both sides (for example 0, the conditioning view in SyncDreamer's
+    /// layout; SyncDreamer itself scores all 16).
+    public var excludedViews: [Int] = []
+    public var lpipsNet: LPIPSNet = .vgg
+    public var ssimConvention: SSIMConvention = .validRegion
+    /// SSIM data range; nil derives it from each image pair (torchmetrics' default, SyncDreamer).
+    public var ssimDataRange: Double? = nil
+
+    public init(excludedViews: [Int] = [], lpipsNet: LPIPSNet = .vgg,
+                ssimConvention: SSIMConvention = .validRegion, ssimDataRange: Double? = nil) {
+        self.excludedViews = excludedViews
+        self.lpipsNet = lpipsNet
+        self.ssimConvention = ssimConvention
+        self.ssimDataRange = ssimDataRange
+    }
+}
+
+/// The four numbers of one comparison, or a mean of several.
+public struct Scores: Codable, Equatable, Sendable {
+    public var psnr: Double
+    public var ssim: Double
+    public var lpips: Double
+    public var mse: Double
+
+    public init(psnr: Double, ssim: Double, lpips: Double, mse: Double) {
+        self.psnr = psnr; self.ssim = ssim; self.lpips = lpips; self.mse = mse
+    }
+
+    /// Arithmetic mean of each metric (PSNR averaged in dB, as SyncDreamer does).
+    public static func mean(_ all: [Scores]) -> Scores {
+        let n = Double(max(all.count, 1))
+        return Scores(psnr: all.map(\.psnr).reduce(0, +) / n, ssim: all.map(\.ssim).reduce(0, +) / n,
+                      lpips: all.map(\.lpips).reduce(0, +) / n, mse: all.map(\.mse).reduce(0, +) / n)
+    }
+}
+
+public struct ViewResult: Codable, Equatable, Sendable {
+    public var view: Int
+    public var file: String
+    public var scores: Scores
+}
+
+public struct ObjectResult: Codable, Equatable, Sendable {
+    public var name: String
+    public var mean: Scores
+    public var views: [ViewResult]
+}
+
+public struct ViewIndexResult: Codable, Equatable, Sendable {
+    public var view: Int
+    public var objectCount: Int
+    public var mean: Scores
+}
+
+public struct EvaluationReport: Codable, Equatable, Sendable {
+    public var generated: String
+    public var groundTruth: String
+    public var options: EvaluationOptions
+    /// Mean over objects of the per-object means.
+    public var overall: Scores
+    public var objects: [ObjectResult]
+    /// Mean over objects for each view index.
+    public var perView: [ViewIndexResult]
+}
+
+/// Scores generated views against ground truth; see the file comment for the layout and rules.
+public struct FolderEvaluator {
+    public let options: EvaluationOptions
+    public let lpips: LPIPS
+
+    /// `lpips` must be built for `options.lpipsNet` and loaded.
+    public init(options: EvaluationOptions, lpips: LPIPS) {
+        precondition(lpips.net == options.lpipsNet, "LPIPS network \(lpips.net) but options ask for \(options.lpipsNet)")
+        self.options = options
+        self.lpips = lpips
+    }
+
+    /// One object's views to compare: (view index, file name, generated URL, ground-truth URL).
+    typealias ObjectPlan = (name: String, views: [(index: Int, file: String, generated: URL, groundTruth: URL)])
+
+    public func evaluate(generated: URL, groundTruth: URL,
+                         progress: (String) -> Void = { _ in }) throws -> EvaluationReport {
+        // The whole layout is checked before any image is scored, so a missing file fails fast.
+        let plan = try makePlan(generated: generated, groundTruth: groundTruth)
+        var results: [ObjectResult] = []
+        for object in plan {
+            let views = try object.views.map { v in
+                ViewResult(view: v.index, file: v.file, scores: try compare(v.generated, v.groundTruth))
+            }
+            let result = ObjectResult(name: object.name, mean: Scores.mean(views.map(\.scores)), views: views)
+            progress(String(format: "%@: %d views, PSNR %.3f, SSIM %.4f, LPIPS %.4f", object.name, views.count,
+                            result.mean.psnr, result.mean.ssim, result.mean.lpips))
+            results.append(result)
+        }
+        var byIndex: [Int: [Scores]] = [:]
+        for object in results { for v in object.views { byIndex[v.view, default: []].append(v.scores) } }
+        let perView = byIndex.keys.sorted().map { i in
+            ViewIndexResult(view: i, objectCount: byIndex[i]!.count, mean: Scores.mean(byIndex[i]!))
+        }
+        return EvaluationReport(generated: generated.path, groundTruth: groundTruth.path, options: options,
+                                overall: Scores.mean(results.map(\.mean)), objects: results, perView: perView)
+    }
+
+    func makePlan(generated: URL, groundTruth: URL) throws -> [ObjectPlan] {
+        let objects = try subfolders(of: groundTruth)
+        try requireFolder(generated)
+        return try objects.map { object in
+            let gtDir = groundTruth.appendingPathComponent(object, isDirectory: true)
+            let genDir = generated.appendingPathComponent(object, isDirectory: true)
+            try requireFolder(genDir)
+            let gtViews = try numberedViews(in: gtDir)
+            let genViews = try numberedViews(in: genDir)
+            for (index, file) in genViews.sorted(by: { $0.key < $1.key })
+            where gtViews[index] == nil && !options.excludedViews.contains(index) {
+                throw EvaluationError.extraView(path: genDir.appendingPathComponent(file).path)
+            }
+            let views = try gtViews.sorted(by: { $0.key < $1.key })
+                .filter { !options.excludedViews.contains($0.key) }
+                .map { index, file in
+                    let gtURL = gtDir.appendingPathComponent(file)
+                    guard let genFile = genViews[index] else {
+                        throw EvaluationError.missingView(path: genDir.appendingPathComponent(file).path,
+                                                          groundTruth: gtURL.path)
+                    }
+                    return (index: index, file: file, generated: genDir.appendingPathComponent(genFile),
+                            groundTruth: gtURL)
+                }
+            guard !views.isEmpty else { throw EvaluationError.noViews(path: gtDir.path) }
+            return (name: object, views: views)
+        }
+    }
+
+    /// PSNR, SSIM, LPIPS and MSE of one generated view against its ground truth.
+    public func compare(_ generatedURL: URL, _ groundTruthURL: URL) throws -> Scores {
+        let gen = try readView(generatedURL), gt = try readView(groundTruthURL)
+        guard gen.shape == gt.shape else {
+            func size(_ t: Tensor) -> String { "\(t.shape[2])x\(t.shape[1])" }
+            throw EvaluationError.sizeMismatch(generated: generatedURL.path, generatedSize: size(gen),
+                                               groundTruth: groundTruthURL.path, groundTruthSize: size(gt))
+        }
+        let mse = meanSquaredError(gen, gt)
+        let s = ssim(gen, gt, dataRange: options.ssimDataRange, convention: options.ssimConvention)
+        let batch = [1] + gen.shape
+        let d = lpips(gen.reshaped(batch) * 2 - 1, gt.reshaped(batch) * 2 - 1).item
+        return Scores(psnr: 10 * log10(1 / mse), ssim: s, lpips: Double(d), mse: mse)
+    }
+}
+
+/// An image file as [3, H, W] in [0, 1]: gray replicated, alpha composited over white in floating
+/// point (rgb·a + 1 − a), as SyncDreamer's eval_nvs.py.
+public func readView(_ url: URL) throws -> Tensor {
+    let image: Image8
+    do {
+        switch url.pathExtension.lowercased() {
+        case "jpg", "jpeg": image = try JPEG.read(url)
+        default: image = try PNG.read(url)
+        }
+    } catch let error as ImageError {
+        throw EvaluationError.unreadableImage(path: url.path, reason: "\(error)")
+    } catch {
+        throw EvaluationError.unreadableImage(path: url.path, reason: error.localizedDescription)
+    }
+    return viewTensor(image)
+}
+
+/// [3, H, W] in [0, 1] from an 8-bit image, composited over white (see `readView`).
+public func viewTensor(_ image: Image8) -> Tensor {
+    let (w, h, c) = (image.width, image.height, image.channels)
+    let out = Tensor(uninitialized: [3, h, w])
+    let plane = w * h
+    for i in 0..<plane {
+        let base = i * c
+        let alpha: Float = image.hasAlpha ? Float(image.pixels[base + c - 1]) / 255 : 1
+        for ch in 0..<3 {
+            let v = Float(image.pixels[c >= 3 ? base + ch : base]) / 255
+            out.data[ch * plane + i] = image.hasAlpha ? v * alpha + (1 - alpha) : v
+        }
+    }
+    return out
+}
+
+private func requireFolder(_ url: URL) throws {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else {
+        throw EvaluationError.notAFolder(path: url.path)
+    }
+}
+
+private func subfolders(of root: URL) throws -> [String] {
+    try requireFolder(root)
+    let names = try FileManager.default.contentsOfDirectory(atPath: root.path)
+    let folders = names.filter { name in
+        var isDir: ObjCBool = false
+        return !name.hasPrefix(".")
+            && FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &isDir)
+            && isDir.boolValue
+    }.sorted()
+    guard !folders.isEmpty else { throw EvaluationError.noObjects(path: root.path) }
+    return folders
+}
+
+/// Files named `<number>.png|jpg|jpeg` by view index.
+private func numberedViews(in dir: URL) throws -> [Int: String] {
+    var views: [Int: String] = [:]
+    for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+        let url = URL(fileURLWithPath: name)
+        guard ["png", "jpg", "jpeg"].contains(url.pathExtension.lowercased()),
+              let index = Int(url.deletingPathExtension().lastPathComponent) else { continue }
+        views[index] = name
+    }
+    return views
+}
