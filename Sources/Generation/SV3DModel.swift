@@ -125,7 +125,7 @@ public final class SV3DModel: Module {
         do {
             try model.load(tensors, ignoring: unusedCheckpointKeys)
         } catch {
-            throw SV3DModelError.weights(part: file.path, underlying: error)
+            throw SV3DModelError.weights(part: "SV3D checkpoint \(file.path)", underlying: error)
         }
         return model
     }

@@ -29,8 +29,9 @@ enum GenerationFixtures {
         let tensors: Fixture
     }
 
-    static func tiny() throws -> Tiny {
-        let data = try Data(contentsOf: directory.appendingPathComponent("sv3d_tiny.json"))
+    /// "sv3d_tiny" (sv3d_p) or "sv3d_u_tiny".
+    static func tiny(_ name: String = "sv3d_tiny") throws -> Tiny {
+        let data = try Data(contentsOf: directory.appendingPathComponent("\(name).json"))
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let configData = try JSONSerialization.data(withJSONObject: try XCTUnwrap(json["config"]))
         let config = try JSONDecoder().decode(SV3DModelConfig.self, from: configData)
@@ -40,7 +41,7 @@ enum GenerationFixtures {
         }
         return Tiny(config: config, settings: try XCTUnwrap(json["settings"] as? [String: Any]),
                     weightSeed: UInt64(try XCTUnwrap(json["weight_seed"] as? Int)), parameters: parameters,
-                    tensors: try Fixture(directory.appendingPathComponent("sv3d_tiny.safetensors")))
+                    tensors: try Fixture(directory.appendingPathComponent("\(name).safetensors")))
     }
 
     /// Twin of `init_rule` in make_generation_fixtures.py (and make_unet_fixtures.py): parameter i
@@ -85,9 +86,16 @@ func assertRelativelyClose(_ actual: Tensor, _ expected: Tensor, rel: Float = 1e
 
 final class SV3DSamplingParityTests: XCTestCase {
     func testFixtureKeysAreTheModelsKeysPlusTheTextTowerLeftovers() throws {
-        let tiny = try GenerationFixtures.tiny()
-        XCTAssertEqual(tiny.config.variant, .sv3dP)
-        XCTAssertEqual(tiny.config.unet, .tinySV3DP, "the fixture's UNet is VideoUNetConfig.tinySV3DP")
+        try checkKeys("sv3d_tiny", .sv3dP, vectorWidth: 1280)
+        try checkKeys("sv3d_u_tiny", .sv3dU, vectorWidth: 256)
+    }
+
+    private func checkKeys(_ name: String, _ variant: SV3DModelConfig.Variant, vectorWidth: Int) throws {
+        let tiny = try GenerationFixtures.tiny(name)
+        XCTAssertEqual(tiny.config.variant, variant)
+        var unet = VideoUNetConfig.tinySV3DP
+        unet.vectorWidth = vectorWidth
+        XCTAssertEqual(tiny.config.unet, unet, "the fixture's UNet is VideoUNetConfig.tinySV3DP (y width \(vectorWidth))")
         let model = SV3DModel(tiny.config)
         let ours = Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.key, $0.value.shape) })
         let theirs = Dictionary(uniqueKeysWithValues: tiny.parameters.map { ($0.key, $0.shape) })
@@ -100,8 +108,13 @@ final class SV3DSamplingParityTests: XCTestCase {
         }
     }
 
-    func testSamplingMatchesSGM() throws {
-        let tiny = try GenerationFixtures.tiny()
+    func testSV3DPSamplingMatchesSGM() throws { try checkSampling("sv3d_tiny") }
+
+    /// Camera-free: y = cond_aug only.
+    func testSV3DUSamplingMatchesSGM() throws { try checkSampling("sv3d_u_tiny") }
+
+    private func checkSampling(_ name: String) throws {
+        let tiny = try GenerationFixtures.tiny(name)
         let f = tiny.tensors
 
         // Weights through the file format: save (config in metadata), load strictly.
@@ -122,8 +135,11 @@ final class SV3DSamplingParityTests: XCTestCase {
         settings.decodingChunk = try XCTUnwrap(tiny.settings["decoding_t"] as? Int)
         settings.guider = .triangle(minScale: 1, maxScale: 2.5)
         let frames = settings.frames
-        XCTAssertEqual(SV3DCamera.defaultAzimuthsDegrees(frames: frames),
-                       try XCTUnwrap(tiny.settings["azimuths_deg"] as? [Double]))
+        let isP = tiny.config.variant == .sv3dP
+        if isP {
+            XCTAssertEqual(SV3DCamera.defaultAzimuthsDegrees(frames: frames),
+                           try XCTUnwrap(tiny.settings["azimuths_deg"] as? [Double]))
+        }
 
         let image = f["image"]
         // 1. random numbers: randn_like(image) then randn(shape) from manual_seed(seed)
@@ -138,7 +154,7 @@ final class SV3DSamplingParityTests: XCTestCase {
         let concat = model.conditioningEncoder.encode(condFrames).mode
         let vector = try model.config.variant.vectorConditioner(
             VectorConditioner.rows(videos: 1, frames: frames, conditioningAugmentation: settings.conditioningAugmentation,
-                                   camera: settings.camera()))
+                                   camera: isP ? settings.camera() : nil))
         let cond = UNetConditioning(clipEmbedding: clip.reshaped([1, 1, -1]), concatLatent: concat, vector: vector,
                                     frames: frames)
         let uncond = cond.unconditional()
