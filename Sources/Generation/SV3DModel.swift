@@ -110,31 +110,29 @@ public final class SV3DModel: Module {
         }
     }
 
-    /// Loads a checkpoint strictly (every key of the four parts present with its shape; keys of
-    /// other parts of an sgm checkpoint, such as the unused first-stage encoder leftovers or the
-    /// CLIP text tower, are ignored by prefix or listed as known leftovers).
+    /// Loads a checkpoint strictly: every parameter of the four parts present with its shape, and
+    /// every key under the four prefixes used, except the CLIP text-tower leftovers sgm keeps.
+    /// Keys of other parts of an sgm checkpoint (e.g. other embedders) are not read. Errors name the
+    /// full checkpoint keys.
     public static func load(_ url: URL) throws -> SV3DModel {
         let file = try SafeTensorsFile(url: url)
         let model = SV3DModel(try config(of: file))
-        func part(_ prefix: String) throws -> [String: Tensor] {
-            var out: [String: Tensor] = [:]
-            for key in file.keys where key.hasPrefix(prefix) { out[String(key.dropFirst(prefix.count))] = try file.tensor(key) }
-            return out
-        }
-        do { try model.unet.load(try part(unetPrefix)) } catch { throw SV3DModelError.weights(part: "UNet (\(unetPrefix))", underlying: error) }
-        do { try model.clip.load(try part(clipPrefix), ignoring: OpenCLIPImageEmbedder.unusedCheckpointKeys) } catch {
-            throw SV3DModelError.weights(part: "CLIP (\(clipPrefix))", underlying: error)
+        let prefixes = [unetPrefix, clipPrefix, encoderPrefix, decoderPrefix]
+        var tensors: [String: Tensor] = [:]
+        for key in file.keys where prefixes.contains(where: { key.hasPrefix($0) }) {
+            tensors[key] = try file.tensor(key)
         }
         do {
-            // The conditioner's VAE carries a decoder too (unused by the embedder).
-            let tensors = try part(encoderPrefix)
-            try model.conditioningEncoder.load(tensors)
-        } catch { throw SV3DModelError.weights(part: "conditioning encoder (\(encoderPrefix))", underlying: error) }
-        do { try model.decoder.load(try part(decoderPrefix)) } catch {
-            throw SV3DModelError.weights(part: "first-stage decoder (\(decoderPrefix))", underlying: error)
+            try model.load(tensors, ignoring: unusedCheckpointKeys)
+        } catch {
+            throw SV3DModelError.weights(part: "SV3D checkpoint \(file.path)", underlying: error)
         }
         return model
     }
+
+    /// Keys under the four prefixes that an sgm checkpoint carries but the model does not use (the
+    /// CLIP embedder's text-tower leftovers).
+    public static let unusedCheckpointKeys = Set(OpenCLIPImageEmbedder.unusedCheckpointKeys.map { clipPrefix + $0 })
 
     /// Writes every parameter under its checkpoint key with the config in the metadata.
     public func save(to url: URL, dtype: DType = .float32) throws {

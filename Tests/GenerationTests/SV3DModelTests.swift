@@ -59,4 +59,79 @@ final class SV3DModelTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("label_emb"), "\(error)")
         }
     }
+
+    private func temporaryURL(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(name)_\(ProcessInfo.processInfo.globallyUniqueString).safetensors")
+    }
+
+    /// The tiny fixture model's tensors under full checkpoint keys, with its config as metadata.
+    private func writeTiny(_ edit: (inout [String: Tensor]) -> Void) throws -> URL {
+        let tiny = try GenerationFixtures.tiny()
+        let model = SV3DModel(tiny.config)
+        var tensors: [String: Tensor] = [:]
+        model.visitParameters { k, t in tensors[k] = t }
+        edit(&tensors)
+        let json = String(decoding: try JSONEncoder().encode(tiny.config), as: UTF8.self)
+        let url = temporaryURL("sv3d_edited")
+        try SafeTensors.write(tensors, metadata: [SV3DModelConfig.metadataKey: json], to: url)
+        return url
+    }
+
+    private func loadError(_ url: URL) -> String? {
+        defer { try? FileManager.default.removeItem(at: url) }
+        do {
+            _ = try SV3DModel.load(url)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func testLoadRejectsAMissingKeyNamingIt() throws {
+        let key = "model.diffusion_model.input_blocks.1.0.time_stack.in_layers.2.weight"
+        let message = try XCTUnwrap(loadError(try writeTiny { XCTAssertNotNil($0.removeValue(forKey: key)) }),
+                                    "a checkpoint without \(key) loaded")
+        XCTAssertTrue(message.contains("missing key \(key)"), message)
+    }
+
+    func testLoadRejectsAMisShapedKeyNamingIt() throws {
+        let key = "first_stage_model.decoder.conv_in.weight"
+        let message = try XCTUnwrap(loadError(try writeTiny { $0[key] = Tensor(zeros: [3, 3]) }),
+                                    "a checkpoint with a mis-shaped \(key) loaded")
+        XCTAssertTrue(message.contains("shape mismatch for \(key)"), message)
+    }
+
+    func testLoadRejectsAnUnexpectedKeyUnderTheModelsPrefixesButIgnoresTheTextTowerAndOtherParts() throws {
+        let stray = "conditioner.embedders.1.encoder.encoder.extra.weight"
+        let message = try XCTUnwrap(loadError(try writeTiny { $0[stray] = Tensor(zeros: [2]) }))
+        XCTAssertTrue(message.contains("unexpected key \(stray)"), message)
+        // the CLIP text-tower leftovers sgm keeps, and keys of other parts, are accepted
+        let url = try writeTiny {
+            $0["conditioner.embedders.0.open_clip.model.logit_scale"] = Tensor(zeros: [])
+            $0["conditioner.embedders.0.open_clip.model.ln_final.weight"] = Tensor(zeros: [32])
+            $0["conditioner.embedders.2.something"] = Tensor(zeros: [1])
+        }
+        XCTAssertNil(loadError(url))
+    }
+
+    func testConfigIsRecognisedWithoutMetadataByTheLabelEmbeddingShape() throws {
+        let key = SV3DModel.unetPrefix + "label_emb.0.0.weight"
+        func config(_ tensors: [String: Tensor]) throws -> SV3DModelConfig {
+            let url = temporaryURL("sv3d_nometa")
+            defer { try? FileManager.default.removeItem(at: url) }
+            try SafeTensors.write(tensors, to: url)
+            let file = try SafeTensorsFile(url: url)
+            XCTAssertNil(file.metadata?[SV3DModelConfig.metadataKey])
+            return try SV3DModel.config(of: file)
+        }
+        XCTAssertEqual(try config([key: Tensor(zeros: [1280, 1280])]), .sv3dP)
+        XCTAssertEqual(try config([key: Tensor(zeros: [1280, 256])]), .sv3dU)
+        XCTAssertThrowsError(try config([key: Tensor(zeros: [1280, 768])])) { error in
+            XCTAssertTrue("\(error)".contains(key) && "\(error)".contains("[1280, 768]"), "\(error)")
+        }
+        XCTAssertThrowsError(try config(["first_stage_model.decoder.conv_in.weight": Tensor(zeros: [1])])) { error in
+            XCTAssertTrue("\(error)".contains(key), "\(error)")
+        }
+    }
 }
