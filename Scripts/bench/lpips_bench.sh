@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Times LPIPS-Alex and LPIPS-VGG on random pairs with `svdmv bench-lpips` and its PyTorch twin
+# Times LPIPS-Alex and LPIPS-VGG on random pairs with `svdmv bench lpips` and its PyTorch twin
 # (Scripts/bench/lpips_torch.py, the `lpips` package) in the same run, same size and thread count,
 # and prints a Markdown table (seconds per call, speed ratio).
 #   Scripts/bench/lpips_bench.sh [--size 256] [--pairs 1] [--repeats 3] [--threads N]
@@ -21,7 +21,7 @@ swift build -c release --product svdmv >&2
 echo "| LPIPS | input | pairs/call | threads | svdmv s | PyTorch s | speed vs PyTorch |"
 echo "|---|---|---:|---:|---:|---:|---:|"
 for net in alex vgg; do
-    ours=$(SVDMV_THREADS="$threads" .build/release/svdmv bench-lpips --json --net "$net" --size "$size" \
+    ours=$(SVDMV_THREADS="$threads" .build/release/svdmv bench lpips --json --net "$net" --size "$size" \
         --pairs "$pairs" --repeats "$repeats")
     theirs=$(OMP_NUM_THREADS="$threads" "$PYTHON" -W ignore Scripts/bench/lpips_torch.py --net "$net" \
         --size "$size" --pairs "$pairs" --repeats "$repeats" --threads "$threads")

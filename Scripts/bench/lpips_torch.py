@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch twin of `svdmv bench-lpips`: times lpips.LPIPS(net) (the `lpips` package, v0.1) on random
+"""PyTorch twin of `svdmv bench lpips`: times lpips.LPIPS(net) (the `lpips` package, v0.1) on random
 [pairs, 3, size, size] inputs in [-1, 1]; one warm-up call, the fastest of --repeats, one JSON line.
 The trunk weights do not change the cost; when PyPI's torchvision cannot import beside the CPU torch,
 the trunk is rebuilt without it (see Scripts/fixtures/make_metrics_fixtures.py)."""

@@ -9,6 +9,14 @@ import Tensor
 extension SVDMV {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
+            abstract: "Benchmarks (each with a PyTorch twin under Scripts/bench).",
+            subcommands: [Ops.self, LPIPSBench.self], defaultSubcommand: Ops.self)
+    }
+}
+
+extension SVDMV.Bench {
+    struct Ops: ParsableCommand {
+        static let configuration = CommandConfiguration(
             abstract: "Time matmul, conv2d, attention and a ResBlock on SVD shapes against the sgemm ceiling.")
 
         @Option(help: "Frames per video (SVD-MV/SV3D use 21).")

@@ -6,10 +6,10 @@ import Foundation
 import Metrics
 import Tensor
 
-extension SVDMV {
-    struct BenchLPIPS: ParsableCommand {
+extension SVDMV.Bench {
+    struct LPIPSBench: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "bench-lpips",
+            commandName: "lpips",
             abstract: "Time LPIPS (AlexNet or VGG16) on random image pairs.")
 
         @Option(help: "LPIPS trunk.")

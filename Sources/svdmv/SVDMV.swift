@@ -13,6 +13,6 @@ struct SVDMV: ParsableCommand {
 
     /// Subcommands that work today; `svdmv --help` lists only these.
     static var available: [ParsableCommand.Type] {
-        [Generate.self, Evaluate.self, Train.self, Dataset.self, Shapes.self, Weights.self, Bench.self, BenchLPIPS.self, Info.self]
+        [Generate.self, Evaluate.self, Train.self, Dataset.self, Shapes.self, Weights.self, Bench.self, Info.self]
     }
 }
