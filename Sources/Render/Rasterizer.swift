@@ -1,0 +1,161 @@
+// The rasteriser: triangles to a visibility buffer (depth, triangle id and perspective-correct
+// barycentrics per sample), tinyrenderer's `rasterize` without its globals. Shading happens in a
+// second pass (`Shader`) over the visible samples only.
+//
+// Per view: vertices go to OpenCV camera space, triangles crossing the near plane are clipped
+// (each clipped corner keeps its barycentrics in the original triangle, so shading still reads
+// the original vertices), then projected with the supersampled intrinsics. Faces are double-sided
+// (clockwise triangles are flipped), sample points are pixel centres, and ties on shared edges
+// follow one consistent rule so no sample is counted twice or missed.
+
+import Foundation
+
+/// Per-sample result of rasterising one view. Row 0 is the top row.
+public struct VisibilityBuffer {
+    public let width: Int
+    public let height: Int
+    /// OpenCV camera depth z of the nearest surface, +infinity where nothing was drawn.
+    public var depth: [Float]
+    /// Index of the visible triangle, -1 for background.
+    public var triangle: [Int32]
+    /// Perspective-correct barycentrics of the triangle's vertices 1 and 2 (vertex 0 = 1 - sum).
+    public var bary: [SIMD2<Float>]
+
+    init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        depth = [Float](repeating: .infinity, count: width * height)
+        triangle = [Int32](repeating: -1, count: width * height)
+        bary = [SIMD2<Float>](repeating: .zero, count: width * height)
+    }
+}
+
+/// A projected corner: screen position (supersampled pixels), camera depth and its barycentric
+/// coordinates in the original triangle.
+struct ScreenVertex {
+    var x: Float, y: Float, z: Float
+    var bary: Vec3
+}
+
+/// Near plane in OpenCV camera z (scene units; normalised objects are ~1 across).
+let nearPlane: Float = 1e-3
+
+/// Rasterises `mesh` seen by `camera` at `supersampling` x `supersampling` samples per pixel.
+public func rasterize(_ mesh: Mesh, camera: Camera, supersampling s: Int) -> VisibilityBuffer {
+    let width = camera.width * s, height = camera.height * s
+    var buffer = VisibilityBuffer(width: width, height: height)
+    let pose = camera.worldToCameraOpenCV
+    let r0 = Vec3(pose.rows[0]), r1 = Vec3(pose.rows[1]), r2 = Vec3(pose.rows[2])
+    let t = Vec3(pose.translation)
+    let f = Float(camera.focal) * Float(s)
+    let cx = Float(width) / 2, cy = Float(height) / 2
+    // camera-space positions of every vertex
+    let cam = mesh.positions.map { p in Vec3(dot(r0, p), dot(r1, p), dot(r2, p)) + t }
+    let e0 = Vec3(1, 0, 0), e1 = Vec3(0, 1, 0), e2 = Vec3(0, 0, 1)
+    func project(_ q: Vec3, _ b: Vec3) -> ScreenVertex {
+        ScreenVertex(x: f * q.x / q.z + cx, y: f * q.y / q.z + cy, z: q.z, bary: b)
+    }
+    buffer.depth.withUnsafeMutableBufferPointer { depth in
+        buffer.triangle.withUnsafeMutableBufferPointer { ids in
+            buffer.bary.withUnsafeMutableBufferPointer { bary in
+                let target = Target(width: width, height: height, depth: depth, ids: ids, bary: bary)
+                mesh.indices.withUnsafeBufferPointer { idx in
+                    for tri in 0..<(idx.count / 3) {
+                        let qa = cam[Int(idx[3 * tri])], qb = cam[Int(idx[3 * tri + 1])]
+                        let qc = cam[Int(idx[3 * tri + 2])]
+                        if qa.z > nearPlane && qb.z > nearPlane && qc.z > nearPlane {
+                            target.draw(project(qa, e0), project(qb, e1), project(qc, e2),
+                                        id: Int32(tri))
+                            continue
+                        }
+                        let polygon = clipNear([qa, qb, qc], [e0, e1, e2])
+                        guard polygon.count >= 3 else { continue }
+                        let sv = polygon.map { project($0.0, $0.1) }
+                        for k in 1..<(sv.count - 1) {
+                            target.draw(sv[0], sv[k], sv[k + 1], id: Int32(tri))
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return buffer
+}
+
+/// Sutherland-Hodgman against z = nearPlane, carrying original-triangle barycentrics.
+func clipNear(_ q: [Vec3], _ b: [Vec3]) -> [(Vec3, Vec3)] {
+    var out: [(Vec3, Vec3)] = []
+    for i in 0..<3 {
+        let j = (i + 1) % 3
+        let inI = q[i].z > nearPlane, inJ = q[j].z > nearPlane
+        if inI { out.append((q[i], b[i])) }
+        if inI != inJ {
+            let s = (nearPlane - q[i].z) / (q[j].z - q[i].z)
+            var p = q[i] + (q[j] - q[i]) * s
+            p.z = nearPlane * 1.0001
+            out.append((p, b[i] + (b[j] - b[i]) * s))
+        }
+    }
+    return out
+}
+
+/// The buffers one view draws into.
+struct Target {
+    let width: Int, height: Int
+    let depth: UnsafeMutableBufferPointer<Float>
+    let ids: UnsafeMutableBufferPointer<Int32>
+    let bary: UnsafeMutableBufferPointer<SIMD2<Float>>
+
+    /// Does a sample exactly on edge a->b belong to this triangle? One answer per direction, the
+    /// opposite for the reverse direction, so a shared edge's samples go to exactly one side.
+    @inline(__always) static func ownsEdge(_ dx: Float, _ dy: Float) -> Bool {
+        dy > 0 || (dy == 0 && dx < 0)
+    }
+
+    func draw(_ a: ScreenVertex, _ b0: ScreenVertex, _ c0: ScreenVertex, id: Int32) {
+        var b = b0, c = c0
+        var area = (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)
+        guard area.isFinite, area != 0 else { return }
+        if area < 0 { swap(&b, &c); area = -area }             // double-sided
+        let minX = min(a.x, b.x, c.x), maxX = max(a.x, b.x, c.x)
+        let minY = min(a.y, b.y, c.y), maxY = max(a.y, b.y, c.y)
+        guard minX.isFinite, maxX.isFinite, minY.isFinite, maxY.isFinite else { return }
+        // sample i sits at i + 0.5; clamp before converting so huge coordinates cannot trap
+        let x0 = max(0, Int(max(-1, (minX - 0.5).rounded(.up))))
+        let x1 = min(width - 1, Int(min(Float(width), (maxX - 0.5).rounded(.down))))
+        let y0 = max(0, Int(max(-1, (minY - 0.5).rounded(.up))))
+        let y1 = min(height - 1, Int(min(Float(height), (maxY - 0.5).rounded(.down))))
+        guard x0 <= x1, y0 <= y1 else { return }
+        // Edge functions at the first sample, and their steps: a's weight is edge b->c, b's is
+        // c->a, c's is a->b; all three are positive inside and sum to `area`.
+        let px = Float(x0) + 0.5, py = Float(y0) + 0.5
+        let dx = Vec3(c.x - b.x, a.x - c.x, b.x - a.x)
+        let dy = Vec3(c.y - b.y, a.y - c.y, b.y - a.y)
+        let ox = Vec3(b.x, c.x, a.x), oy = Vec3(b.y, c.y, a.y)
+        let stepX = -dy, stepY = dx
+        var row = dx * (py - oy) - dy * (px - ox)
+        let ownsA = Target.ownsEdge(dx.x, dy.x), ownsB = Target.ownsEdge(dx.y, dy.y)
+        let ownsC = Target.ownsEdge(dx.z, dy.z)
+        let scaledInvZ = Vec3(1 / a.z, 1 / b.z, 1 / c.z) / area
+        for y in y0...y1 {
+            var e = row
+            let rowBase = y * width
+            for x in x0...x1 {
+                if (e.x > 0 || (e.x == 0 && ownsA)) && (e.y > 0 || (e.y == 0 && ownsB))
+                    && (e.z > 0 || (e.z == 0 && ownsC)) {
+                    let w = e * scaledInvZ                          // l_i / z_i
+                    let z = 1 / w.sum()
+                    let i = rowBase + x
+                    if z < depth[i] && z > 0 {
+                        depth[i] = z
+                        ids[i] = id
+                        let o = (a.bary * w.x + b.bary * w.y + c.bary * w.z) * z
+                        bary[i] = SIMD2(o.y, o.z)
+                    }
+                }
+                e += stepX
+            }
+            row += stepY
+        }
+    }
+}

@@ -1,0 +1,150 @@
+// The second pass: shades the visible samples of a `VisibilityBuffer` and resolves them into
+// the output pixels (colour, coverage alpha, optional depth and normals).
+//
+// Per sample: perspective-correct barycentrics -> vertex normal, texture coordinate and colour;
+// albedo = base colour x vertex colour x texture (all linear); colour = albedo x studio irradiance.
+// Double-sided: when the camera sees a triangle's back, its shading normal is negated. Missing or
+// broken vertex normals fall back to the face normal. Pixels average their samples in linear
+// light; alpha is the covered fraction; sRGB encoding happens last.
+
+import Foundation
+import Imaging
+
+/// One rendered view.
+public struct ViewImages {
+    /// RGBA (transparent background) or RGB (white background), 8-bit sRGB.
+    public var color: Image8
+    /// 16-bit gray depth (see `DepthEncoding`), when asked for.
+    public var depth: Image16?
+    /// 16-bit RGB world-space normals, (n + 1) / 2 * 65535; 0 where nothing was drawn.
+    public var normals: Image16?
+    /// Samples whose shading came out NaN or infinite (drawn as black); zero for sane inputs.
+    public var nonFiniteSamples = 0
+}
+
+/// 16-bit depth: v = 0 is background, else depth = near + (v - 1) / 65534 * (far - near).
+public struct DepthEncoding: Equatable {
+    public var near: Double
+    public var far: Double
+    /// The range that holds any object inside the origin-centred unit-radius ball.
+    public static func around(distance: Double) -> DepthEncoding {
+        DepthEncoding(near: max(0, distance - 1), far: distance + 1)
+    }
+    public func encode(_ z: Float) -> UInt16 {
+        let t = (Double(z) - near) / (far - near)
+        guard t.isFinite else { return 0 }
+        return UInt16(1 + (min(max(t, 0), 1) * 65534).rounded())
+    }
+    public func decode(_ v: UInt16) -> Double? {
+        v == 0 ? nil : near + Double(v - 1) / 65534 * (far - near)
+    }
+}
+
+public struct Shader {
+    public let mesh: Mesh
+    public var lighting = Lighting.studio
+    /// Unit geometric normal per triangle (zero for degenerate triangles).
+    let faceNormals: [Vec3]
+
+    public init(mesh: Mesh) {
+        self.mesh = mesh
+        faceNormals = (0..<mesh.triangleCount).map { t in
+            let a = mesh.positions[Int(mesh.indices[3 * t])]
+            let b = mesh.positions[Int(mesh.indices[3 * t + 1])]
+            let c = mesh.positions[Int(mesh.indices[3 * t + 2])]
+            let n = cross(b - a, c - a)
+            let length = dot(n, n).squareRoot()
+            return length > 0 && length.isFinite ? n / length : .zero
+        }
+    }
+
+    /// Rasterises and shades one view.
+    public func render(_ camera: Camera, supersampling s: Int, background: Background,
+                       depth depthEncoding: DepthEncoding?, normals wantNormals: Bool) -> ViewImages {
+        let buffer = rasterize(mesh, camera: camera, supersampling: s)
+        let width = camera.width, height = camera.height
+        let channels = background == .transparent ? 4 : 3
+        var color = Image8(width: width, height: height, channels: channels)
+        var depth = depthEncoding.map { _ in Image16(width: width, height: height, channels: 1) }
+        var normals = wantNormals ? Image16(width: width, height: height, channels: 3) : nil
+        let eye = Vec3(camera.position)
+        let sampleCount = Float(s * s)
+        var nonFinite = 0
+        for y in 0..<height {
+            for x in 0..<width {
+                var sum = Vec3.zero, nSum = Vec3.zero
+                var zSum: Float = 0
+                var covered = 0
+                for sy in 0..<s {
+                    let rowBase = (y * s + sy) * buffer.width + x * s
+                    for sx in 0..<s {
+                        let i = rowBase + sx
+                        let tri = Int(buffer.triangle[i])
+                        guard tri >= 0 else { continue }
+                        var (rgb, n) = shade(triangle: tri, bary: buffer.bary[i], eye: eye)
+                        if !(rgb.x.isFinite && rgb.y.isFinite && rgb.z.isFinite && n.x.isFinite) {
+                            nonFinite += 1
+                            rgb = .zero
+                            n = Vec3(0, 0, 1)
+                        }
+                        sum += rgb
+                        nSum += n
+                        zSum += buffer.depth[i]
+                        covered += 1
+                    }
+                }
+                let o = (y * width + x) * channels
+                let coverage = Float(covered) / sampleCount
+                if background == .transparent {
+                    let mean = covered > 0 ? sum / Float(covered) : .zero
+                    color.pixels[o] = SRGB.encode(mean.x)
+                    color.pixels[o + 1] = SRGB.encode(mean.y)
+                    color.pixels[o + 2] = SRGB.encode(mean.z)
+                    color.pixels[o + 3] = UInt8((coverage * 255).rounded())
+                } else {
+                    let composite = sum / sampleCount + Vec3(repeating: 1 - coverage)
+                    color.pixels[o] = SRGB.encode(composite.x)
+                    color.pixels[o + 1] = SRGB.encode(composite.y)
+                    color.pixels[o + 2] = SRGB.encode(composite.z)
+                }
+                guard covered > 0 else { continue }
+                if let encoding = depthEncoding {
+                    depth?.pixels[y * width + x] = encoding.encode(zSum / Float(covered))
+                }
+                if wantNormals {
+                    let length = dot(nSum, nSum).squareRoot()
+                    let n = length > 0 ? nSum / length : Vec3(0, 0, 1)
+                    for c in 0..<3 {
+                        normals?.pixels[(y * width + x) * 3 + c] = UInt16(((n[c] + 1) / 2 * 65535).rounded())
+                    }
+                }
+            }
+        }
+        return ViewImages(color: color, depth: depth, normals: normals, nonFiniteSamples: nonFinite)
+    }
+
+    /// Linear colour and the camera-facing world normal of one sample.
+    @inline(__always) func shade(triangle t: Int, bary: SIMD2<Float>, eye: Vec3) -> (Vec3, Vec3) {
+        let i0 = Int(mesh.indices[3 * t]), i1 = Int(mesh.indices[3 * t + 1]), i2 = Int(mesh.indices[3 * t + 2])
+        let b1 = bary.x, b2 = bary.y, b0 = 1 - b1 - b2
+        var face = faceNormals[t]
+        let n0 = mesh.normals[i0], n1 = mesh.normals[i1], n2 = mesh.normals[i2]
+        var n = n0 * b0 + n1 * b1 + n2 * b2
+        let length = dot(n, n).squareRoot()
+        let hasNormals = n0 != .zero && n1 != .zero && n2 != .zero && length > 1e-6
+        n = hasNormals ? n / length : face
+        if dot(face, eye - mesh.positions[i0]) < 0 {                 // seen from the back
+            n = -n
+            face = -face
+        }
+        if hasNormals && dot(n, face) < 0 { n = -n }                 // normals wound against the faces
+        let material = mesh.materials[Int(mesh.triangleMaterials[t])]
+        var albedo = material.baseColor * (mesh.colors[i0] * b0 + mesh.colors[i1] * b1 + mesh.colors[i2] * b2)
+        if let texture = material.texture {
+            let uv = mesh.uvs[i0] * b0 + mesh.uvs[i1] * b1 + mesh.uvs[i2] * b2
+            albedo *= mesh.textures[texture].sample(uv)
+        }
+        let rgb = Vec3(albedo.x, albedo.y, albedo.z) * lighting.irradiance(n)
+        return (rgb, n)
+    }
+}
