@@ -51,16 +51,19 @@ enum Scenes {
     }
 
     /// The square [-0.5, 0.5]^2 in the plane z = 0 with an n x n checker (black / white, top-left
-    /// cell of the image white) mapped once over it: uv = (x + 0.5, y + 0.5).
+    /// cell of the image white; 16 x 16 texels a cell so bilinear filtering only blurs the cell
+    /// borders) mapped once over it: uv = (x + 0.5, y + 0.5).
     static func checkerQuad(cells n: Int) -> Mesh {
+        let texels = 16
         var mesh = Mesh()
         for (x, y) in [(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)] as [(Float, Float)] {
             mesh.addVertex(Vec3(x, y, 0), normal: Vec3(0, 0, 1), uv: SIMD2(x + 0.5, y + 0.5))
         }
         mesh.addTriangle(0, 1, 2)
         mesh.addTriangle(0, 2, 3)
-        mesh.textures = [Texture(width: n, height: n, texels: (0..<(n * n)).map { i in
-            checkerIsWhite(column: i % n, row: i / n) ? SIMD4(1, 1, 1, 1) : SIMD4(0, 0, 0, 1)
+        let side = n * texels
+        mesh.textures = [Texture(width: side, height: side, texels: (0..<(side * side)).map { i in
+            checkerIsWhite(column: i % side / texels, row: i / side / texels) ? SIMD4(1, 1, 1, 1) : SIMD4(0, 0, 0, 1)
         })]
         mesh.materials = [Material(baseColor: SIMD4(1, 1, 1, 1), texture: 0)]
         return mesh
