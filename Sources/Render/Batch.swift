@@ -216,7 +216,7 @@ public enum Batch {
                     finished.wait()
                 }
                 readDone.wait()
-                return .failed("\(item.input.path): timed out after \(Int(timeout)) s")
+                return .failed("\(item.input.path): timed out after \(String(format: "%g", timeout)) s")
             }
             readDone.wait()
             if process.terminationReason == .exit && process.terminationStatus == 0 { return .ok }

@@ -123,6 +123,12 @@ struct SceneBuilder {
         }
         let material = materialIndex(Int(source.mMaterialIndex))
         let normalMatrix = transform.cofactor3x3
+        // rows as SIMD values: the per-vertex loop must not allocate
+        let t0 = SIMD4<Double>(transform.rows[0]), t1 = SIMD4<Double>(transform.rows[1])
+        let t2 = SIMD4<Double>(transform.rows[2])
+        let n0 = SIMD3<Double>(normalMatrix.rows[0][0], normalMatrix.rows[0][1], normalMatrix.rows[0][2])
+        let n1 = SIMD3<Double>(normalMatrix.rows[1][0], normalMatrix.rows[1][1], normalMatrix.rows[1][2])
+        let n2 = SIMD3<Double>(normalMatrix.rows[2][0], normalMatrix.rows[2][1], normalMatrix.rows[2][2])
         let uvs = source.mTextureCoords.0
         let colors = source.mColors.0
         let colorsAreLinear = ["gltf", "glb"].contains(url.pathExtension.lowercased())
@@ -130,13 +136,13 @@ struct SceneBuilder {
         var finite = [Bool](repeating: true, count: vertexCount)
         for v in 0..<vertexCount {
             let p = vertices[v]
-            let world = transform.transformPoint(SIMD3(Double(p.x), Double(p.y), Double(p.z)))
-            let q = Vec3(world)
+            let h = SIMD4<Double>(Double(p.x), Double(p.y), Double(p.z), 1)
+            let q = Vec3(Float((t0 * h).sum()), Float((t1 * h).sum()), Float((t2 * h).sum()))
             finite[v] = q.x.isFinite && q.y.isFinite && q.z.isFinite
             var n = Vec3.zero
             if let normals = source.mNormals {
-                let m = normalMatrix.transformVector(SIMD3(Double(normals[v].x), Double(normals[v].y),
-                                                           Double(normals[v].z)))
+                let r = SIMD3<Double>(Double(normals[v].x), Double(normals[v].y), Double(normals[v].z))
+                let m = SIMD3<Double>((n0 * r).sum(), (n1 * r).sum(), (n2 * r).sum())
                 let length = (m * m).sum().squareRoot()
                 if length.isFinite, length > 1e-12 { n = Vec3(m / length) }
             }
@@ -313,14 +319,6 @@ struct Matrix4 {
 
     static func * (l: Matrix4, r: Matrix4) -> Matrix4 {
         Matrix4(rows: (0..<4).map { i in (0..<4).map { j in (0..<4).reduce(0) { $0 + l.rows[i][$1] * r.rows[$1][j] } } })
-    }
-
-    func transformPoint(_ p: SIMD3<Double>) -> SIMD3<Double> {
-        SIMD3((0..<3).map { rows[$0][0] * p.x + rows[$0][1] * p.y + rows[$0][2] * p.z + rows[$0][3] })
-    }
-
-    func transformVector(_ p: SIMD3<Double>) -> SIMD3<Double> {
-        SIMD3((0..<3).map { rows[$0][0] * p.x + rows[$0][1] * p.y + rows[$0][2] * p.z })
     }
 
     /// The cofactor matrix of the upper 3x3 (det * inverse-transpose): maps normals correctly
