@@ -25,10 +25,34 @@ public struct Lighting {
              intensity: $0.intensity) })
 
     /// Irradiance factor for a unit normal.
-    @inline(__always) public func irradiance(_ n: Vec3) -> Float {
+    public func irradiance(_ n: Vec3) -> Float {
         var e = ambient
         for light in lights { e += light.intensity * max(0, dot(n, light.direction)) }
         return e
+    }
+
+    /// The same lights as four-wide SIMD columns for the shading loop (at most 4 lights).
+    var packed: PackedLights {
+        precondition(lights.count <= 4, "the shading loop takes at most 4 directional lights")
+        var p = PackedLights(ambient: ambient)
+        for (k, light) in lights.enumerated() {
+            p.x[k] = light.direction.x
+            p.y[k] = light.direction.y
+            p.z[k] = light.direction.z
+            p.intensity[k] = light.intensity
+        }
+        return p
+    }
+}
+
+struct PackedLights {
+    var ambient: Float
+    var x = SIMD4<Float>.zero, y = SIMD4<Float>.zero, z = SIMD4<Float>.zero
+    var intensity = SIMD4<Float>.zero
+
+    @inline(__always) func irradiance(_ n: Vec3) -> Float {
+        let cosines = x * n.x + y * n.y + z * n.z
+        return ambient + (intensity * pointwiseMax(cosines, .zero)).sum()
     }
 }
 

@@ -19,17 +19,46 @@ public struct RenderError: Error, CustomStringConvertible, Equatable {
 public struct Texture {
     public let width: Int
     public let height: Int
-    public let texels: [SIMD4<Float>]
+    let storage: TexelStorage
 
     public init(width: Int, height: Int, texels: [SIMD4<Float>]) {
         precondition(width > 0 && height > 0 && texels.count == width * height)
         self.width = width
         self.height = height
-        self.texels = texels
+        storage = TexelStorage(texels)
     }
 
+    public var texels: [SIMD4<Float>] { Array(storage.buffer) }
+
     /// Bilinear sample with repeat wrapping at assimp texture coordinates (v = 0 is the bottom).
-    @inline(__always) public func sample(_ uv: SIMD2<Float>) -> SIMD4<Float> {
+    public func sample(_ uv: SIMD2<Float>) -> SIMD4<Float> { view.sample(uv) }
+
+    /// A pointer view for the shading loop; valid while this texture is alive.
+    var view: TextureView {
+        TextureView(width: width, height: height, texels: UnsafePointer(storage.base))
+    }
+}
+
+/// Texels in memory we own, so the shading loop can read them through a plain pointer.
+final class TexelStorage: @unchecked Sendable {
+    let base: UnsafeMutablePointer<SIMD4<Float>>
+    let count: Int
+    init(_ texels: [SIMD4<Float>]) {
+        count = texels.count
+        base = .allocate(capacity: count)
+        base.initialize(from: texels, count: count)
+    }
+    var buffer: UnsafeBufferPointer<SIMD4<Float>> { UnsafeBufferPointer(start: base, count: count) }
+    deinit { base.deallocate() }
+}
+
+/// Width, height and a borrowed texel pointer: no reference counting per sample.
+struct TextureView {
+    let width: Int
+    let height: Int
+    let texels: UnsafePointer<SIMD4<Float>>
+
+    @inline(__always) func sample(_ uv: SIMD2<Float>) -> SIMD4<Float> {
         guard uv.x.isFinite, uv.y.isFinite else { return texels[0] }
         let x = (uv.x - uv.x.rounded(.down)) * Float(width) - 0.5
         let vy = 1 - uv.y

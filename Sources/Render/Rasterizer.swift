@@ -134,15 +134,35 @@ struct Target {
         let ox = Vec3(b.x, c.x, a.x), oy = Vec3(b.y, c.y, a.y)
         let stepX = -dy, stepY = dx
         var row = dx * (py - oy) - dy * (px - ox)
-        let ownsA = Target.ownsEdge(dx.x, dy.x), ownsB = Target.ownsEdge(dx.y, dy.y)
-        let ownsC = Target.ownsEdge(dx.z, dy.z)
+        // "e > 0, or e == 0 on an owned edge" as one comparison: e >= threshold, where the
+        // threshold is 0 for owned edges and the smallest positive float otherwise
+        let threshold = Vec3(Target.ownsEdge(dx.x, dy.x) ? 0 : .leastNonzeroMagnitude,
+                             Target.ownsEdge(dx.y, dy.y) ? 0 : .leastNonzeroMagnitude,
+                             Target.ownsEdge(dx.z, dy.z) ? 0 : .leastNonzeroMagnitude)
         let scaledInvZ = Vec3(1 / a.z, 1 / b.z, 1 / c.z) / area
+        let span = Float(x1 - x0)
         for y in y0...y1 {
-            var e = row
+            defer { row += stepY }
+            // the span of this row where all three edge functions can pass (one sample of slack
+            // on each side; the exact test below decides), so thin triangles cost no empty scan
+            var lo: Float = 0, hi = span
+            for k in 0..<3 {
+                let step = stepX[k], margin = row[k] - threshold[k]
+                if step > 0 {
+                    lo = max(lo, (-margin / step).rounded(.up) - 1)
+                } else if step < 0 {
+                    hi = min(hi, (margin / -step).rounded(.down) + 1)
+                } else if margin < 0 {
+                    hi = -1
+                }
+            }
+            guard lo <= hi else { continue }
+            let start = x0 + Int(lo), end = x0 + Int(hi)
+            var e = row + stepX * lo
             let rowBase = y * width
-            for x in x0...x1 {
-                if (e.x > 0 || (e.x == 0 && ownsA)) && (e.y > 0 || (e.y == 0 && ownsB))
-                    && (e.z > 0 || (e.z == 0 && ownsC)) {
+            for x in start...end {
+                defer { e += stepX }
+                if e.x >= threshold.x && e.y >= threshold.y && e.z >= threshold.z {
                     let w = e * scaledInvZ                          // l_i / z_i
                     let z = 1 / w.sum()
                     let i = rowBase + x
@@ -153,9 +173,7 @@ struct Target {
                         bary[i] = SIMD2(o.y, o.z)
                     }
                 }
-                e += stepX
             }
-            row += stepY
         }
     }
 }

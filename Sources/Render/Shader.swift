@@ -69,6 +69,17 @@ public struct Shader {
         var normals = wantNormals ? Image16(width: width, height: height, channels: 3) : nil
         let eye = Vec3(camera.position)
         let sampleCount = Float(s * s)
+        return withContext { context in
+            shadePixels(buffer, context, eye: eye, s: s, background: background, depthEncoding: depthEncoding,
+                        wantNormals: wantNormals, color: &color, depth: &depth, normals: &normals)
+        }
+    }
+
+    func shadePixels(_ buffer: VisibilityBuffer, _ context: ShadingContext, eye: Vec3, s: Int, background: Background,
+                     depthEncoding: DepthEncoding?, wantNormals: Bool, color: inout Image8, depth: inout Image16?,
+                     normals: inout Image16?) -> ViewImages {
+        let width = color.width, height = color.height, channels = color.channels
+        let sampleCount = Float(s * s)
         var nonFinite = 0
         for y in 0..<height {
             for x in 0..<width {
@@ -81,7 +92,7 @@ public struct Shader {
                         let i = rowBase + sx
                         let tri = Int(buffer.triangle[i])
                         guard tri >= 0 else { continue }
-                        var (rgb, n) = shade(triangle: tri, bary: buffer.bary[i], eye: eye)
+                        var (rgb, n) = context.shade(triangle: tri, bary: buffer.bary[i], eye: eye)
                         if !(rgb.x.isFinite && rgb.y.isFinite && rgb.z.isFinite && n.x.isFinite) {
                             nonFinite += 1
                             rgb = .zero
@@ -123,28 +134,66 @@ public struct Shader {
         return ViewImages(color: color, depth: depth, normals: normals, nonFiniteSamples: nonFinite)
     }
 
+    /// Runs `body` with raw views of the mesh, valid only inside it.
+    func withContext<R>(_ body: (ShadingContext) -> R) -> R {
+        let textures = mesh.textures.map(\.view)          // valid while `mesh` is alive, i.e. here
+        return mesh.indices.withUnsafeBufferPointer { indices in
+        mesh.positions.withUnsafeBufferPointer { positions in
+        mesh.normals.withUnsafeBufferPointer { normals in
+        mesh.uvs.withUnsafeBufferPointer { uvs in
+        mesh.colors.withUnsafeBufferPointer { colors in
+        mesh.triangleMaterials.withUnsafeBufferPointer { triangleMaterials in
+        faceNormals.withUnsafeBufferPointer { faceNormals in
+            let baseColors = mesh.materials.map(\.baseColor)
+            let textureOf = mesh.materials.map { Int32($0.texture ?? -1) }
+            return baseColors.withUnsafeBufferPointer { baseColors in
+            textureOf.withUnsafeBufferPointer { textureOf in
+                body(ShadingContext(indices: indices, positions: positions, normals: normals, uvs: uvs, colors: colors,
+                                    triangleMaterials: triangleMaterials, faceNormals: faceNormals,
+                                    baseColors: baseColors, textureOf: textureOf, textures: textures,
+                                    lights: lighting.packed))
+            } }
+        } } } } } } }
+    }
+}
+
+/// Unsafe views of a mesh for the shading loop (no reference counting per sample).
+struct ShadingContext {
+    let indices: UnsafeBufferPointer<UInt32>
+    let positions: UnsafeBufferPointer<Vec3>
+    let normals: UnsafeBufferPointer<Vec3>
+    let uvs: UnsafeBufferPointer<SIMD2<Float>>
+    let colors: UnsafeBufferPointer<SIMD4<Float>>
+    let triangleMaterials: UnsafeBufferPointer<UInt16>
+    let faceNormals: UnsafeBufferPointer<Vec3>
+    let baseColors: UnsafeBufferPointer<SIMD4<Float>>
+    let textureOf: UnsafeBufferPointer<Int32>
+    let textures: [TextureView]
+    let lights: PackedLights
+
     /// Linear colour and the camera-facing world normal of one sample.
     @inline(__always) func shade(triangle t: Int, bary: SIMD2<Float>, eye: Vec3) -> (Vec3, Vec3) {
-        let i0 = Int(mesh.indices[3 * t]), i1 = Int(mesh.indices[3 * t + 1]), i2 = Int(mesh.indices[3 * t + 2])
+        let i0 = Int(indices[3 * t]), i1 = Int(indices[3 * t + 1]), i2 = Int(indices[3 * t + 2])
         let b1 = bary.x, b2 = bary.y, b0 = 1 - b1 - b2
         var face = faceNormals[t]
-        let n0 = mesh.normals[i0], n1 = mesh.normals[i1], n2 = mesh.normals[i2]
+        let n0 = normals[i0], n1 = normals[i1], n2 = normals[i2]
         var n = n0 * b0 + n1 * b1 + n2 * b2
         let length = dot(n, n).squareRoot()
         let hasNormals = n0 != .zero && n1 != .zero && n2 != .zero && length > 1e-6
         n = hasNormals ? n / length : face
-        if dot(face, eye - mesh.positions[i0]) < 0 {                 // seen from the back
+        if dot(face, eye - positions[i0]) < 0 {                      // seen from the back
             n = -n
             face = -face
         }
         if hasNormals && dot(n, face) < 0 { n = -n }                 // normals wound against the faces
-        let material = mesh.materials[Int(mesh.triangleMaterials[t])]
-        var albedo = material.baseColor * (mesh.colors[i0] * b0 + mesh.colors[i1] * b1 + mesh.colors[i2] * b2)
-        if let texture = material.texture {
-            let uv = mesh.uvs[i0] * b0 + mesh.uvs[i1] * b1 + mesh.uvs[i2] * b2
-            albedo *= mesh.textures[texture].sample(uv)
+        let material = Int(triangleMaterials[t])
+        var albedo = baseColors[material] * (colors[i0] * b0 + colors[i1] * b1 + colors[i2] * b2)
+        let texture = Int(textureOf[material])
+        if texture >= 0 {
+            let uv = uvs[i0] * b0 + uvs[i1] * b1 + uvs[i2] * b2
+            albedo *= textures[texture].sample(uv)
         }
-        let rgb = Vec3(albedo.x, albedo.y, albedo.z) * lighting.irradiance(n)
+        let rgb = Vec3(albedo.x, albedo.y, albedo.z) * lights.irradiance(n)
         return (rgb, n)
     }
 }
