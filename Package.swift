@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
-        .target(name: "Render", dependencies: ["CAssimp", "Imaging", "FileSupport"], swiftSettings: optimized),
+        .target(name: "Render", dependencies: ["CAssimp", "CPNG", "Imaging", "FileSupport"], swiftSettings: optimized),
 
         // MARK: Command-line tool
         .executableTarget(

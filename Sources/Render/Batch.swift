@@ -71,7 +71,7 @@ public enum Batch {
                 let path = line.trimmingCharacters(in: .whitespaces)
                 guard !path.isEmpty, !path.hasPrefix("#") else { return nil }
                 let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
-                var id = path.replacingOccurrences(of: "/", with: "__")
+                var id = String(path.drop { $0 == "/" }).replacingOccurrences(of: "/", with: "__")
                 while !seen.insert(id).inserted { id += "_" }
                 return BatchItem(input: url, id: id)
             }

@@ -11,6 +11,13 @@ public enum Background: String, CaseIterable, Sendable {
     case white
 }
 
+public enum PNGCompression: String, CaseIterable, Sendable {
+    /// libpng's fastest settings: ~15 % larger files, ~30 % less CPU per orbit.
+    case fast
+    /// libpng's defaults.
+    case small
+}
+
 public enum ElevationChoice: Equatable, Sendable {
     case fixed(Double)
     case range(Double, Double)
@@ -33,6 +40,7 @@ public struct RenderOptions: Equatable, Sendable {
     public var writeDepth = false
     public var writeNormals = false
     public var seed: UInt64 = 0
+    public var pngCompression = PNGCompression.fast
 
     public init() {}
 

@@ -57,12 +57,16 @@ public struct RenderJob {
                 nonFinite[k] = view.nonFiniteSamples
                 do {
                     let stem = RenderJob.stem(k)
-                    try PNG.write(view.color, to: folder.appendingPathComponent("\(stem).png"))
+                    let fast = options.pngCompression == .fast
+                    try writeAtomically(try FramePNG.encode(view.color, fast: fast),
+                                        to: folder.appendingPathComponent("\(stem).png"))
                     if let depth = view.depth {
-                        try PNG.write(depth, to: folder.appendingPathComponent("\(stem)-depth.png"))
+                        try writeAtomically(try FramePNG.encode(depth, fast: fast),
+                                            to: folder.appendingPathComponent("\(stem)-depth.png"))
                     }
                     if let normals = view.normals {
-                        try PNG.write(normals, to: folder.appendingPathComponent("\(stem)-normal.png"))
+                        try writeAtomically(try FramePNG.encode(normals, fast: fast),
+                                            to: folder.appendingPathComponent("\(stem)-normal.png"))
                     }
                 } catch {
                     failures[k] = error

@@ -7,6 +7,7 @@ import Foundation
 import Render
 
 extension Background: ExpressibleByArgument {}
+extension PNGCompression: ExpressibleByArgument {}
 
 extension SVDMV {
     struct RenderCommand: ParsableCommand {
@@ -52,6 +53,9 @@ extension SVDMV {
 
         @Option(help: "Samples per pixel, a square number (1, 4, 9, 16...).")
         var samples = 4
+
+        @Option(help: "PNG compression: fast (libpng's fastest) or small (libpng's defaults).")
+        var png = PNGCompression.fast
 
         @Flag(help: "Also write 16-bit depth PNGs (NNN-depth.png).")
         var depth = false
@@ -126,6 +130,7 @@ extension SVDMV {
             o.writeDepth = depth
             o.writeNormals = normals
             o.seed = seed
+            o.pngCompression = png
             return o
         }
 
@@ -133,7 +138,7 @@ extension SVDMV {
         var forwardedOptions: [String] {
             var a = ["--views", "\(views)", "--size", "\(size)", "--elevation-range=\(elevationRange)",
                      "--azimuth-start=\(azimuthStart)", "--fov", "\(fov)", "--background", background.rawValue,
-                     "--samples", "\(samples)", "--seed", "\(seed)"]
+                     "--samples", "\(samples)", "--seed", "\(seed)", "--png", png.rawValue]
             if let elevation { a.append("--elevation=\(elevation)") }
             if let distance { a += ["--distance", "\(distance)"] }
             if depth { a.append("--depth") }

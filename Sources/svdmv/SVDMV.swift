@@ -12,5 +12,5 @@ struct SVDMV: ParsableCommand {
         subcommands: SVDMV.available)
 
     /// Subcommands that work today; `svdmv --help` lists only these.
-    static var available: [ParsableCommand.Type] { [Info.self, RenderCommand.self] }
+    static var available: [ParsableCommand.Type] { [Info.self, RenderCommand.self, ContactSheetCommand.self] }
 }
