@@ -45,6 +45,7 @@ public struct Shader {
     public var lighting = Lighting.studio
     /// Unit geometric normal per triangle (zero for degenerate triangles).
     let faceNormals: [Vec3]
+    let pool = BufferPool()
 
     public init(mesh: Mesh) {
         self.mesh = mesh
@@ -61,7 +62,9 @@ public struct Shader {
     /// Rasterises and shades one view.
     public func render(_ camera: Camera, supersampling s: Int, background: Background,
                        depth depthEncoding: DepthEncoding?, normals wantNormals: Bool) -> ViewImages {
-        let buffer = rasterize(mesh, camera: camera, supersampling: s)
+        let buffer = rasterize(mesh, camera: camera,
+                               into: pool.take(width: camera.width * s, height: camera.height * s))
+        defer { pool.give(buffer) }
         let width = camera.width, height = camera.height
         let channels = background == .transparent ? 4 : 3
         var color = Image8(width: width, height: height, channels: channels)
