@@ -52,7 +52,7 @@ struct PackedLights {
 
     @inline(__always) func irradiance(_ n: Vec3) -> Float {
         let cosines = x * n.x + y * n.y + z * n.z
-        return ambient + (intensity * pointwiseMax(cosines, .zero)).sum()
+        return ambient + (intensity * cosines.replacing(with: 0, where: cosines .< 0)).sum()
     }
 }
 
@@ -75,6 +75,6 @@ public enum SRGB {
 
     @inline(__always) public static func encode(_ c: Float) -> UInt8 {
         let x = c.isNaN ? 0 : min(max(c, 0), 1)
-        return encodeTable[Int((x * 16384).rounded())]
+        return encodeTable[Int(x * 16384 + 0.5)]                  // x >= 0: truncation rounds
     }
 }

@@ -60,10 +60,10 @@ struct TextureView {
 
     @inline(__always) func sample(_ uv: SIMD2<Float>) -> SIMD4<Float> {
         guard uv.x.isFinite, uv.y.isFinite else { return texels[0] }
-        let x = (uv.x - uv.x.rounded(.down)) * Float(width) - 0.5
+        let x = (uv.x - floorFast(uv.x)) * Float(width) - 0.5
         let vy = 1 - uv.y
-        let y = (vy - vy.rounded(.down)) * Float(height) - 0.5
-        let x0f = x.rounded(.down), y0f = y.rounded(.down)
+        let y = (vy - floorFast(vy)) * Float(height) - 0.5
+        let x0f = floorFast(x), y0f = floorFast(y)
         let fx = x - x0f, fy = y - y0f
         var x0 = Int(x0f), y0 = Int(y0f)
         if x0 < 0 { x0 += width }
@@ -78,6 +78,13 @@ struct TextureView {
         let top = a + (b - a) * fx, bottom = c + (d - c) * fx
         return top + (bottom - top) * fy
     }
+}
+
+/// floor() without a libm call for the common range; exact for every finite Float.
+@inline(__always) func floorFast(_ x: Float) -> Float {
+    guard abs(x) < 8_388_608 else { return x.rounded(.down) }   // 2^23: already an integer
+    let t = Float(Int32(x))                                      // truncates towards zero
+    return t > x ? t - 1 : t
 }
 
 /// A surface's colour: base colour factor (linear RGBA) times an optional texture.

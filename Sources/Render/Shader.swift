@@ -84,6 +84,18 @@ public struct Shader {
         let width = color.width, height = color.height, channels = color.channels
         let sampleCount = Float(s * s)
         var nonFinite = 0
+        let table = SRGB.encodeTable
+        let alphaScale = 255 / sampleCount
+        if background == .white { color.pixels.withUnsafeMutableBufferPointer { $0.update(repeating: 255) } }
+        buffer.triangle.withUnsafeBufferPointer { triangles in
+        buffer.bary.withUnsafeBufferPointer { barys in
+        buffer.depth.withUnsafeBufferPointer { depths in
+        table.withUnsafeBufferPointer { table in
+        color.pixels.withUnsafeMutableBufferPointer { out in
+        @inline(__always) func encode(_ c: Float) -> UInt8 {
+            let x = c.isNaN ? 0 : min(max(c, 0), 1)
+            return table[Int(x * 16384 + 0.5)]
+        }
         for y in 0..<height {
             for x in 0..<width {
                 var sum = Vec3.zero, nSum = Vec3.zero
@@ -93,9 +105,9 @@ public struct Shader {
                     let rowBase = (y * s + sy) * buffer.width + x * s
                     for sx in 0..<s {
                         let i = rowBase + sx
-                        let tri = Int(buffer.triangle[i])
+                        let tri = Int(triangles[i])
                         guard tri >= 0 else { continue }
-                        var (rgb, n) = context.shade(triangle: tri, bary: buffer.bary[i], eye: eye)
+                        var (rgb, n) = context.shade(triangle: tri, bary: barys[i], eye: eye)
                         if !(rgb.x.isFinite && rgb.y.isFinite && rgb.z.isFinite && n.x.isFinite) {
                             nonFinite += 1
                             rgb = .zero
@@ -103,25 +115,24 @@ public struct Shader {
                         }
                         sum += rgb
                         nSum += n
-                        zSum += buffer.depth[i]
+                        zSum += depths[i]
                         covered += 1
                     }
                 }
+                guard covered > 0 else { continue }              // background: already 0 or 255
                 let o = (y * width + x) * channels
-                let coverage = Float(covered) / sampleCount
                 if background == .transparent {
-                    let mean = covered > 0 ? sum / Float(covered) : .zero
-                    color.pixels[o] = SRGB.encode(mean.x)
-                    color.pixels[o + 1] = SRGB.encode(mean.y)
-                    color.pixels[o + 2] = SRGB.encode(mean.z)
-                    color.pixels[o + 3] = UInt8((coverage * 255).rounded())
+                    let mean = sum / Float(covered)
+                    out[o] = encode(mean.x)
+                    out[o + 1] = encode(mean.y)
+                    out[o + 2] = encode(mean.z)
+                    out[o + 3] = UInt8(Float(covered) * alphaScale + 0.5)
                 } else {
-                    let composite = sum / sampleCount + Vec3(repeating: 1 - coverage)
-                    color.pixels[o] = SRGB.encode(composite.x)
-                    color.pixels[o + 1] = SRGB.encode(composite.y)
-                    color.pixels[o + 2] = SRGB.encode(composite.z)
+                    let composite = sum / sampleCount + Vec3(repeating: 1 - Float(covered) / sampleCount)
+                    out[o] = encode(composite.x)
+                    out[o + 1] = encode(composite.y)
+                    out[o + 2] = encode(composite.z)
                 }
-                guard covered > 0 else { continue }
                 if let encoding = depthEncoding {
                     depth?.pixels[y * width + x] = encoding.encode(zSum / Float(covered))
                 }
@@ -134,6 +145,7 @@ public struct Shader {
                 }
             }
         }
+        } } } } }
         return ViewImages(color: color, depth: depth, normals: normals, nonFiniteSamples: nonFinite)
     }
 

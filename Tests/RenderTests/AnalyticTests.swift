@@ -96,6 +96,32 @@ final class AnalyticTests: XCTestCase {
         XCTAssertEqual(checked, 64)
     }
 
+    /// White background: RGB, background pixels white, fully covered pixels as in the RGBA render,
+    /// edge pixels composited in linear light (brighter than the sRGB-space blend of the same alpha).
+    func testWhiteBackgroundCompositesInLinearLight() {
+        let camera = Camera(elevationDegrees: 10, azimuthDegrees: 30, distance: 3, fovDegrees: 33.8, width: 64, height: 64)
+        let shader = Shader(mesh: Scenes.cube())
+        let rgba = shader.render(camera, supersampling: 4, background: .transparent, depth: nil, normals: false).color
+        let rgb = shader.render(camera, supersampling: 4, background: .white, depth: nil, normals: false).color
+        XCTAssertEqual(rgb.channels, 3)
+        var edges = 0
+        for i in 0..<(64 * 64) {
+            let alpha = rgba.pixels[i * 4 + 3]
+            for c in 0..<3 {
+                let white = rgb.pixels[i * 3 + c], straight = rgba.pixels[i * 4 + c]
+                if alpha == 0 { XCTAssertEqual(white, 255) }
+                if alpha == 255 { XCTAssertEqual(white, straight) }
+                if alpha > 0 && alpha < 255 && c == 0 {
+                    let a = Float(alpha) / 255
+                    let linear = SRGB.toLinear(Float(straight) / 255) * a + (1 - a)
+                    XCTAssertEqual(Float(white), SRGB.fromLinear(linear) * 255, accuracy: 2.5)
+                    edges += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(edges, 20)
+    }
+
     /// Shading in linear light: a 50 % covered edge over white is the linear mean, not the sRGB one.
     func testSRGBRoundTripAndLinearCompositing() {
         for v in 0...255 { XCTAssertEqual(SRGB.encode(SRGB.decodeTable[v]), UInt8(v)) }
