@@ -87,6 +87,8 @@ struct TextureView {
     return t > x ? t - 1 : t
 }
 
+@inline(__always) func ceilFast(_ x: Float) -> Float { -floorFast(-x) }
+
 /// A surface's colour: base colour factor (linear RGBA) times an optional texture.
 public struct Material {
     public var baseColor: SIMD4<Float>

@@ -157,10 +157,10 @@ struct Target {
         let minY = min(a.y, b.y, c.y), maxY = max(a.y, b.y, c.y)
         guard minX.isFinite, maxX.isFinite, minY.isFinite, maxY.isFinite else { return }
         // sample i sits at i + 0.5; clamp before converting so huge coordinates cannot trap
-        let x0 = max(0, Int(max(-1, (minX - 0.5).rounded(.up))))
-        let x1 = min(width - 1, Int(min(Float(width), (maxX - 0.5).rounded(.down))))
-        let y0 = max(0, Int(max(-1, (minY - 0.5).rounded(.up))))
-        let y1 = min(height - 1, Int(min(Float(height), (maxY - 0.5).rounded(.down))))
+        let x0 = max(0, Int(min(Float(width), max(-1, ceilFast(minX - 0.5)))))
+        let x1 = min(width - 1, Int(min(Float(width), max(-1, floorFast(maxX - 0.5)))))
+        let y0 = max(0, Int(min(Float(height), max(-1, ceilFast(minY - 0.5)))))
+        let y1 = min(height - 1, Int(min(Float(height), max(-1, floorFast(maxY - 0.5)))))
         guard x0 <= x1, y0 <= y1 else { return }
         // Edge functions at the first sample, and their steps: a's weight is edge b->c, b's is
         // c->a, c's is a->b; all three are positive inside and sum to `area`.
@@ -185,9 +185,9 @@ struct Target {
             for k in 0..<3 {
                 let step = stepX[k], margin = row[k] - threshold[k]
                 if step > 0 {
-                    lo = max(lo, (-margin / step).rounded(.up) - 1)
+                    lo = max(lo, ceilFast(-margin / step) - 1)
                 } else if step < 0 {
-                    hi = min(hi, (margin / -step).rounded(.down) + 1)
+                    hi = min(hi, floorFast(margin / -step) + 1)
                 } else if margin < 0 {
                     hi = -1
                 }
