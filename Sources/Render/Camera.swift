@@ -95,7 +95,7 @@ public struct Camera: Equatable {
         var right = cross(forward, SIMD3(0, 0, 1))
         if (right * right).sum() < 1e-18 {
             let az = azimuthDegrees * .pi / 180
-            right = SIMD3(sin(az), -cos(az), 0)
+            right = SIMD3(-sin(az), cos(az), 0)                  // the limit as el -> +-90
         }
         right = normalized(right)
         let down = cross(forward, right)                     // z x x = y in a right-handed frame

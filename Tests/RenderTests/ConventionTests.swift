@@ -60,6 +60,19 @@ final class ConventionTests: XCTestCase {
         }
     }
 
+    /// At the poles (elevation +-90) the camera keeps the orientation it has just below them.
+    func testPoleCamerasAreTheLimitOfNearbyOnes() {
+        for el in [90.0, -90.0] {
+            for az in [0.0, 75.0, 200.0] {
+                let pole = Camera(elevationDegrees: el, azimuthDegrees: az, distance: 2, fovDegrees: 30, width: 8, height: 8)
+                var near = pole
+                near.elevationDegrees = el > 0 ? el - 1e-4 : el + 1e-4
+                let a = pole.worldToCameraOpenCV.matrix, b = near.worldToCameraOpenCV.matrix
+                for r in 0..<3 { for c in 0..<4 { XCTAssertEqual(a[r][c], b[r][c], accuracy: 1e-4, "el \(el) az \(az)") } }
+            }
+        }
+    }
+
     /// A cube with one colour per face. Seen from azimuth 45 the +X face is on the left and +Y on
     /// the right (azimuth grows counter-clockwise seen from above); from elevation +30 the +Z face
     /// is the top of the silhouette, from -30 the -Z face is the bottom (elevation sign, image up).
