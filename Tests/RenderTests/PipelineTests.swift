@@ -92,6 +92,40 @@ final class PipelineTests: XCTestCase {
         for e in [e7, e8] { XCTAssertTrue((-5...30).contains(e)) }
     }
 
+    /// Y-up formats (here OBJ) are turned Z-up by (x, y, z) -> (x, -z, y); STL is taken as Z-up.
+    func testYUpFilesAreTurnedZUp() throws {
+        let folder = temporaryFolder("axes")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let obj = folder.appendingPathComponent("tri.obj"), stl = folder.appendingPathComponent("tri.stl")
+        try "v 0 0 0\nv 1 0 0\nv 0 2 3\nf 1 2 3\n".write(to: obj, atomically: true, encoding: .utf8)
+        try """
+        solid t
+        facet normal 0 0 1
+        outer loop
+        vertex 0 0 0
+        vertex 1 0 0
+        vertex 0 2 3
+        endloop
+        endfacet
+        endsolid t
+
+        """.write(to: stl, atomically: true, encoding: .utf8)
+        let fromOBJ = try MeshLoader.load(obj), fromSTL = try MeshLoader.load(stl)
+        XCTAssertTrue(fromOBJ.convertedYUp)
+        XCTAssertFalse(fromSTL.convertedYUp)
+        XCTAssertTrue(fromOBJ.mesh.positions.contains(Vec3(0, -3, 2)), "\(fromOBJ.mesh.positions)")
+        XCTAssertTrue(fromSTL.mesh.positions.contains(Vec3(0, 2, 3)), "\(fromSTL.mesh.positions)")
+    }
+
+    /// Vertex colours from the file reach the mesh (and so the shading).
+    func testVertexColoursAreLoaded() throws {
+        let loaded = try MeshLoader.load(try corpusFile("OBJ/cube_with_vertexcolors.obj"))
+        let distinct = Set(loaded.mesh.colors.map { "\($0)" })
+        XCTAssertGreaterThan(distinct.count, 2, "\(distinct)")
+        XCTAssertFalse(loaded.mesh.colors.allSatisfy { $0 == SIMD4(1, 1, 1, 1) })
+    }
+
     /// A textured box: the embedded PNG texture is used (the faces are not the grey default).
     func testEmbeddedTextureIsSampled() throws {
         let loaded = try MeshLoader.load(try corpusFile("glTF2/BoxTextured-glTF-Binary/BoxTextured.glb"))
