@@ -30,6 +30,23 @@ public struct Texture {
 
     public var texels: [SIMD4<Float>] { Array(storage.buffer) }
 
+    /// Half the size in each dimension (odd sizes round up), each texel the mean of up to 2 x 2.
+    public func halved() -> Texture {
+        let w = (width + 1) / 2, h = (height + 1) / 2
+        let source = storage.buffer
+        return Texture(width: w, height: h, texels: (0..<(w * h)).map { i in
+            let x = 2 * (i % w), y = 2 * (i / w)
+            var sum = SIMD4<Float>.zero, n: Float = 0
+            for dy in 0..<2 where y + dy < height {
+                for dx in 0..<2 where x + dx < width {
+                    sum += source[(y + dy) * width + x + dx]
+                    n += 1
+                }
+            }
+            return sum / n
+        })
+    }
+
     /// Bilinear sample with repeat wrapping at assimp texture coordinates (v = 0 is the bottom).
     public func sample(_ uv: SIMD2<Float>) -> SIMD4<Float> { view.sample(uv) }
 

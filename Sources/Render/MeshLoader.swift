@@ -22,6 +22,8 @@ public enum MeshLoader {
     /// Scenes larger than this (after instancing) are refused rather than rendered slowly.
     public static var maxTriangles = 20_000_000
     static let maxNodeDepth = 256
+    static let maxTexelsPerTexture = 4096 * 4096
+    static let maxTexelsPerScene = 128 << 20
 
     /// Formats Blender imports without an axis change (taken as Z-up); all others are Y-up.
     static let zUpExtensions: Set<String> = ["stl", "ply"]
@@ -217,7 +219,14 @@ struct SceneBuilder {
             if let cached = textureCache[key] { return cached }
             var loaded: Int?
             do {
-                let texture = try decodeTexture(key)
+                var texture = try decodeTexture(key)
+                // Size caps: texels are 16-byte floats, so large maps are halved (box filter) to at
+                // most 4096 x 4096, and a scene stops taking textures past 128 M texels.
+                while texture.width * texture.height > MeshLoader.maxTexelsPerTexture { texture = texture.halved() }
+                let total = mesh.textures.reduce(texture.width * texture.height) { $0 + $1.width * $1.height }
+                guard total <= MeshLoader.maxTexelsPerScene else {
+                    throw RenderError(path: key, reason: "scene textures exceed \(MeshLoader.maxTexelsPerScene) texels")
+                }
                 mesh.textures.append(texture)
                 loaded = mesh.textures.count - 1
             } catch {

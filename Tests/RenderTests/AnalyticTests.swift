@@ -122,6 +122,14 @@ final class AnalyticTests: XCTestCase {
         XCTAssertGreaterThan(edges, 20)
     }
 
+    /// Oversized textures are halved by box filtering, odd edges included.
+    func testTextureHalving() {
+        let t = Texture(width: 3, height: 2, texels: [1, 2, 3, 4, 5, 6].map { SIMD4(repeating: Float($0)) })
+        let h = t.halved()
+        XCTAssertEqual([h.width, h.height], [2, 1])
+        XCTAssertEqual(h.texels.map(\.x), [3, 4.5])          // (1+2+4+5)/4, (3+6)/2
+    }
+
     /// Shading in linear light: a 50 % covered edge over white is the linear mean, not the sRGB one.
     func testSRGBRoundTripAndLinearCompositing() {
         for v in 0...255 { XCTAssertEqual(SRGB.encode(SRGB.decodeTable[v]), UInt8(v)) }
