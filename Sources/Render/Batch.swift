@@ -120,8 +120,9 @@ public enum Batch {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let manifestURL = output.appendingPathComponent(manifestName(shard))
         let previouslyFailed = retryFailed ? [] : failedIDs(in: manifestURL)
-        if !FileManager.default.fileExists(atPath: manifestURL.path) {
-            FileManager.default.createFile(atPath: manifestURL.path, contents: nil)
+        if !FileManager.default.fileExists(atPath: manifestURL.path),
+           !FileManager.default.createFile(atPath: manifestURL.path, contents: nil) {
+            throw RenderError(path: manifestURL.path, reason: "cannot create manifest")
         }
         guard let manifest = FileHandle(forWritingAtPath: manifestURL.path) else {
             throw RenderError(path: manifestURL.path, reason: "cannot open manifest for appending")

@@ -71,7 +71,6 @@ public struct Shader {
         var depth = depthEncoding.map { _ in Image16(width: width, height: height, channels: 1) }
         var normals = wantNormals ? Image16(width: width, height: height, channels: 3) : nil
         let eye = Vec3(camera.position)
-        let sampleCount = Float(s * s)
         return withContext { context in
             shadePixels(buffer, context, eye: eye, s: s, background: background, depthEncoding: depthEncoding,
                         wantNormals: wantNormals, color: &color, depth: &depth, normals: &normals)
