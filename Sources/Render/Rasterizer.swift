@@ -177,6 +177,9 @@ struct Target {
                              Target.ownsEdge(dx.z, dy.z) ? 0 : .leastNonzeroMagnitude)
         let scaledInvZ = Vec3(1 / a.z, 1 / b.z, 1 / c.z) / area
         let span = Float(x1 - x0)
+        // locals, so the loop keeps them in registers instead of reloading them after each store
+        let depth = self.depth, ids = self.ids, bary = self.bary
+        let baryA = a.bary, baryB = b.bary, baryC = c.bary
         for y in y0...y1 {
             defer { row += stepY }
             // the span of this row where all three edge functions can pass (one sample of slack
@@ -205,7 +208,7 @@ struct Target {
                     if z < depth[i] && z > 0 {
                         depth[i] = z
                         ids[i] = id
-                        let o = (a.bary * w.x + b.bary * w.y + c.bary * w.z) * z
+                        let o = (baryA * w.x + baryB * w.y + baryC * w.z) * z
                         bary[i] = SIMD2(o.y, o.z)
                     }
                 }
