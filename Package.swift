@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Render", targets: ["Render"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,12 +55,13 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .target(name: "Evaluation", dependencies: ["Metrics", "Imaging", "FileSupport", "Tensor"],
                 swiftSettings: swift5),
+        .target(name: "Render", dependencies: ["CAssimp", "CPNG", "Imaging", "FileSupport"], swiftSettings: optimized),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation",
+                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation", "Render",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),
@@ -89,5 +91,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DatasetTests", dependencies: ["MultiViewData", "TestSupport", "svdmv"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Imaging", "TestSupport"],
+                    swiftSettings: swift5),
     ]
 )

@@ -39,20 +39,16 @@ public enum PNG {
         return Image8(width: width, height: height, channels: channels, pixels: pixels)
     }
 
-    /// Encodes an 8-bit image (sRGB samples as given).
-    public static func encode(_ image: Image8) throws -> Data {
-        try image.pixels.withUnsafeBytes { try encode(bytes: $0, width: image.width,
-                                                       height: image.height,
-                                                       channels: image.channels, linear: false) }
+    /// Encodes an 8-bit image (sRGB samples as given); `fast` trades size for libpng's fastest
+    /// compression (orbit frames).
+    public static func encode(_ image: Image8, fast: Bool = false) throws -> Data {
+        try encodeSamples(image, fast: fast)
     }
 
-    /// Encodes a 16-bit image (depth, normals): samples are stored as given, big-endian in the file.
-    public static func encode(_ image: Image16) throws -> Data {
+    /// Encodes a 16-bit image (depth, normals): samples stored as given, big-endian in the file.
+    public static func encode(_ image: Image16, fast: Bool = false) throws -> Data {
         precondition(!image.hasAlpha, "16-bit PNGs with alpha would be premultiplied by libpng")
-        return try image.pixels.withUnsafeBytes {
-            try encode(bytes: $0, width: image.width, height: image.height,
-                       channels: image.channels, linear: true)
-        }
+        return try encodeSamples(image, fast: fast)
     }
 
     public static func write(_ image: Image8, to url: URL) throws {
@@ -82,30 +78,36 @@ public enum PNG {
         return Image16(width: width, height: height, channels: channels, pixels: pixels)
     }
 
-    private static func encode(bytes: UnsafeRawBufferPointer, width: Int, height: Int,
-                               channels: Int, linear: Bool) throws -> Data {
-        var image = png_image()
-        image.version = png_uint_32(PNG_IMAGE_VERSION)
-        image.width = png_uint_32(width)
-        image.height = png_uint_32(height)
+    /// One compression pass into a buffer sized up front (deflate's worst case is about the raw
+    /// size plus 0.1 %); if libpng still needs more it says how much and we retry once.
+    private static func encodeSamples<Sample>(_ image: Raster<Sample>, fast: Bool) throws -> Data {
+        var png = png_image()
+        png.version = png_uint_32(PNG_IMAGE_VERSION)
+        png.width = png_uint_32(image.width)
+        png.height = png_uint_32(image.height)
         var format: UInt32 = 0
-        if channels >= 3 { format |= PNG_FORMAT_FLAG_COLOR }
-        if channels == 2 || channels == 4 { format |= PNG_FORMAT_FLAG_ALPHA }
-        if linear { format |= PNG_FORMAT_FLAG_LINEAR }
-        image.format = format
-        var size: png_alloc_size_t = 0
-        // First call sizes the buffer, second writes into it.
-        guard png_image_write_to_memory(&image, nil, &size, 0, bytes.baseAddress,
-                                        Int32(width * channels), nil) != 0 else {
-            throw ImageError.unwritable(path: "<png>", reason: message(&image))
+        if image.channels >= 3 { format |= PNG_FORMAT_FLAG_COLOR }
+        if image.hasAlpha { format |= PNG_FORMAT_FLAG_ALPHA }
+        if Sample.bitWidth == 16 { format |= PNG_FORMAT_FLAG_LINEAR }
+        png.format = format
+        if fast { png.flags |= png_uint_32(PNG_IMAGE_FLAG_FAST) }
+        let rowStride = Int32(image.width * image.channels)
+        let raw = image.width * image.height * image.channels * MemoryLayout<Sample>.size
+        var capacity = raw + raw / 8 + image.height * 8 + 4096
+        for _ in 0..<2 {
+            var out = Data(count: capacity)
+            var size = png_alloc_size_t(capacity)
+            let ok = out.withUnsafeMutableBytes { buffer in
+                image.pixels.withUnsafeBytes { pixels in
+                    png_image_write_to_memory(&png, buffer.baseAddress, &size, 0, pixels.baseAddress, rowStride, nil)
+                }
+            }
+            if ok != 0 { return out.prefix(Int(size)) }
+            guard Int(size) > capacity else { break }
+            png_image_free(&png)
+            capacity = Int(size)
         }
-        var out = Data(count: Int(size))
-        let ok = out.withUnsafeMutableBytes {
-            png_image_write_to_memory(&image, $0.baseAddress, &size, 0, bytes.baseAddress,
-                                      Int32(width * channels), nil)
-        }
-        guard ok != 0 else { throw ImageError.unwritable(path: "<png>", reason: message(&image)) }
-        return out.prefix(Int(size))
+        throw ImageError.unwritable(path: "<png>", reason: message(&png))
     }
 
     private static func message(_ image: inout png_image) -> String {

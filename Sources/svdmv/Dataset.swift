@@ -87,7 +87,7 @@ func buildShards<Item>(items: [Item], name: (Item) -> String, key: (Item) -> Str
     let out = URL(fileURLWithPath: options.out)
     let writer = ShardWriter(directory: out, prefix: options.shard.prefix, maxSamples: options.maxSamples,
                              format: options.format)
-    var progress = ProgressBar(total: selected.count)
+    let progress = ProgressBar(total: selected.count)
     var failures: [String] = []
     var index: [String: String] = [:]
     for item in selected {

@@ -93,7 +93,7 @@ extension SVDMV {
             case .none: settings.guider = .identity
             }
             let sampler = SV3DSampler(model: model, settings: settings)
-            var progress = ProgressBar(total: steps * (method == .heun ? 2 : 1))
+            let progress = ProgressBar(total: steps * (method == .heun ? 2 : 1))
             let views = sampler.generate(image: Tensor(rgbImage: prepared)) { done, _ in
                 progress.step("denoising")
             }

@@ -13,6 +13,7 @@ struct SVDMV: ParsableCommand {
 
     /// Subcommands that work today; `svdmv --help` lists only these.
     static var available: [ParsableCommand.Type] {
-        [Generate.self, Evaluate.self, Train.self, Dataset.self, Shapes.self, Weights.self, Bench.self, Info.self]
+        [Generate.self, RenderCommand.self, Evaluate.self, Train.self, Dataset.self, Shapes.self,
+         ContactSheetCommand.self, Weights.self, Bench.self, Info.self]
     }
 }

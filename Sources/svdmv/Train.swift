@@ -87,8 +87,7 @@ extension SVDMV {
             let trainable: Module = adapters ?? unet
             let run = try TrainingRun(folder: folder, config: config, trainable: trainable)
             if run.step > 0 { print("resuming \(out) at step \(run.step)") }
-            var progress = ProgressBar(total: steps)
-            for _ in 0..<run.step { progress.done += 1 }
+            let progress = ProgressBar(total: steps, done: run.step)
             try run.run(loss: { _, _, generator in
                 let pick = Int(generator.nextUInt32() % UInt32(sequences.count))
                 let s = sequences[pick]

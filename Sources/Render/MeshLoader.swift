@@ -1,0 +1,344 @@
+// Loads any file assimp reads into a world-space `Mesh`: node transforms applied, Y-up formats
+// turned Z-up (see Camera.swift), base-colour factors, diffuse/base-colour textures (embedded or
+// external, PNG or JPEG) and vertex colours. Everything a broken file can throw at us is checked
+// here: missing root node, node cycles and absurd depth, out-of-range mesh/vertex/texture indices,
+// NaN or infinite coordinates, empty scenes, oversized scenes.
+//
+// Not thread-safe across concurrent loads: assimp's C API keeps its last error in a global.
+
+import CAssimp
+import Foundation
+import Imaging
+
+public struct LoadedMesh {
+    public var mesh: Mesh
+    /// Non-fatal problems (unreadable texture, skipped faces), one line each.
+    public var warnings: [String]
+    /// True when the file's Y-up axes were turned Z-up.
+    public var convertedYUp: Bool
+}
+
+public enum MeshLoader {
+    /// Scenes larger than this (after instancing) are refused rather than rendered slowly.
+    public static var maxTriangles = 20_000_000
+    static let maxNodeDepth = 256
+    static let maxTexelsPerTexture = 4096 * 4096
+    static let maxTexelsPerScene = 128 << 20
+
+    /// Formats Blender imports without an axis change (taken as Z-up); all others are Y-up.
+    static let zUpExtensions: Set<String> = ["stl", "ply"]
+
+    public static func load(_ url: URL) throws -> LoadedMesh {
+        let path = url.path
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw RenderError(path: path, reason: "file not found or not readable")
+        }
+        let store = aiCreatePropertyStore()
+        defer { aiReleasePropertyStore(store) }
+        // drop point and line primitives; we draw triangles only
+        aiSetImportPropertyInteger(store, "PP_SBP_REMOVE",
+                                   Int32(aiPrimitiveType_POINT.rawValue | aiPrimitiveType_LINE.rawValue))
+        let flags = aiProcess_Triangulate.rawValue | aiProcess_SortByPType.rawValue
+            | aiProcess_GenSmoothNormals.rawValue | aiProcess_ValidateDataStructure.rawValue
+            | aiProcess_FindInvalidData.rawValue
+        guard let scene = aiImportFileExWithProperties(path, flags, nil, store) else {
+            let message = String(cString: aiGetErrorString()).split(separator: "\n").first
+                .map(String.init) ?? "unknown assimp error"
+            throw RenderError(path: path, reason: "assimp: \(message.isEmpty ? "cannot import" : message)")
+        }
+        defer { aiReleaseImport(scene) }
+        var builder = SceneBuilder(scene: scene.pointee, url: url,
+                                   convertYUp: !zUpExtensions.contains(url.pathExtension.lowercased()))
+        try builder.build()
+        return LoadedMesh(mesh: builder.mesh, warnings: builder.warnings, convertedYUp: builder.convertYUp)
+    }
+}
+
+/// Walks one assimp scene into a `Mesh`.
+struct SceneBuilder {
+    let scene: aiScene
+    let url: URL
+    let convertYUp: Bool
+    var mesh = Mesh()
+    var warnings: [String] = []
+    /// assimp material index -> our material index
+    var materialMap: [Int: Int] = [:]
+    /// texture key (path or "*N") -> our texture index, nil when it failed to load
+    var textureCache: [String: Int?] = [:]
+    var skippedFaces = 0
+    var visited = Set<UnsafeMutablePointer<aiNode>>()
+
+    init(scene: aiScene, url: URL, convertYUp: Bool) {
+        self.scene = scene
+        self.url = url
+        self.convertYUp = convertYUp
+        mesh.materials = [.neutralGrey]
+    }
+
+    var path: String { url.path }
+
+    mutating func build() throws {
+        guard let root = scene.mRootNode else { throw RenderError(path: path, reason: "scene has no root node") }
+        guard scene.mNumMeshes > 0, scene.mMeshes != nil else {
+            throw RenderError(path: path, reason: "scene has no meshes")
+        }
+        // Y-up -> Z-up: (x, y, z) -> (x, -z, y)
+        let axes: Matrix4 = convertYUp
+            ? Matrix4(rows: [[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]) : .identity
+        try visit(root, parent: axes, depth: 0)
+        if skippedFaces > 0 { warnings.append("skipped \(skippedFaces) faces with bad indices or coordinates") }
+        guard mesh.triangleCount > 0 else {
+            throw RenderError(path: path, reason: "no renderable triangles"
+                              + (skippedFaces > 0 ? " (\(skippedFaces) bad faces skipped)" : ""))
+        }
+    }
+
+    mutating func visit(_ nodePointer: UnsafeMutablePointer<aiNode>, parent: Matrix4, depth: Int) throws {
+        guard depth < MeshLoader.maxNodeDepth else {
+            throw RenderError(path: path, reason: "node hierarchy deeper than \(MeshLoader.maxNodeDepth)")
+        }
+        guard visited.insert(nodePointer).inserted else {
+            throw RenderError(path: path, reason: "node hierarchy has a cycle")
+        }
+        defer { visited.remove(nodePointer) }
+        let node = nodePointer.pointee
+        let world = parent * Matrix4(node.mTransformation)
+        for k in 0..<Int(node.mNumMeshes) {
+            guard let meshIndices = node.mMeshes else { break }
+            let m = Int(meshIndices[k])
+            guard m < Int(scene.mNumMeshes), let meshPointer = scene.mMeshes[m] else {
+                throw RenderError(path: path, reason: "node references mesh \(m) of \(scene.mNumMeshes)")
+            }
+            try append(meshPointer.pointee, transform: world)
+        }
+        for k in 0..<Int(node.mNumChildren) {
+            guard let children = node.mChildren, let child = children[k] else { continue }
+            try visit(child, parent: world, depth: depth + 1)
+        }
+    }
+
+    mutating func append(_ source: aiMesh, transform: Matrix4) throws {
+        let vertexCount = Int(source.mNumVertices)
+        guard vertexCount > 0, let vertices = source.mVertices else { return }
+        guard mesh.triangleCount + Int(source.mNumFaces) <= MeshLoader.maxTriangles else {
+            throw RenderError(path: path, reason: "more than \(MeshLoader.maxTriangles) triangles")
+        }
+        let material = materialIndex(Int(source.mMaterialIndex))
+        let normalMatrix = transform.cofactor3x3
+        // rows as SIMD values: the per-vertex loop must not allocate
+        let t0 = SIMD4<Double>(transform.rows[0]), t1 = SIMD4<Double>(transform.rows[1])
+        let t2 = SIMD4<Double>(transform.rows[2])
+        let n0 = SIMD3<Double>(normalMatrix.rows[0][0], normalMatrix.rows[0][1], normalMatrix.rows[0][2])
+        let n1 = SIMD3<Double>(normalMatrix.rows[1][0], normalMatrix.rows[1][1], normalMatrix.rows[1][2])
+        let n2 = SIMD3<Double>(normalMatrix.rows[2][0], normalMatrix.rows[2][1], normalMatrix.rows[2][2])
+        let uvs = source.mTextureCoords.0
+        let colors = source.mColors.0
+        let colorsAreLinear = ["gltf", "glb"].contains(url.pathExtension.lowercased())
+        let base = mesh.positions.count
+        var finite = [Bool](repeating: true, count: vertexCount)
+        for v in 0..<vertexCount {
+            let p = vertices[v]
+            let h = SIMD4<Double>(Double(p.x), Double(p.y), Double(p.z), 1)
+            let q = Vec3(Float((t0 * h).sum()), Float((t1 * h).sum()), Float((t2 * h).sum()))
+            finite[v] = q.x.isFinite && q.y.isFinite && q.z.isFinite
+            var n = Vec3.zero
+            if let normals = source.mNormals {
+                let r = SIMD3<Double>(Double(normals[v].x), Double(normals[v].y), Double(normals[v].z))
+                let m = SIMD3<Double>((n0 * r).sum(), (n1 * r).sum(), (n2 * r).sum())
+                let length = (m * m).sum().squareRoot()
+                if length.isFinite, length > 1e-12 { n = Vec3(m / length) }
+            }
+            var uv = SIMD2<Float>.zero
+            if let uvs {
+                let t = uvs[v]
+                uv = SIMD2(Float(t.x), Float(t.y))
+                if !uv.x.isFinite || !uv.y.isFinite { uv = .zero }
+            }
+            var color = SIMD4<Float>(1, 1, 1, 1)
+            if let colors {
+                let c = colors[v]
+                color = SIMD4(Float(c.r), Float(c.g), Float(c.b), Float(c.a))
+                if !colorsAreLinear {
+                    color = SIMD4(SRGB.toLinear(color.x), SRGB.toLinear(color.y), SRGB.toLinear(color.z), color.w)
+                }
+                if !(color.x.isFinite && color.y.isFinite && color.z.isFinite && color.w.isFinite) {
+                    color = SIMD4(1, 1, 1, 1)
+                }
+                color = pointwiseMin(pointwiseMax(color, .zero), SIMD4(repeating: 1))
+            }
+            mesh.addVertex(finite[v] ? q : .zero, normal: n, uv: uv, color: color)
+        }
+        guard let faces = source.mFaces else { return }
+        for f in 0..<Int(source.mNumFaces) {
+            let face = faces[f]
+            guard face.mNumIndices == 3, let idx = face.mIndices else { continue }  // points/lines
+            let a = Int(idx[0]), b = Int(idx[1]), c = Int(idx[2])
+            guard a < vertexCount, b < vertexCount, c < vertexCount,
+                  finite[a], finite[b], finite[c] else {
+                skippedFaces += 1
+                continue
+            }
+            mesh.addTriangle(base + a, base + b, base + c, material: material)
+        }
+    }
+
+    mutating func materialIndex(_ m: Int) -> Int {
+        if let known = materialMap[m] { return known }
+        var result = 0                                  // neutral grey
+        if m < Int(scene.mNumMaterials), let materials = scene.mMaterials, let material = materials[m] {
+            var color = aiColor4D(r: 1, g: 1, b: 1, a: 1)
+            var base = SIMD4<Float>(Material.neutralGrey.baseColor)
+            var hasColor = false
+            if aiGetMaterialColor(material, "$clr.base", 0, 0, &color) == aiReturn_SUCCESS
+                || aiGetMaterialColor(material, "$clr.diffuse", 0, 0, &color) == aiReturn_SUCCESS {
+                let c = SIMD4<Float>(Float(color.r), Float(color.g), Float(color.b), Float(color.a))
+                if c.x.isFinite && c.y.isFinite && c.z.isFinite && c.w.isFinite {
+                    base = pointwiseMin(pointwiseMax(c, .zero), SIMD4(repeating: 1))
+                    hasColor = true
+                }
+            }
+            let texture = textureIndex(material)
+            if texture != nil && !hasColor { base = SIMD4(1, 1, 1, 1) }
+            if mesh.materials.count < Int(UInt16.max) {
+                mesh.materials.append(Material(baseColor: base, texture: texture))
+                result = mesh.materials.count - 1
+            }
+        }
+        materialMap[m] = result
+        return result
+    }
+
+    mutating func textureIndex(_ material: UnsafeMutablePointer<aiMaterial>) -> Int? {
+        for type in [aiTextureType_BASE_COLOR, aiTextureType_DIFFUSE] {
+            guard aiGetMaterialTextureCount(material, type) > 0 else { continue }
+            var name = aiString()
+            guard aiGetMaterialTexture(material, type, 0, &name, nil, nil, nil, nil, nil, nil)
+                    == aiReturn_SUCCESS else { continue }
+            let key = string(name)
+            guard !key.isEmpty else { continue }
+            if let cached = textureCache[key] { return cached }
+            var loaded: Int?
+            do {
+                var texture = try decodeTexture(key)
+                // Size caps: texels are 16-byte floats, so large maps are halved (box filter) to at
+                // most 4096 x 4096, and a scene stops taking textures past 128 M texels.
+                while texture.width * texture.height > MeshLoader.maxTexelsPerTexture { texture = texture.halved() }
+                let total = mesh.textures.reduce(texture.width * texture.height) { $0 + $1.width * $1.height }
+                guard total <= MeshLoader.maxTexelsPerScene else {
+                    throw RenderError(path: key, reason: "scene textures exceed \(MeshLoader.maxTexelsPerScene) texels")
+                }
+                mesh.textures.append(texture)
+                loaded = mesh.textures.count - 1
+            } catch {
+                warnings.append("texture \(key): \(error)")
+            }
+            textureCache[key] = loaded
+            return loaded
+        }
+        return nil
+    }
+
+    func decodeTexture(_ key: String) throws -> Texture {
+        // embedded: "*N" or a name matching an embedded texture's file name
+        var embedded: UnsafeMutablePointer<aiTexture>?
+        if key.hasPrefix("*"), let n = Int(key.dropFirst()) {
+            guard n >= 0, n < Int(scene.mNumTextures), let textures = scene.mTextures else {
+                throw RenderError(path: key, reason: "embedded texture index out of range")
+            }
+            embedded = textures[n]
+        } else if let textures = scene.mTextures {
+            for n in 0..<Int(scene.mNumTextures) where textures[n].map({ string($0.pointee.mFilename) }) == key {
+                embedded = textures[n]
+            }
+        }
+        if let texture = embedded?.pointee {
+            guard let texels = texture.pcData else { throw RenderError(path: key, reason: "no texel data") }
+            if texture.mHeight == 0 {
+                let data = Data(bytes: UnsafeRawPointer(texels), count: Int(texture.mWidth))
+                return try decodeImage(data, name: key)
+            }
+            let w = Int(texture.mWidth), h = Int(texture.mHeight)
+            guard w > 0, h > 0, w * h <= 1 << 26 else { throw RenderError(path: key, reason: "size \(w)x\(h)") }
+            let table = SRGB.decodeTable
+            return Texture(width: w, height: h, texels: (0..<(w * h)).map {
+                let t = texels[$0]
+                return SIMD4(table[Int(t.r)], table[Int(t.g)], table[Int(t.b)], Float(t.a) / 255)
+            })
+        }
+        // external file, relative to the model's folder; fall back to its base name there
+        let folder = url.deletingLastPathComponent()
+        let relative = key.replacingOccurrences(of: "\\", with: "/")
+        let decoded = relative.removingPercentEncoding ?? relative
+        let candidates = [URL(fileURLWithPath: decoded, relativeTo: folder),
+                          folder.appendingPathComponent((decoded as NSString).lastPathComponent)]
+        for candidate in candidates where FileManager.default.isReadableFile(atPath: candidate.path) {
+            let data = try Data(contentsOf: candidate)
+            return try decodeImage(data, name: candidate.path)
+        }
+        throw RenderError(path: key, reason: "texture file not found next to the model")
+    }
+
+    func decodeImage(_ data: Data, name: String) throws -> Texture {
+        let bytes = [UInt8](data.prefix(4))
+        let image: Image8
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
+            image = try PNG.decode(data, path: name)
+        } else if bytes.starts(with: [0xFF, 0xD8]) {
+            image = try JPEG.decode(data, path: name)
+        } else {
+            throw RenderError(path: name, reason: "texture is neither PNG nor JPEG")
+        }
+        let table = SRGB.decodeTable
+        let c = image.channels
+        return Texture(width: image.width, height: image.height, texels: image.pixels.withUnsafeBufferPointer { px in
+            (0..<(image.width * image.height)).map { i -> SIMD4<Float> in
+                let o = i * c
+                switch c {
+                case 1: let g = table[Int(px[o])]; return SIMD4(g, g, g, 1)
+                case 2: let g = table[Int(px[o])]; return SIMD4(g, g, g, Float(px[o + 1]) / 255)
+                case 3: return SIMD4(table[Int(px[o])], table[Int(px[o + 1])], table[Int(px[o + 2])], 1)
+                default: return SIMD4(table[Int(px[o])], table[Int(px[o + 1])], table[Int(px[o + 2])],
+                                      Float(px[o + 3]) / 255)
+                }
+            }
+        })
+    }
+}
+
+func string(_ s: aiString) -> String {
+    var copy = s
+    let length = min(Int(copy.length), 1023)
+    return withUnsafeBytes(of: &copy.data) { raw in
+        String(decoding: raw.prefix(length), as: UTF8.self)
+    }
+}
+
+/// A row-major 4x4 affine matrix in Double (assimp's aiMatrix4x4 layout: a1..a4 is row 0).
+struct Matrix4 {
+    var rows: [[Double]]
+
+    static let identity = Matrix4(rows: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+
+    init(rows: [[Double]]) { self.rows = rows }
+
+    init(_ m: aiMatrix4x4) {
+        rows = [[m.a1, m.a2, m.a3, m.a4], [m.b1, m.b2, m.b3, m.b4],
+                [m.c1, m.c2, m.c3, m.c4], [m.d1, m.d2, m.d3, m.d4]].map { $0.map(Double.init) }
+    }
+
+    static func * (l: Matrix4, r: Matrix4) -> Matrix4 {
+        Matrix4(rows: (0..<4).map { i in (0..<4).map { j in (0..<4).reduce(0) { $0 + l.rows[i][$1] * r.rows[$1][j] } } })
+    }
+
+    /// The cofactor matrix of the upper 3x3 (det * inverse-transpose): maps normals correctly
+    /// for any affine transform, including mirrored ones, without dividing by the determinant.
+    var cofactor3x3: Matrix4 {
+        let m = rows
+        func c(_ i: Int, _ j: Int) -> Double {
+            let r = [0, 1, 2].filter { $0 != i }, k = [0, 1, 2].filter { $0 != j }
+            let minor = m[r[0]][k[0]] * m[r[1]][k[1]] - m[r[0]][k[1]] * m[r[1]][k[0]]
+            return (i + j) % 2 == 0 ? minor : -minor
+        }
+        return Matrix4(rows: (0..<3).map { i in (0..<3).map { j in c(i, j) } + [0] } + [[0, 0, 0, 1]])
+    }
+}

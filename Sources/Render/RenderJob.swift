@@ -1,0 +1,151 @@
+// One object, start to finish: load, normalise, plan the orbit, render the views in parallel,
+// write `000.png`..., optional `000-depth.png` / `000-normal.png`, and `cameras.json` last (its
+// presence marks the object finished). Every file goes through `writeAtomically`.
+
+import Dispatch
+import FileSupport
+import Foundation
+import Imaging
+
+public struct RenderJob {
+    public var input: URL
+    public var objectID: String
+    public var outputFolder: URL
+    public var options: RenderOptions
+
+    public init(input: URL, objectID: String, outputFolder: URL, options: RenderOptions) {
+        self.input = input
+        self.objectID = objectID
+        self.outputFolder = outputFolder
+        self.options = options
+    }
+
+    public static let camerasFile = "cameras.json"
+
+    /// Whether a previous run finished this object.
+    public var isFinished: Bool {
+        FileManager.default.fileExists(atPath: outputFolder.appendingPathComponent(RenderJob.camerasFile).path)
+    }
+
+    /// Loads and renders the object, writing every output. Returns the warnings.
+    @discardableResult
+    public func run() throws -> [String] {
+        var loaded = try MeshLoader.load(input)
+        let (scale, offset) = try loaded.mesh.normalize(path: input.path)
+        try render(loaded.mesh, normalization: (scale, offset), convertedYUp: loaded.convertedYUp,
+                   warnings: loaded.warnings)
+        return loaded.warnings
+    }
+
+    /// Renders an already normalised mesh (tests build meshes by hand and come in here).
+    public func render(_ mesh: Mesh, normalization: (scale: Double, offset: SIMD3<Double>) = (1, .zero),
+                       convertedYUp: Bool = false, warnings: [String] = []) throws {
+        let elevation = Orbit.elevation(options.elevation, seed: options.seed, objectID: objectID)
+        let distance = options.distance ?? Orbit.fittedDistance(radius: mesh.radius, fovDegrees: options.fovDegrees)
+        let cameras = Orbit.cameras(views: options.views, elevation: elevation, azimuthStart: options.azimuthStart,
+                                    distance: distance, fovDegrees: options.fovDegrees, size: options.size)
+        let depthEncoding = options.writeDepth ? DepthEncoding.around(distance: distance) : nil
+        let shader = Shader(mesh: mesh)
+        let s = options.supersampling
+        var failures = [Error?](repeating: nil, count: cameras.count)
+        var nonFinite = [Int](repeating: 0, count: cameras.count)
+        let folder = outputFolder
+        failures.withUnsafeMutableBufferPointer { failures in nonFinite.withUnsafeMutableBufferPointer { nonFinite in
+            DispatchQueue.concurrentPerform(iterations: cameras.count) { k in
+                let view = shader.render(cameras[k], supersampling: s, background: options.background,
+                                         depth: depthEncoding, normals: options.writeNormals)
+                nonFinite[k] = view.nonFiniteSamples
+                do {
+                    let stem = RenderJob.stem(k)
+                    let fast = options.pngCompression == .fast
+                    try writeAtomically(try PNG.encode(view.color, fast: fast),
+                                        to: folder.appendingPathComponent("\(stem).png"))
+                    if let depth = view.depth {
+                        try writeAtomically(try PNG.encode(depth, fast: fast),
+                                            to: folder.appendingPathComponent("\(stem)-depth.png"))
+                    }
+                    if let normals = view.normals {
+                        try writeAtomically(try PNG.encode(normals, fast: fast),
+                                            to: folder.appendingPathComponent("\(stem)-normal.png"))
+                    }
+                } catch {
+                    failures[k] = error
+                }
+            }
+        } }
+        if let failure = failures.compactMap({ $0 }).first { throw failure }
+        var warnings = warnings
+        let badSamples = nonFinite.reduce(0, +)
+        if badSamples > 0 { warnings.append("\(badSamples) samples shaded to NaN/inf, drawn black") }
+        let json = try camerasJSON(cameras: cameras, elevation: elevation, distance: distance,
+                               normalization: normalization, convertedYUp: convertedYUp,
+                               depth: depthEncoding, triangles: mesh.triangleCount, badSamples: badSamples,
+                                   warnings: warnings)
+        try writeAtomically(json, to: folder.appendingPathComponent(RenderJob.camerasFile))
+    }
+
+    public static func stem(_ k: Int) -> String { k < 1000 ? String(format: "%03d", k) : String(k) }
+
+    func camerasJSON(cameras: [Camera], elevation: Double, distance: Double,
+                     normalization: (scale: Double, offset: SIMD3<Double>), convertedYUp: Bool,
+                     depth: DepthEncoding?, triangles: Int, badSamples: Int, warnings: [String]) throws -> Data {
+        func array(_ v: SIMD3<Double>) -> [Double] { [v.x, v.y, v.z] }
+        var object: [String: Any] = [
+            "format": "svdmv-orbit-cameras/1",
+            "source": input.path,
+            "object_id": objectID,
+            "width": options.size, "height": options.size,
+            "fov_deg": options.fovDegrees,
+            "K": cameras.first?.intrinsics ?? [],
+            "distance": distance,
+            "elevation_deg": elevation,
+            "azimuth_start_deg": options.azimuthStart,
+            "samples_per_pixel": options.supersampling * options.supersampling,
+            "background": options.background.rawValue,
+            "seed": options.seed,
+            "triangles": triangles,
+            "non_finite_samples": badSamples,
+            "conventions": [
+                "world": "right-handed, +Z up; Y-up files turned Z-up by (x, y, z) -> (x, -z, y)",
+                "camera_position": "distance * (cos(el) cos(az), cos(el) sin(az), sin(el)); az = 0 on +X, increasing towards +Y",
+                "world_to_camera_opencv": "3x4 [R|t], camera x right, y down, z forward",
+                "world_to_camera_opengl": "3x4 [R|t], camera x right, y up, z backward (Blender); = diag(1,-1,-1) * opencv",
+                "pixels": "u right, v down, origin at the image's top-left corner, pixel centres at +0.5",
+                "image": "8-bit sRGB; transparent background: RGBA, straight alpha = coverage",
+            ],
+            "normalization": [
+                "scale": normalization.scale,
+                "offset": array(normalization.offset),
+                "y_up_to_z_up": convertedYUp,
+                "rule": "world = scale * source_z_up + offset: largest side of the axis-aligned box = 1, box centred at the origin",
+            ],
+            "lighting": "ambient 0.30 + directional key 0.60, fill 0.30, back 0.25, bottom 0.10 (see Sources/Render/Lighting.swift)",
+            "warnings": warnings,
+            "views": cameras.enumerated().map { k, camera -> [String: Any] in
+                [
+                    "index": k,
+                    "file": "\(RenderJob.stem(k)).png",
+                    "azimuth_deg": camera.azimuthDegrees,
+                    "elevation_deg": camera.elevationDegrees,
+                    "distance": camera.distance,
+                    "position": array(camera.position),
+                    "world_to_camera_opencv": camera.worldToCameraOpenCV.matrix,
+                    "world_to_camera_opengl": camera.worldToCameraOpenGL.matrix,
+                ]
+            },
+        ]
+        if let depth {
+            object["depth"] = [
+                "file": "NNN-depth.png", "near": depth.near, "far": depth.far,
+                "encoding": "16-bit gray; 0 = background, else z = near + (v - 1) / 65534 * (far - near), z = OpenCV camera depth",
+            ]
+        }
+        if options.writeNormals {
+            object["normals"] = [
+                "file": "NNN-normal.png",
+                "encoding": "16-bit RGB world-space unit normal facing the camera, v = (n + 1) / 2 * 65535; 0 = background",
+            ]
+        }
+        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    }
+}
