@@ -1,20 +1,21 @@
-// The renderer's output folder, one per object, and its reader. This file defines the schema the
-// renderer writes (`RenderCameras`, Codable), so both sides share one definition:
+// The renderer's output folder, one per object, and its reader. `RenderCameras` is the part of
+// the renderer's cameras.json (Sources/Render/RenderJob.swift writes it, with more fields: the
+// conventions in words, normalisation, lighting, depth encoding) that training needs; the test
+// DatasetTests.RendersTests.testReadsWhatTheRendererWrites keeps the two in step:
 //
 //   <DIR>/<object_id>/000.png, 001.png, ...      RGBA (or RGB) frames, one per view, in orbit order
 //   <DIR>/<object_id>/cameras.json
 //   {
-//     "format": "svdmv-render-cameras", "version": 1,
+//     "format": "svdmv-orbit-cameras/1",
 //     "object_id": "…", "width": 576, "height": 576, "fov_deg": 33.8,
 //     "K": [[fx, 0, cx], [0, fy, cy], [0, 0, 1]],          // pixels of the stored frames
-//     "world_up": [0, 0, 1],                                // Objaverse / Blender: Z up
 //     "views": [{
 //        "file": "000.png",
 //        "elevation_deg": 10.0,      // above the equator (+Z side) is positive
 //        "azimuth_deg": 0.0,         // ccw about +Z from +X, absolute, degrees
 //        "distance": 2.0,            // camera centre to the origin (object centre)
 //        "world_to_camera_opencv":  [[r00, r01, r02, t0], [..], [..]],   // x right, y down, z forward
-//        "world_to_camera_blender": [[..], [..], [..]]                   // x right, y up, z backward
+//        "world_to_camera_opengl": [[..], [..], [..]]                    // x right, y up, z backward (Blender)
 //     }, ...]
 //   }
 // The two extrinsics differ by diag(1, −1, −1) on the left (data-eval-spec §1.1). A sample takes
@@ -31,13 +32,13 @@ public struct RenderCameras: Codable, Equatable, Sendable {
         public var azimuthDeg: Double
         public var distance: Double
         public var worldToCameraOpenCV: [[Double]]
-        public var worldToCameraBlender: [[Double]]
+        public var worldToCameraOpenGL: [[Double]]
 
         public init(file: String, elevationDeg: Double, azimuthDeg: Double, distance: Double,
-                    worldToCameraOpenCV: [[Double]], worldToCameraBlender: [[Double]]) {
+                    worldToCameraOpenCV: [[Double]], worldToCameraOpenGL: [[Double]]) {
             self.file = file; self.elevationDeg = elevationDeg; self.azimuthDeg = azimuthDeg
             self.distance = distance; self.worldToCameraOpenCV = worldToCameraOpenCV
-            self.worldToCameraBlender = worldToCameraBlender
+            self.worldToCameraOpenGL = worldToCameraOpenGL
         }
 
         enum CodingKeys: String, CodingKey {
@@ -45,18 +46,19 @@ public struct RenderCameras: Codable, Equatable, Sendable {
             case elevationDeg = "elevation_deg"
             case azimuthDeg = "azimuth_deg"
             case worldToCameraOpenCV = "world_to_camera_opencv"
-            case worldToCameraBlender = "world_to_camera_blender"
+            case worldToCameraOpenGL = "world_to_camera_opengl"
         }
     }
 
-    public var format = "svdmv-render-cameras"
-    public var version = 1
+    public static let formatName = "svdmv-orbit-cameras/1"
+    public var format = RenderCameras.formatName
     public var objectID: String
     public var width: Int
     public var height: Int
     public var fovDeg: Double
     public var K: [[Double]]
-    public var worldUp: [Double] = [0, 0, 1]
+    /// World up is +Z (Objaverse / Blender), as the renderer's conventions state.
+    public static let worldUp: [Double] = [0, 0, 1]
     public var views: [View]
 
     public init(objectID: String, width: Int, height: Int, fovDeg: Double, K: [[Double]], views: [View]) {
@@ -65,10 +67,9 @@ public struct RenderCameras: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, version, width, height, K, views
+        case format, width, height, K, views
         case objectID = "object_id"
         case fovDeg = "fov_deg"
-        case worldUp = "world_up"
     }
 
     /// A view on the orbit: camera at (elevation, azimuth, distance) looking at the origin of a
@@ -80,7 +81,7 @@ public struct RenderCameras: Codable, Equatable, Sendable {
         let cv = pose.matrix3x4
         let blender = [cv[0], cv[1].map { -$0 }, cv[2].map { -$0 }]
         return View(file: file, elevationDeg: elevationDeg, azimuthDeg: azimuthDeg, distance: distance,
-                    worldToCameraOpenCV: cv, worldToCameraBlender: blender)
+                    worldToCameraOpenCV: cv, worldToCameraOpenGL: blender)
     }
 
     /// K for square frames of `size` pixels with field of view `fovDeg` (horizontal = vertical).
@@ -103,8 +104,8 @@ public struct RenderCameras: Codable, Equatable, Sendable {
         } catch {
             throw SequenceError.invalid(url.path, "not valid cameras.json: \(error)")
         }
-        guard cameras.format == "svdmv-render-cameras", cameras.version == 1 else {
-            throw SequenceError.invalid(url.path, "format \(cameras.format) version \(cameras.version), expected svdmv-render-cameras 1")
+        guard cameras.format == formatName else {
+            throw SequenceError.invalid(url.path, "format \(cameras.format), expected \(formatName)")
         }
         for (i, v) in cameras.views.enumerated() {
             guard v.worldToCameraOpenCV.count == 3, v.worldToCameraOpenCV.allSatisfy({ $0.count == 4 }) else {

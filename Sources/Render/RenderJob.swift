@@ -91,7 +91,7 @@ public struct RenderJob {
                      depth: DepthEncoding?, triangles: Int, badSamples: Int, warnings: [String]) throws -> Data {
         func array(_ v: SIMD3<Double>) -> [Double] { [v.x, v.y, v.z] }
         var object: [String: Any] = [
-            "format": "svdmv-orbit-cameras/1",
+            "format": "svdmv-orbit-cameras/1",  // read by MultiViewData.RenderCameras
             "source": input.path,
             "object_id": objectID,
             "width": options.size, "height": options.size,

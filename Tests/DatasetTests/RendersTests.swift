@@ -56,7 +56,7 @@ final class RendersTests: XCTestCase {
 
     func testOpenCVAndBlenderExtrinsicsAgree() {
         let v = RenderCameras.orbitView(file: "a", elevationDeg: 30, azimuthDeg: 45, distance: 2)
-        XCTAssertEqual(v.worldToCameraBlender[1], v.worldToCameraOpenCV[1].map { -$0 })
+        XCTAssertEqual(v.worldToCameraOpenGL[1], v.worldToCameraOpenCV[1].map { -$0 })
         // The camera centre from the OpenCV matrix sits at the requested angles.
         let m = v.worldToCameraOpenCV
         let r = Mat3(rows: Array(m[0][0..<3]), Array(m[1][0..<3]), Array(m[2][0..<3]))
@@ -64,14 +64,14 @@ final class RendersTests: XCTestCase {
         XCTAssertEqual(asin(c.z / 2) * 180 / .pi, 30, accuracy: 1e-9)
         XCTAssertEqual(atan2(c.y, c.x) * 180 / .pi, 45, accuracy: 1e-9)
         // Blender cameras look down their −Z: the origin has negative camera z.
-        XCTAssertLessThan(v.worldToCameraBlender[2][3], 0)
+        XCTAssertLessThan(v.worldToCameraOpenGL[2][3], 0)
     }
 
     func testBadCamerasJSONNamesTheField() throws {
         let root = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let url = root.appendingPathComponent("cameras.json")
-        try Data(#"{"format": "svdmv-render-cameras", "version": 1, "object_id": "x", "width": 4, "height": 4, "fov_deg": 30, "K": [[1,0,0],[0,1,0],[0,0,1]], "world_up": [0,0,1], "views": [{"file": "000.png"}]}"#.utf8).write(to: url)
+        try Data(#"{"format": "svdmv-orbit-cameras/1", "object_id": "x", "width": 4, "height": 4, "fov_deg": 30, "K": [[1,0,0],[0,1,0],[0,0,1]], "views": [{"file": "000.png"}]}"#.utf8).write(to: url)
         XCTAssertThrowsError(try RenderCameras.read(url)) { error in
             XCTAssertTrue("\(error)".contains("missing field views.0."), "\(error)")
             XCTAssertTrue("\(error)".contains(url.path), "\(error)")
@@ -85,5 +85,28 @@ final class RendersTests: XCTestCase {
         XCTAssertThrowsError(try RendersLoader().load(objectDirectory: dir)) { error in
             XCTAssertEqual(error as? SequenceError, .notEnoughFrames(dir.path, have: 5, need: 21))
         }
+    }
+
+    /// The contract between the renderer and this reader: `svdmv render`'s output folder loads as
+    /// a training sequence whose angles are the renderer's, the conditioning view last at azimuth 0.
+    func testReadsWhatTheRendererWrites() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-render-contract-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let process = Process()
+        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("svdmv")
+        process.arguments = ["render", "/usr/share/assimp/models/OBJ/box.obj", "--out", out.path, "--size", "32",
+                             "--samples", "1", "--elevation", "12.5"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let object = try RendersLoader.discover(root: out)
+        XCTAssertEqual(object.count, 1)
+        let sequence = try RendersLoader(frameCount: 21).load(objectDirectory: object[0])
+        XCTAssertEqual(sequence.frames.shape, [21, 3, 32, 32])
+        XCTAssertEqual(sequence.metadata.elevationsDeg, Array(repeating: 12.5, count: 21))
+        XCTAssertEqual(sequence.metadata.conditioningIndex, 20)
+        XCTAssertEqual(sequence.metadata.azimuthsDeg.last!, 0, accuracy: 1e-9)
+        XCTAssertEqual(sequence.metadata.azimuthsDeg[0], 360.0 / 21, accuracy: 1e-6, "the renderer's view 0 is the input view's next neighbour")
     }
 }
