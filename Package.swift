@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation", "Render",
+                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Models", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation", "Render",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swift5),

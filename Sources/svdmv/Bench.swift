@@ -27,6 +27,7 @@ extension SVDMV.Bench {
         var filter: String?
         @Flag(help: "Print JSON lines instead of a table.")
         var json = false
+        @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
             guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
@@ -34,6 +35,7 @@ extension SVDMV.Bench {
         }
 
         func run() throws {
+            memory.apply()
             let bench = OpBenchmarks(frames: frames, repeats: repeats, filter: filter)
             if !json {
                 print("BLAS: \(BLAS.configuration)")

@@ -62,22 +62,6 @@ struct ShardOutputOptions: ParsableArguments {
     }
 }
 
-/// Allocator policy for batch jobs. Every sequence allocates tens of MB (decode buffers, 21 x 3 x
-/// 576 x 576 floats); glibc serves such blocks with fresh mmaps, so each one is page-faulted in
-/// again. Keeping freed memory in the heap (glibc M_MMAP_MAX 0, no trimming) removes that cost.
-struct MemoryOptions: ParsableArguments {
-    @Flag(inversion: .prefixedNo, help: "Keep freed memory in the malloc heap (glibc only).")
-    var retainMemory = true
-
-    func apply() {
-        #if os(Linux)
-        if retainMemory {
-            _ = glibcMallopt(-4, 0)              // M_MMAP_MAX: never mmap
-            _ = glibcMallopt(-1, Int32.max)      // M_TRIM_THRESHOLD: never give memory back
-        }
-        #endif
-    }
-}
 
 /// Runs `load` for each selected item, writes samples to shards, records failures and goes on.
 /// Writes `<prefix>.index.json` (key → shard) and, if anything failed, `<prefix>.failures.txt`.
@@ -299,7 +283,5 @@ extension SVDMV.Dataset {
 }
 
 #if os(Linux)
-/// glibc `mallopt` (declared in malloc.h, which the Glibc module does not export).
-@_silgen_name("mallopt")
-func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+
 #endif

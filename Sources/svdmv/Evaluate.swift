@@ -47,7 +47,10 @@ extension SVDMV {
             if let r = ssimDataRange, !(r > 0) { throw ValidationError("--ssim-data-range must be positive") }
         }
 
+        @OptionGroup var memory: MemoryOptions
+
         func run() throws {
+            memory.apply()
             let dir = lpipsWeights.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? LPIPS.defaultWeightsDirectory
             let model = try LPIPS.pretrained(net: lpips, directory: dir)
             let options = EvaluationOptions(excludedViews: excludeInputView.map { [$0] } ?? [], lpipsNet: lpips,

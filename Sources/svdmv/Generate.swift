@@ -45,6 +45,7 @@ extension SVDMV {
         var frameRatio: Double?
         @Option(help: "Frames decoded at a time.")
         var decodingChunk = 14
+        @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
             guard FileManager.default.isReadableFile(atPath: image) else { throw ValidationError("cannot read image \(image)") }
@@ -74,6 +75,7 @@ extension SVDMV {
         }
 
         func run() throws {
+            memory.apply()
             let started = Date()
             let model = try SV3DModel.load(URL(fileURLWithPath: checkpoint))
             let input = try readImage(URL(fileURLWithPath: image))

@@ -53,6 +53,7 @@ extension SVDMV {
         var maxSamples = 100_000
         @Flag(help: "Continue the run in --out from its last checkpoint.")
         var resume = false
+        @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
             guard (initFrom == nil) != (fresh == nil) else { throw ValidationError("give exactly one of --init-from and --fresh") }
@@ -67,6 +68,7 @@ extension SVDMV {
         }
 
         func run() throws {
+            memory.apply()
             let folder = URL(fileURLWithPath: out)
             let model: SV3DModel
             if let initFrom {

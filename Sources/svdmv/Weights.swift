@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import Models
 import Tensor
 
 extension SVDMV {
@@ -53,6 +54,33 @@ extension SVDMV.Weights {
                 print("\(name)\t\(g.tensors)\t\(g.parameters)\t\(g.dtypes.sorted().joined(separator: ","))")
             }
             print("total: \(keys.count) tensors, \(total) parameters")
+            if prefix == nil { print(try matchingUNetConfig(st)) }
+        }
+
+        /// Which UNet preset the file's `model.diffusion_model.*` tensors are, by comparing every
+        /// key and shape with the preset's (computed without building the network).
+        func matchingUNetConfig(_ st: SafeTensorsFile) throws -> String {
+            let prefix = "model.diffusion_model."
+            var actual: [String: [Int]] = [:]
+            for key in st.keys where key.hasPrefix(prefix) { actual[String(key.dropFirst(prefix.count))] = try st.info(key).shape }
+            guard !actual.isEmpty else { return "UNet: none (no \(prefix)* tensors)" }
+            let presets: [(String, VideoUNetConfig)] = [("svd / svd_xt", .svd), ("sv3d_u", .sv3dU), ("sv3d_p", .sv3dP),
+                                                        ("tiny sv3d_p", .tinySV3DP)]
+            var closest = (name: "", differences: Int.max, example: "")
+            for (name, config) in presets {
+                let expected = Dictionary(uniqueKeysWithValues: VideoUNet.parameterShapes(config).map { ($0.key, $0.shape) })
+                let missing = expected.keys.filter { actual[$0] == nil }.sorted()
+                let unexpected = actual.keys.filter { expected[$0] == nil }.sorted()
+                let misshaped = expected.keys.filter { actual[$0] != nil && actual[$0] != expected[$0] }.sorted()
+                let differences = missing.count + unexpected.count + misshaped.count
+                if differences == 0 { return "UNet: matches \(name) (all \(expected.count) keys and shapes)" }
+                if differences < closest.differences {
+                    let example = missing.first.map { "missing \($0)" } ?? unexpected.first.map { "unexpected \($0)" }
+                        ?? misshaped.first.map { "\($0) is \(actual[$0]!), expected \(expected[$0]!)" } ?? ""
+                    closest = (name, differences, example)
+                }
+            }
+            return "UNet: no preset matches; closest \(closest.name) with \(closest.differences) differences (e.g. \(closest.example))"
         }
     }
 }
