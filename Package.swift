@@ -37,11 +37,12 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .target(name: "Diffusion", dependencies: ["Tensor"], swiftSettings: optimized),
-        .target(name: "Shapes", dependencies: ["FileSupport"], swiftSettings: swift5),
+        .target(name: "Shapes", dependencies: ["FileSupport", "SeededRandom"], swiftSettings: swift5),
         .target(name: "Generation", dependencies: ["Models", "Diffusion", "NN", "Tensor", "Imaging"],
                 swiftSettings: swift5),
         .target(name: "Training", dependencies: ["NN", "Tensor", "Imaging", "FileSupport"], swiftSettings: swift5),
         .target(name: "FileSupport", swiftSettings: swift5),
+        .target(name: "SeededRandom", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
         .target(name: "Benchmarks", dependencies: ["Tensor"], swiftSettings: optimized),
         // Dataset side: COLMAP / MVImgNet / renderer-output readers, training sequences, tar shards.
@@ -49,13 +50,13 @@ let package = Package(
                 cxxSettings: [.unsafeFlags(["-I/usr/include/eigen3"])]),
         .target(name: "CJPEGRegion", path: "Sources/CJPEGRegion", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "MultiViewData",
-                dependencies: ["CEigenHelper", "CJPEGRegion", "CTurboJPEG", "Imaging", "FileSupport", "Tensor"],
+                dependencies: ["CEigenHelper", "CJPEGRegion", "CTurboJPEG", "Imaging", "FileSupport", "SeededRandom", "Tensor"],
                 swiftSettings: optimized),
         // PSNR, SSIM, LPIPS (pure functions and the LPIPS network), and the folder evaluator.
         .target(name: "Metrics", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .target(name: "Evaluation", dependencies: ["Metrics", "Imaging", "FileSupport", "Tensor"],
                 swiftSettings: swift5),
-        .target(name: "Render", dependencies: ["CAssimp", "CPNG", "Imaging", "FileSupport"], swiftSettings: optimized),
+        .target(name: "Render", dependencies: ["CAssimp", "CPNG", "Imaging", "FileSupport", "SeededRandom"], swiftSettings: optimized),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -69,7 +70,7 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor"], path: "Sources/TestSupport",
                 swiftSettings: swift5),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"],
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport", "SeededRandom"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
@@ -89,7 +90,7 @@ let package = Package(
                     swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "DatasetTests", dependencies: ["MultiViewData", "TestSupport", "svdmv"],
+        .testTarget(name: "DatasetTests", dependencies: ["MultiViewData", "TestSupport", "svdmv", "SeededRandom"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Imaging", "TestSupport"],
                     swiftSettings: swift5),

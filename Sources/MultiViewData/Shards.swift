@@ -6,6 +6,7 @@
 
 import FileSupport
 import Foundation
+import SeededRandom
 import Imaging
 
 public enum FrameFormat: String, CaseIterable, Sendable {
@@ -189,18 +190,6 @@ public struct ShardReaderOptions: Sendable {
     }
 }
 
-/// SplitMix64, the readers' seeded generator (identical on every platform).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Bounded hand-over between the prefetch thread and the reader. The thread owns only this (not the
 /// reader), so dropping a reader cancels the thread instead of keeping it alive.

@@ -3,6 +3,7 @@
 // the object's id so shards and reruns agree), a distance that is either given or fitted.
 
 import Foundation
+import SeededRandom
 
 public enum Background: String, CaseIterable, Sendable {
     /// RGBA, alpha = coverage, colour not premultiplied.
@@ -87,17 +88,3 @@ public func fnv1a(_ s: String) -> UInt64 {
     return h
 }
 
-/// Steele, Lea and Flood's SplitMix64.
-public struct SplitMix64 {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state = state &+ 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) with 53 random bits.
-    public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}

@@ -4,6 +4,7 @@
 // the renderer treats them like any downloaded mesh. Deterministic for a seed.
 
 import FileSupport
+import SeededRandom
 import Foundation
 
 public struct Mesh: Equatable {
@@ -110,27 +111,15 @@ public enum Primitive: CaseIterable, Sendable {
     }
 }
 
-/// SplitMix64: a tiny deterministic generator for shape parameters.
-struct ShapeRandom {
-    var state: UInt64
-    mutating func next() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-    }
-    mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * next() }
-}
 
 public enum ProceduralShapes {
     /// Object `index` of the family for `seed`: 1-4 primitives, each with its own colour.
     public static func object(seed: UInt64, index: Int) -> Mesh {
-        var rng = ShapeRandom(state: seed &* 0x100_0000_01B3 &+ UInt64(index) &* 0x9E37_79B9)
+        var rng = SplitMix64(seed: seed &* 0x100_0000_01B3 &+ UInt64(index) &* 0x9E37_79B9)
         var mesh = Mesh()
-        let parts = 1 + Int(rng.next() * 4)
+        let parts = 1 + Int(rng.nextUnit() * 4)
         for _ in 0..<parts {
-            let primitive = Primitive.allCases[Int(rng.next() * Double(Primitive.allCases.count)) % Primitive.allCases.count]
+            let primitive = Primitive.allCases[Int(rng.nextUnit() * Double(Primitive.allCases.count)) % Primitive.allCases.count]
             let (v, f) = primitive.geometry()
             let scale = SIMD3(rng.uniform(0.2, 0.6), rng.uniform(0.2, 0.6), rng.uniform(0.2, 0.6))
             let (a, b) = (rng.uniform(0, 2 * .pi), rng.uniform(0, 2 * .pi))

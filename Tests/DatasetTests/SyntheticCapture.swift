@@ -4,18 +4,12 @@
 
 import Foundation
 @testable import MultiViewData
+import SeededRandom
 
-/// SplitMix64: small, seedable, identical on every platform.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+typealias SeededGenerator = SplitMix64
+
+extension SplitMix64 {
+    /// A standard normal draw (Box-Muller).
     mutating func normal() -> Double {
         let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self), u2 = Double.random(in: 0..<1, using: &self)
         return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)

@@ -44,28 +44,10 @@ enum GenerationFixtures {
                     tensors: try Fixture(directory.appendingPathComponent("\(name).safetensors")))
     }
 
-    /// Twin of `init_rule` in make_generation_fixtures.py (and make_unet_fixtures.py): parameter i
-    /// is torch.rand(shape) from a generator seeded `seed + i`, mapped by its kind.
+    /// The seeded weights of the fixture (TestSupport.SeededWeights, the scripts' `init_rule`).
     static func generatedWeights(_ parameters: [(key: String, shape: [Int])], seed: UInt64,
                                  only keys: Set<String>) -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
-        for (i, p) in parameters.enumerated() where keys.contains(p.key) {
-            var generator = TorchGenerator(seed: seed + UInt64(i))
-            let u = generator.rand(p.shape)
-            let value: Tensor
-            if p.key.hasSuffix("mix_factor") {
-                value = u.mapped { ($0 * 2 - 1) * Float(2.0) }
-            } else if p.shape.count == 1 && p.key.hasSuffix("weight") {
-                value = u.mapped { ($0 * 2 - 1) * Float(0.25) + Float(1.0) }
-            } else if p.shape.count == 1 {
-                value = u.mapped { ($0 * 2 - 1) * Float(0.1) }
-            } else {
-                let scale = Float((3.0 / Double(p.shape.dropFirst().reduce(1, *))).squareRoot())
-                value = u.mapped { ($0 * 2 - 1) * scale }
-            }
-            out[p.key] = value
-        }
-        return out
+        SeededWeights.generate(parameters, seed: seed, only: keys)
     }
 
     /// The tiny model with the fixture's weights, built and loaded directly (no file round trip).

@@ -35,27 +35,9 @@ enum UNetFixtures {
         try Fixture(directory.appendingPathComponent(name))
     }
 
-    /// Twin of `init_rule` in make_unet_fixtures.py: weight i is drawn as torch.rand(shape) from a
-    /// generator seeded `seed + i`, then mapped to a parameter by its kind (bit-exact with PyTorch).
+    /// The seeded weights of the fixture (TestSupport.SeededWeights, the scripts' `init_rule`).
     static func generatedWeights(_ parameters: [(key: String, shape: [Int])], seed: UInt64) -> [String: Tensor] {
-        var out: [String: Tensor] = [:]
-        for (i, p) in parameters.enumerated() {
-            var generator = TorchGenerator(seed: seed + UInt64(i))
-            let u = generator.rand(p.shape)
-            let value: Tensor
-            if p.key.hasSuffix("mix_factor") {
-                value = u.mapped { ($0 * 2 - 1) * Float(2.0) }
-            } else if p.shape.count == 1 && p.key.hasSuffix("weight") {
-                value = u.mapped { ($0 * 2 - 1) * Float(0.25) + Float(1.0) }
-            } else if p.shape.count == 1 {
-                value = u.mapped { ($0 * 2 - 1) * Float(0.1) }
-            } else {
-                let scale = Float((3.0 / Double(p.shape.dropFirst().reduce(1, *))).squareRoot())
-                value = u.mapped { ($0 * 2 - 1) * scale }
-            }
-            out[p.key] = value
-        }
-        return out
+        SeededWeights.generate(parameters, seed: seed)
     }
 
     /// Tensors under `prefix.` with the prefix removed.
