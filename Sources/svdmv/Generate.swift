@@ -6,6 +6,7 @@ import FileSupport
 import Foundation
 import Generation
 import Imaging
+import Models
 import Tensor
 
 enum GuiderOption: String, ExpressibleByArgument, CaseIterable {
@@ -115,14 +116,16 @@ extension SVDMV {
             let cell = min(192, prepared.width)
             try PNG.write(ContactSheet.make(rows: rows, cellWidth: cell, cellHeight: cell), to: folder.appendingPathComponent("contact-sheet.png"))
             try APNG.write(images, delay: 0.1, to: folder.appendingPathComponent("orbit.png"))
-            let camera = settings.camera()
+            let elevations = settings.elevationsDegrees.count == 1
+                ? Array(repeating: settings.elevationsDegrees[0], count: settings.frames) : settings.elevationsDegrees
+            let azimuths = settings.azimuthsDegrees ?? SV3DCamera.defaultAzimuthsDegrees(frames: settings.frames)
             let record: [String: Any] = [
                 "format": "svdmv-generated-orbit", "version": 1,
                 "checkpoint": checkpoint, "variant": model.config.variant.rawValue,
                 "frames": settings.frames, "steps": settings.steps, "seed": settings.seed,
                 "input_view": settings.frames - 1,
-                "elevation_deg": camera.polarsRadians.map { 90 - Double($0) * 180 / .pi },
-                "azimuth_deg": camera.azimuthsRadians.map { Double($0) * 180 / .pi },
+                "elevation_deg": elevations,
+                "azimuth_deg": azimuths,
                 "files": (0..<images.count).map { String(format: "%03d.png", $0) },
             ]
             let json = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
