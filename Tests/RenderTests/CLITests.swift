@@ -14,7 +14,7 @@ final class CLITests: XCTestCase {
             let url = candidate.appendingPathComponent("svdmv")
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
-        throw XCTSkip("svdmv binary not built next to the tests (run `swift build` first)")
+        throw RenderTestSetupError("svdmv binary not built next to the tests (Scripts/test builds it; run `swift build` first)")
     }
 
     func run(_ arguments: [String]) throws -> (status: Int32, errors: String) {
