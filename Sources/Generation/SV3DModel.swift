@@ -61,7 +61,9 @@ public enum SV3DModelError: Error, CustomStringConvertible {
 }
 
 public final class SV3DModel: Module {
-    public let config: SV3DModelConfig
+    /// Fixed at construction except for the latent scale factor (`setLatentScaleFactor`), which
+    /// does not change the architecture.
+    public private(set) var config: SV3DModelConfig
     public let unet: VideoUNet
     public let clip: OpenCLIPImageEmbedder
     public let conditioningEncoder: AutoencoderKL
@@ -78,6 +80,14 @@ public final class SV3DModel: Module {
         clip = OpenCLIPImageEmbedder(config: config.clip)
         conditioningEncoder = AutoencoderKL(config: config.conditioningEncoder)
         decoder = VAEDecoder(config: config.firstStage)
+    }
+
+    /// Sets sgm's `scale_factor` of the first stage and the conditioning encoder (diffusion
+    /// latents = factor · encoder latents), e.g. 1/std of a newly trained VAE's latents, the way
+    /// Stable Diffusion's 0.18215 was chosen.
+    public func setLatentScaleFactor(_ factor: Float) {
+        config.firstStage.scaleFactor = factor
+        config.conditioningEncoder.scaleFactor = factor
     }
 
     /// Every parameter under its full checkpoint key.
@@ -144,6 +154,17 @@ public final class SV3DModel: Module {
 }
 
 extension SV3DModelConfig {
+    /// The bundled default model's structure: SV3D_p with the tiny UNet and CLIP tower of
+    /// `tinySV3DP` but three-level (4x) VAEs, so 64x64 images become 16x16 latents (at 8x, 8x8
+    /// latents of 64x64 orbits lose the shapes' outlines).
+    public static let small = SV3DModelConfig(
+        variant: .sv3dP, unet: .tinySV3DP, clip: tinySV3DP.clip,
+        conditioningEncoder: AutoencoderConfig(baseChannels: 32, channelMultipliers: [1, 2, 2], resBlockCount: 1,
+                                               hasQuantConvs: true),
+        firstStage: AutoencoderConfig(baseChannels: 32, channelMultipliers: [1, 2, 2], resBlockCount: 1,
+                                      hasQuantConvs: false),
+        imageSize: 64)
+
     /// A small SV3D_p-structured model (the tiny UNet of model-spec §7, a 2-layer CLIP tower and
     /// four-level (8x) VAEs, 64x64 images and 8x8 latents): the base of tests and of the bundled default model.
     public static let tinySV3DP = SV3DModelConfig(

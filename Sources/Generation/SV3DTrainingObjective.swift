@@ -48,10 +48,18 @@ public struct SV3DTrainingObjective {
         self.settings = settings
     }
 
+    /// The frozen encoder's latents of a video (its posterior means, unscaled), which `loss` can
+    /// take precomputed: they depend only on the frames, so a run over a fixed data set encodes
+    /// each video once instead of at every step.
+    public func encoderLatents(_ frames: Tensor) -> Tensor {
+        GradMode.withoutGradients { model.conditioningEncoder.encode(frames).mode }
+    }
+
     /// The loss for one video: frames [T, 3, S, S] in [-1, 1] with per-frame elevation and azimuth
-    /// (degrees, the conditioning view last). Gradients reach only the UNet's parameters.
+    /// (degrees, the conditioning view last), and optionally `encoderLatents(frames)`.
+    /// Gradients reach only the UNet's parameters.
     public func loss(frames: Tensor, elevationsDeg: [Double], azimuthsDeg: [Double],
-                     generator: inout TorchGenerator) throws -> Tensor {
+                     latents: Tensor? = nil, generator: inout TorchGenerator) throws -> Tensor {
         let t = frames.shape[0]
         guard frames.rank == 4, frames.shape[1] == 3, elevationsDeg.count == t, azimuthsDeg.count == t else {
             throw SV3DTrainingError.badFrames("frames \(frames.shape), \(elevationsDeg.count) elevations, \(azimuthsDeg.count) azimuths")
@@ -60,7 +68,7 @@ public struct SV3DTrainingObjective {
         // Frozen parts: latents, CLIP tokens, concat latent, y.
         var g = generator
         let (x0, cond) = GradMode.withoutGradients { () -> (Tensor, UNetConditioning) in
-            let latents = model.conditioningEncoder.encode(frames).mode * scale
+            let x0 = (latents ?? model.conditioningEncoder.encode(frames).mode) * scale
             let image = frames.sliced(axis: 0, (t - 1)..<t)
             let sigmaAug = expf(settings.conditioningAugmentationLogMean
                                 + settings.conditioningAugmentationLogStd * g.randn([1]).item)
@@ -73,7 +81,7 @@ public struct SV3DTrainingObjective {
                 ? SV3DCamera(elevationsDegrees: elevationsDeg, azimuthsDegrees: azimuthsDeg) : nil
             let vector = try! model.config.variant.vectorConditioner(
                 VectorConditioner.rows(videos: 1, frames: t, conditioningAugmentation: sigmaAug, camera: camera))
-            return (latents, UNetConditioning(clipEmbedding: clipTokens, concatLatent: concat, vector: vector, frames: t))
+            return (x0, UNetConditioning(clipEmbedding: clipTokens, concatLatent: concat, vector: vector, frames: t))
         }
         let sigma = settings.sigmaSampling.sigmas(normals: [g.randn([1]).item])[0]
         let noised = x0 + g.randn(x0.shape) * sigma

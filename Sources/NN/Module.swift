@@ -105,3 +105,15 @@ public final class PrefixedModule: Module {
         base.visitParameters { k, t in body(prefix + k, &t) }
     }
 }
+
+/// Several modules trained or saved as one (for example a VAE's encoder and decoder, each already
+/// under its checkpoint prefix). Keys must not collide between parts.
+public final class ModuleGroup: Module {
+    public let parts: [Module]
+
+    public init(_ parts: [Module]) { self.parts = parts }
+
+    public func visitParameters(_ body: (String, inout Tensor) -> Void) {
+        for part in parts { part.visitParameters(body) }
+    }
+}

@@ -95,6 +95,23 @@ extension Tensor {
         return mapped { $0 * $0 }.recorded("square", [self]) { g in [g.zipped(x) { gv, xv in 2 * gv * xv }] }
     }
 
+    /// |x|, with torch's subgradient 0 at 0 (sign(x)·g); for L1 losses.
+    public func absolute() -> Tensor {
+        let x = self
+        return mapped { Swift.abs($0) }.recorded("abs", [self]) { g in
+            [g.zipped(x) { gv, xv in xv > 0 ? gv : (xv < 0 ? -gv : 0) }]
+        }
+    }
+
+    /// torch.clamp: values limited to [lower, upper]; the gradient passes where x is inside
+    /// (bounds included, as torch) and is 0 where it was clamped.
+    public func clamped(_ lower: Float, _ upper: Float) -> Tensor {
+        let x = self
+        return mapped { Swift.min(Swift.max($0, lower), upper) }.recorded("clamp", [self]) { g in
+            [g.zipped(x) { gv, xv in xv >= lower && xv <= upper ? gv : 0 }]
+        }
+    }
+
     public func relu() -> Tensor {
         let x = self
         return mapped { max($0, 0) }.recorded("relu", [self]) { g in [g.zipped(x) { gv, xv in xv > 0 ? gv : 0 }] }

@@ -7,11 +7,25 @@ import Generation
 import MultiViewData
 import NN
 import Tensor
+import Metrics
 import Training
 
 enum InitialModel: String, ExpressibleByArgument, CaseIterable {
-    /// A fresh random model of the tiny SV3D_p structure (64x64 images).
+    /// A fresh random model of the tiny SV3D_p structure (64x64 images, 8x8 latents; tests).
     case tiny
+    /// A fresh random model of the bundled default model's structure (64x64 images, 16x16 latents).
+    case small
+
+    var config: SV3DModelConfig { self == .tiny ? .tinySV3DP : .small }
+}
+
+/// Which networks a run trains.
+enum TrainedPart: String, ExpressibleByArgument, CaseIterable {
+    /// The diffusion UNet (full or LoRA); VAE and CLIP stay frozen.
+    case unet
+    /// The conditioning encoder and first-stage decoder as a KL autoencoder (the first stage of a
+    /// small model's recipe); UNet and CLIP untouched.
+    case autoencoder
 }
 
 extension SVDMV {
@@ -27,6 +41,18 @@ extension SVDMV {
         var initFrom: String?
         @Option(help: "Or a fresh random model: \(InitialModel.allCases.map(\.rawValue).joined(separator: ", ")).")
         var fresh: InitialModel?
+        @Option(help: "What to train: unet (the diffusion model; VAE and CLIP frozen) or autoencoder (conditioning encoder + first-stage decoder, sgm's KL-autoencoder loss without the GAN).")
+        var part: TrainedPart = .unet
+        @Option(help: "Autoencoder: images per step (random frames of random sequences).")
+        var imagesPerStep = 8
+        @Option(help: "Autoencoder: weight of the LPIPS term (sgm's kl-f8 configs: 1; 0 turns it off).")
+        var perceptualWeight: Float = 1
+        @Option(help: "Autoencoder: weight of the KL term (sgm's kl-f8 configs: 1e-6).")
+        var klWeight: Float = 1e-6
+        @Option(help: "Autoencoder: LPIPS trunk of the perceptual term (sgm uses vgg).")
+        var lpips: LPIPSNet = .vgg
+        @Option(help: ArgumentHelp("Autoencoder: folder holding the LPIPS weights (default $SVDMV_LPIPS_DIR or ~/.cache/svdmv/lpips).", valueName: "dir"))
+        var lpipsWeights: String?
         @Option(help: "Train LoRA adapters of this rank on the temporal attention instead of the whole UNet.")
         var lora: Int?
         @Option(help: "LoRA alpha (default: the rank).")
@@ -61,6 +87,11 @@ extension SVDMV {
                 throw ValidationError("--steps, --videos-per-step and --checkpoint-every must be positive")
             }
             if let lora, lora < 1 { throw ValidationError("--lora must be a positive rank") }
+            if part == .autoencoder {
+                guard lora == nil else { throw ValidationError("--lora trains the UNet; it does not apply to --part autoencoder") }
+                guard imagesPerStep >= 1 else { throw ValidationError("--images-per-step must be positive") }
+                guard perceptualWeight >= 0, klWeight >= 0 else { throw ValidationError("--perceptual-weight and --kl-weight must be >= 0") }
+            }
             guard ema == 0 || (ema > 0 && ema < 1) else { throw ValidationError("--ema must be in [0, 1)") }
             let checkpoints = URL(fileURLWithPath: out).appendingPathComponent("checkpoints")
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path))?.contains { $0.hasPrefix("step-") } ?? false
@@ -74,27 +105,30 @@ extension SVDMV {
             if let initFrom {
                 model = try SV3DModel.load(URL(fileURLWithPath: initFrom))
             } else {
-                model = SV3DModel(.tinySV3DP)
+                model = SV3DModel(fresh!.config)
                 model.initializeRandomly(seed: seed)
             }
             let sequences = try loadSequences(size: model.config.imageSize)
+            if part == .autoencoder { return try trainAutoencoder(model, sequences: sequences, folder: folder) }
             let objective = SV3DTrainingObjective(model: model)
-            var config = TrainingConfig(steps: steps, optimizer: AdamWConfig(learningRate: learningRate, weightDecay: weightDecay),
-                                        warmupSteps: warmup, gradientAccumulation: videosPerStep,
-                                        maxGradientNorm: clip > 0 ? clip : nil, checkpointEvery: checkpointEvery,
-                                        emaDecay: ema > 0 ? ema : nil, seed: seed)
-            config.keepCheckpoints = 2
+            let config = trainingConfig
             let unet = PrefixedModule(SV3DModel.unetPrefix, model.unet)
             let adapters = try lora.map { try LoRAAdapters(for: unet, config: LoRAConfig(rank: $0, alpha: loraAlpha), seed: seed) }
             let trainable: Module = adapters ?? unet
-            let run = try TrainingRun(folder: folder, config: config, trainable: trainable)
-            if run.step > 0 { print("resuming \(out) at step \(run.step)") }
+            let run = try openRun(folder: folder, config: config, trainable: trainable)
+            // The encoder is frozen: encode every video once, not at every step.
+            let encoding = ProgressBar(total: sequences.count)
+            let latents = sequences.map { s -> Tensor in
+                defer { encoding.step("encoding latents") }
+                return objective.encoderLatents(s.frames)
+            }
             let progress = ProgressBar(total: steps, done: run.step)
             try run.run(loss: { _, _, generator in
                 let pick = Int(generator.nextUInt32() % UInt32(sequences.count))
                 let s = sequences[pick]
                 return try objective.loss(frames: s.frames, elevationsDeg: s.metadata.elevationsDeg,
-                                          azimuthsDeg: s.metadata.azimuthsDeg, generator: &generator)
+                                          azimuthsDeg: s.metadata.azimuthsDeg, latents: latents[pick],
+                                          generator: &generator)
             }, beforeForward: { adapters?.apply(to: unet) }, afterBackward: { adapters?.restore(unet) },
             onStep: { record in progress.step(String(format: "loss %.4f", record.loss)) })
             // Export: the model with the EMA (or final) weights under sgm keys, and the adapters.
@@ -104,6 +138,59 @@ extension SVDMV {
             } else if config.emaDecay != nil {
                 try unet.load(run.evaluationWeights())
             }
+            try model.save(to: folder.appendingPathComponent("model.safetensors"))
+            print("wrote \(folder.appendingPathComponent("model.safetensors").path)")
+        }
+
+        var trainingConfig: TrainingConfig {
+            var config = TrainingConfig(steps: steps, optimizer: AdamWConfig(learningRate: learningRate, weightDecay: weightDecay),
+                                        warmupSteps: warmup, gradientAccumulation: videosPerStep,
+                                        maxGradientNorm: clip > 0 ? clip : nil, checkpointEvery: checkpointEvery,
+                                        emaDecay: ema > 0 ? ema : nil, seed: seed)
+            config.keepCheckpoints = 2
+            return config
+        }
+
+        func openRun(folder: URL, config: TrainingConfig, trainable: Module) throws -> TrainingRun {
+            let run = try TrainingRun(folder: folder, config: config, trainable: trainable)
+            if run.step > 0 { print("resuming \(out) at step \(run.step)") }
+            return run
+        }
+
+        /// The autoencoder stage: each step reconstructs `imagesPerStep` random frames; at the end
+        /// the latent scale factor is set to 1/std of the encoder's latents over (up to) 512
+        /// training frames, and the whole model is written with the trained VAE.
+        func trainAutoencoder(_ model: SV3DModel, sequences: [TrainingSequence], folder: URL) throws {
+            var perceptual: ((Tensor, Tensor) -> Tensor)?
+            if perceptualWeight > 0 {
+                let dir = lpipsWeights.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? LPIPS.defaultWeightsDirectory
+                let network = try LPIPS.pretrained(net: lpips, directory: dir)
+                perceptual = { network($0, $1) }
+            }
+            let objective = SV3DAutoencoderObjective(
+                model: model, settings: SV3DAutoencoderSettings(perceptualWeight: perceptualWeight, klWeight: klWeight),
+                perceptualDistance: perceptual)
+            let trainable = objective.trainable
+            let run = try openRun(folder: folder, config: trainingConfig, trainable: trainable)
+            let frameCount = sequences[0].frames.shape[0]
+            func frames(_ picks: [(Int, Int)]) -> Tensor {
+                Tensor.concatenated(picks.map { sequences[$0.0].frames.sliced(axis: 0, $0.1..<($0.1 + 1)) }, axis: 0)
+            }
+            let progress = ProgressBar(total: steps, done: run.step)
+            try run.run(loss: { _, _, generator in
+                let picks = (0..<imagesPerStep).map { _ in
+                    (Int(generator.nextUInt32() % UInt32(sequences.count)), Int(generator.nextUInt32() % UInt32(frameCount)))
+                }
+                return try objective.loss(images: frames(picks), generator: &generator)
+            }, onStep: { record in progress.step(String(format: "loss %.4f", record.loss)) })
+            if run.config.emaDecay != nil { try trainable.load(run.evaluationWeights()) }
+            var sampler = TorchGenerator(seed: seed)
+            let sample = (0..<min(512, sequences.count * frameCount)).map { _ in
+                (Int(sampler.nextUInt32() % UInt32(sequences.count)), Int(sampler.nextUInt32() % UInt32(frameCount)))
+            }
+            let scale = objective.latentScaleFactor(images: frames(sample))
+            model.setLatentScaleFactor(scale)
+            print(String(format: "latent scale factor 1/std = %.5f", scale))
             try model.save(to: folder.appendingPathComponent("model.safetensors"))
             print("wrote \(folder.appendingPathComponent("model.safetensors").path)")
         }

@@ -105,6 +105,14 @@ final class GradientCheckTests: XCTestCase {
         }
         gradCheck("log", [random([3, 4], scale: 0.1, offset: 2)]) { $0[0].log() }
         gradCheck("sqrt", [random([3, 4], scale: 0.1, offset: 2)]) { $0[0].sqrt() }
+        // Both signs, away from the kink at 0 (finite differences are meaningless there).
+        gradCheck("abs", [random([3, 4], scale: 0.2, offset: 1), random([3, 4], scale: 0.2, offset: -1)]) {
+            Tensor.concatenated([$0[0].absolute(), $0[1].absolute()], axis: 0)
+        }
+        // Inside the bounds the gradient passes, outside it is zero (values kept off the bounds).
+        gradCheck("clamp", [random([4, 6], scale: 0.1, offset: 0.5), random([4, 6], scale: 0.1, offset: 3)]) {
+            Tensor.concatenated([$0[0].clamped(-1, 1), $0[1].clamped(-1, 1)], axis: 0)
+        }
     }
 
     func testAttention() {

@@ -20,7 +20,7 @@ public struct DiagonalGaussian {
     public init(moments: Tensor) {
         let halves = moments.chunked(2, axis: 1)
         mean = halves[0]
-        logVariance = halves[1].mapped { min(max($0, -30), 20) }
+        logVariance = halves[1].clamped(-30, 20)
     }
 
     public var standardDeviation: Tensor { (logVariance * 0.5).exp() }
