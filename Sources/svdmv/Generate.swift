@@ -1,4 +1,5 @@
-// `svdmv generate IMAGE --checkpoint FILE --out DIR`: an orbit of views from one image.
+// `svdmv generate IMAGE --out DIR [--checkpoint FILE]`: an orbit of views from one image, by
+// default with the bundled small model.
 
 import ArgumentParser
 import Diffusion
@@ -7,6 +8,8 @@ import Foundation
 import Generation
 import Imaging
 import Models
+import MultiViewData
+import Render
 import Tensor
 
 enum GuiderOption: String, ExpressibleByArgument, CaseIterable {
@@ -20,8 +23,8 @@ extension SVDMV {
 
         @Argument(help: "Input image (PNG or JPEG). RGBA is used as is; otherwise a plain background is cut out.")
         var image: String
-        @Option(help: "Model checkpoint (.safetensors): an official sv3d_u/sv3d_p file or one of ours.")
-        var checkpoint: String
+        @Option(help: "Model checkpoint (.safetensors): an official sv3d_u/sv3d_p file or one of ours (default: the bundled small model, 64x64).")
+        var checkpoint: String?
         @Option(help: "Output folder.")
         var out: String
         @Option(help: "Camera elevation in degrees (sv3d_p), one value or one per frame, comma-separated.")
@@ -50,7 +53,9 @@ extension SVDMV {
 
         func validate() throws {
             guard FileManager.default.isReadableFile(atPath: image) else { throw ValidationError("cannot read image \(image)") }
-            guard FileManager.default.isReadableFile(atPath: checkpoint) else { throw ValidationError("cannot read checkpoint \(checkpoint)") }
+            if let checkpoint, !FileManager.default.isReadableFile(atPath: checkpoint) {
+                throw ValidationError("cannot read checkpoint \(checkpoint)")
+            }
             guard steps >= 1, frames >= 2, decodingChunk >= 1 else {
                 throw ValidationError("--steps, --frames and --decoding-chunk must be positive (frames at least 2)")
             }
@@ -78,7 +83,8 @@ extension SVDMV {
         func run() throws {
             memory.apply()
             let started = Date()
-            let model = try SV3DModel.load(URL(fileURLWithPath: checkpoint))
+            let checkpointURL = try checkpoint.map { URL(fileURLWithPath: $0) } ?? BundledResource.defaultModel.url()
+            let model = try SV3DModel.load(checkpointURL)
             let input = try readImage(URL(fileURLWithPath: image))
             let prepared = try ConditioningImage.sv3d(input, size: model.config.imageSize, frameRatio: frameRatio)
             var settings = SV3DSamplingSettings()
@@ -100,11 +106,13 @@ extension SVDMV {
             let views = sampler.generate(image: Tensor(rgbImage: prepared)) { done, _ in
                 progress.step("denoising")
             }
-            try writeOrbit(views: views, prepared: prepared, settings: settings, model: model)
+            try writeOrbit(views: views, prepared: prepared, settings: settings, model: model,
+                           checkpoint: checkpoint ?? "bundled default model")
             print(String(format: "wrote %d views to %@ in %.1f s", frames, out, Date().timeIntervalSince(started)))
         }
 
-        func writeOrbit(views: Tensor, prepared: Image8, settings: SV3DSamplingSettings, model: SV3DModel) throws {
+        func writeOrbit(views: Tensor, prepared: Image8, settings: SV3DSamplingSettings, model: SV3DModel,
+                        checkpoint: String) throws {
             let folder = URL(fileURLWithPath: out)
             let images = (0..<views.shape[0]).map { Image8(frame: $0, of: views) }
             for (i, img) in images.enumerated() {
@@ -130,6 +138,24 @@ extension SVDMV {
             ]
             let json = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
             try writeAtomically(json, to: folder.appendingPathComponent("orbit.json"))
+            // The same views in the renderer's cameras.json schema, so the dataset reader, the
+            // evaluator and mesh renders take generated orbits like rendered ones. Azimuths are
+            // relative to the input view (SV3D's frame); the model fixes neither distance nor
+            // field of view, so the renderer's defaults are written: 33.8° and the distance that
+            // fits the unit-box normalisation's bounding sphere (radius √3/2).
+            let fov = RenderOptions().fovDegrees
+            let distance = Orbit.fittedDistance(radius: 3.0.squareRoot() / 2, fovDegrees: fov)
+            let size = images.first?.width ?? model.config.imageSize
+            let cameras = RenderCameras(
+                objectID: folder.lastPathComponent, width: size, height: size, fovDeg: fov,
+                K: RenderCameras.intrinsics(size: size, fovDeg: fov),
+                views: (0..<images.count).map { i in
+                    RenderCameras.orbitView(file: String(format: "%03d.png", i), elevationDeg: elevations[i],
+                                            azimuthDeg: azimuths[i], distance: distance)
+                })
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try writeAtomically(try encoder.encode(cameras), to: folder.appendingPathComponent("cameras.json"))
         }
     }
 }

@@ -188,9 +188,11 @@ extension SVDMV {
             let sample = (0..<min(512, sequences.count * frameCount)).map { _ in
                 (Int(sampler.nextUInt32() % UInt32(sequences.count)), Int(sampler.nextUInt32() % UInt32(frameCount)))
             }
-            let scale = objective.latentScaleFactor(images: frames(sample))
+            let images = frames(sample)
+            let scale = objective.latentScaleFactor(images: images)
             model.setLatentScaleFactor(scale)
-            print(String(format: "latent scale factor 1/std = %.5f", scale))
+            print(String(format: "latent scale factor 1/std = %.5f; reconstruction PSNR %.2f dB over %d training frames",
+                         scale, objective.reconstructionPSNR(images: images), sample.count))
             try model.save(to: folder.appendingPathComponent("model.safetensors"))
             print("wrote \(folder.appendingPathComponent("model.safetensors").path)")
         }

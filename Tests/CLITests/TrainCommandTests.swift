@@ -83,4 +83,68 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(model.config, .tinySV3DP)
         XCTAssertTrue(FileManager.default.fileExists(atPath: straight.appendingPathComponent("loss.png").path))
     }
+
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    /// The default-model recipe in miniature: the autoencoder stage trains only the VAE pair and
+    /// sets the latent scale factor, the UNet stage then trains only the UNet, and the result
+    /// generates an orbit whose cameras.json the dataset reader takes.
+    func testAutoencoderStageThenUNetStageThenGenerate() throws {
+        let shards = try makeShard()
+        let autoencoder = folder("autoencoder"), unet = folder("unet"), generated = folder("generated")
+        let stage1 = try run(["train", "--data", shards.path, "--out", autoencoder.path, "--fresh", "small",
+                              "--part", "autoencoder", "--steps", "2", "--images-per-step", "2", "--lpips", "alex",
+                              "--learning-rate", "1e-3", "--seed", "3"])
+        XCTAssertEqual(stage1.status, 0, stage1.output)
+        XCTAssertTrue(stage1.output.contains("latent scale factor"), stage1.output)
+        let fresh = SV3DModel(.small)
+        fresh.initializeRandomly(seed: 3)
+        let afterStage1 = try SV3DModel.load(autoencoder.appendingPathComponent("model.safetensors"))
+        XCTAssertNotEqual(afterStage1.config.firstStage.scaleFactor, SV3DModelConfig.small.firstStage.scaleFactor)
+        XCTAssertEqual(afterStage1.config.conditioningEncoder.scaleFactor, afterStage1.config.firstStage.scaleFactor)
+        func weights(_ model: SV3DModel, _ prefix: String) -> [String: [Float]] {
+            var out: [String: [Float]] = [:]
+            model.visitParameters { k, t in if k.hasPrefix(prefix) { out[k] = t.scalars } }
+            return out
+        }
+        XCTAssertEqual(weights(afterStage1, SV3DModel.unetPrefix), weights(fresh, SV3DModel.unetPrefix), "stage 1 leaves the UNet")
+        XCTAssertNotEqual(weights(afterStage1, SV3DModel.decoderPrefix), weights(fresh, SV3DModel.decoderPrefix), "stage 1 trains the decoder")
+        XCTAssertNotEqual(weights(afterStage1, SV3DModel.encoderPrefix), weights(fresh, SV3DModel.encoderPrefix), "stage 1 trains the encoder")
+
+        let stage2 = try run(["train", "--data", shards.path, "--out", unet.path, "--init-from",
+                              autoencoder.appendingPathComponent("model.safetensors").path, "--steps", "2", "--seed", "3"])
+        XCTAssertEqual(stage2.status, 0, stage2.output)
+        let afterStage2 = try SV3DModel.load(unet.appendingPathComponent("model.safetensors"))
+        XCTAssertEqual(afterStage2.config, afterStage1.config)
+        XCTAssertEqual(weights(afterStage2, SV3DModel.decoderPrefix), weights(afterStage1, SV3DModel.decoderPrefix), "stage 2 leaves the VAE")
+        XCTAssertNotEqual(weights(afterStage2, SV3DModel.unetPrefix), weights(afterStage1, SV3DModel.unetPrefix), "stage 2 trains the UNet")
+
+        // Generate 5 views (the shard's orbit length) and read its cameras.json like a render's.
+        let input = generated.deletingLastPathComponent().appendingPathComponent("input-\(UUID()).png")
+        addTeardownBlock { try? FileManager.default.removeItem(at: input) }
+        var image = Image8(width: 64, height: 64, channels: 3, fill: 255)
+        for y in 20..<44 { for x in 16..<48 { image[x, y, 0] = 200; image[x, y, 1] = 40 } }
+        try PNG.write(image, to: input)
+        let generate = try run(["generate", input.path, "--checkpoint", unet.appendingPathComponent("model.safetensors").path,
+                                "--out", generated.path, "--steps", "2", "--frames", "5", "--elevation", "12.5"])
+        XCTAssertEqual(generate.status, 0, generate.output)
+        let cameras = try RenderCameras.read(generated.appendingPathComponent("cameras.json"))
+        XCTAssertEqual(cameras.views.map(\.file), (0..<5).map { String(format: "%03d.png", $0) })
+        XCTAssertEqual(cameras.views.map(\.elevationDeg), Array(repeating: 12.5, count: 5))
+        XCTAssertEqual(cameras.views.map(\.azimuthDeg), [72, 144, 216, 288, 0], "input view last at azimuth 0")
+        XCTAssertEqual(cameras.width, 64)
+        let sequence = try RendersLoader(frameCount: 5).load(objectDirectory: generated)
+        XCTAssertEqual(sequence.metadata.azimuthsDeg.last, 0)
+    }
 }
