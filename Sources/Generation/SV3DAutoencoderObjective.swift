@@ -43,10 +43,15 @@ public struct SV3DAutoencoderObjective {
         self.perceptualDistance = perceptualDistance
     }
 
-    /// The parameters this stage trains, under their checkpoint keys.
+    /// The parameters this stage trains, under their checkpoint keys: the conditioning encoder's
+    /// encoder and quant_conv and the first-stage decoder. The conditioning autoencoder's own
+    /// decoder and post_quant_conv (kept in SV3D checkpoints, never run) are left as they are.
     public var trainable: Module {
-        ModuleGroup([PrefixedModule(SV3DModel.encoderPrefix, model.conditioningEncoder),
-                     PrefixedModule(SV3DModel.decoderPrefix, model.decoder)])
+        let encoder = model.conditioningEncoder
+        var parts: [Module] = [PrefixedModule(SV3DModel.encoderPrefix + "encoder.", encoder.encoder)]
+        if let quantConv = encoder.quantConv { parts.append(PrefixedModule(SV3DModel.encoderPrefix + "quant_conv.", quantConv)) }
+        parts.append(PrefixedModule(SV3DModel.decoderPrefix, model.decoder))
+        return ModuleGroup(parts)
     }
 
     /// The loss for a batch of images [N, 3, S, S] in [-1, 1].

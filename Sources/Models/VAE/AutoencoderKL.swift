@@ -49,8 +49,8 @@ public final class AutoencoderKL: Module {
     public let config: AutoencoderConfig
     public let encoder: VAEEncoder
     public let decoder: VAEDecoder
-    let quantConv: Conv2d?
-    let postQuantConv: Conv2d?
+    public let quantConv: Conv2d?
+    public let postQuantConv: Conv2d?
 
     public init(config: AutoencoderConfig, allocation: ParameterAllocation = .zeros) {
         self.config = config

@@ -1,0 +1,90 @@
+// The autoencoder stage's loss, term by term against a direct Double-precision computation of
+// sgm's formula (L1 + perceptual + KL of the posterior, from the same posterior sample), its
+// gradients into both halves of the encoder's moments, and the latent scale factor.
+
+import Foundation
+import Generation
+import Models
+import NN
+import Tensor
+import XCTest
+
+final class SV3DAutoencoderObjectiveTests: XCTestCase {
+    func makeModel() -> SV3DModel {
+        let model = SV3DModel(.small)
+        model.initializeRandomly(seed: 11)
+        return model
+    }
+
+    func images(_ n: Int, seed: UInt64) -> Tensor {
+        var g = TorchGenerator(seed: seed)
+        return g.rand([n, 3, 16, 16]) * 2 - 1
+    }
+
+    func testLossIsL1PlusPerceptualPlusWeightedKLOfThePosteriorSample() throws {
+        let model = makeModel()
+        let x = images(2, seed: 1)
+        // A stand-in perceptual distance with a known value: per-image mean squared error.
+        let perceptual: (Tensor, Tensor) -> Tensor = { a, b in (a - b).squared().mean(axes: [1, 2, 3]) }
+        let objective = SV3DAutoencoderObjective(
+            model: model, settings: SV3DAutoencoderSettings(perceptualWeight: 0.5, klWeight: 0.01),
+            perceptualDistance: perceptual)
+        var g = TorchGenerator(seed: 9)
+        let loss = try GradMode.withoutGradients { try objective.loss(images: x, generator: &g) }.item
+
+        var reference = TorchGenerator(seed: 9)
+        let posterior = model.conditioningEncoder.encode(x)
+        let reconstruction = model.decoder(posterior.sample(using: &reference), frameCount: 1)
+        var l1 = 0.0, squared = 0.0
+        for i in 0..<x.count {
+            let d = Double(reconstruction.data[i]) - Double(x.data[i])
+            l1 += abs(d); squared += d * d
+        }
+        var kl = 0.0
+        for i in 0..<posterior.mean.count {
+            let m = Double(posterior.mean.data[i]), lv = Double(posterior.logVariance.data[i])
+            kl += 0.5 * (m * m + exp(lv) - 1 - lv)
+        }
+        let n = Double(x.count)
+        let expected = l1 / n + 0.5 * squared / n + 0.01 * kl / n
+        XCTAssertEqual(Double(loss), expected, accuracy: 1e-5 * abs(expected), "loss \(loss) vs \(expected)")
+        XCTAssertEqual(g.nextUInt32(), reference.nextUInt32(), "the loss draws exactly one posterior sample")
+    }
+
+    func testGradientsReachTheMeanAndTheLogVarianceHalvesOfTheEncoder() throws {
+        let model = makeModel()
+        let objective = SV3DAutoencoderObjective(model: model)
+        let trainable = objective.trainable.trainable()
+        var g = TorchGenerator(seed: 2)
+        try objective.loss(images: images(2, seed: 3), generator: &g).backward()
+        var quantGradient: Tensor?
+        var withGradient = 0, total = 0
+        trainable.visitParameters { key, t in
+            total += 1
+            if t.grad != nil { withGradient += 1 }
+            if key == SV3DModel.encoderPrefix + "quant_conv.weight" { quantGradient = t.grad }
+        }
+        XCTAssertEqual(withGradient, total, "every trained parameter gets a gradient")
+        XCTAssertFalse(trainable.namedParameters().contains { $0.key.contains("post_quant_conv") || $0.key.hasPrefix(SV3DModel.encoderPrefix + "decoder.") },
+                       "the conditioning autoencoder's unused decoder is not trained")
+        let grad = try XCTUnwrap(quantGradient)  // [8, 8, 1, 1]: rows 0-3 mean, rows 4-7 log-variance
+        let rows = (0..<8).map { r in (0..<8).reduce(Float(0)) { $0 + abs(grad.data[r * 8 + $1]) } }
+        XCTAssertTrue(rows[0..<4].allSatisfy { $0 > 0 }, "mean rows \(rows)")
+        XCTAssertTrue(rows[4..<8].allSatisfy { $0 > 0 }, "log-variance rows \(rows)")
+    }
+
+    func testLatentScaleFactorGivesUnitStandardDeviation() {
+        let model = makeModel()
+        let objective = SV3DAutoencoderObjective(model: model)
+        let x = images(5, seed: 4)
+        let scale = objective.latentScaleFactor(images: x, batch: 2)
+        let latents = model.conditioningEncoder.encode(x).mean * scale
+        let values = latents.scalars.map(Double.init)
+        let mean = values.reduce(0, +) / Double(values.count)
+        let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+        XCTAssertEqual(std, 1, accuracy: 1e-4)
+        model.setLatentScaleFactor(scale)
+        XCTAssertEqual(model.config.firstStage.scaleFactor, scale)
+        XCTAssertEqual(model.config.conditioningEncoder.scaleFactor, scale)
+    }
+}
