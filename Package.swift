@@ -52,9 +52,10 @@ let package = Package(
         .target(name: "MultiViewData",
                 dependencies: ["CEigenHelper", "CJPEGRegion", "CTurboJPEG", "Imaging", "FileSupport", "SeededRandom", "Tensor"],
                 swiftSettings: optimized),
-        // PSNR, SSIM, LPIPS (pure functions and the LPIPS network), and the folder evaluator.
+        // PSNR, SSIM, LPIPS (pure functions and the LPIPS network), and the folder evaluator (CLIP-S
+        // through the Models CLIP tower; ground truth rendered from meshes through Render).
         .target(name: "Metrics", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
-        .target(name: "Evaluation", dependencies: ["Metrics", "Imaging", "FileSupport", "Tensor"],
+        .target(name: "Evaluation", dependencies: ["Metrics", "Models", "Render", "Imaging", "FileSupport", "Tensor"],
                 swiftSettings: swift5),
         .target(name: "Render", dependencies: ["CAssimp", "CPNG", "Imaging", "FileSupport", "SeededRandom"], swiftSettings: optimized),
 
