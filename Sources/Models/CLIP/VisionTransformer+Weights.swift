@@ -112,7 +112,7 @@ extension VisionTransformer {
             shapes[String(key.dropFirst(prefix.count))] = try file.info(key).shape
         }
         let config = try VisionTransformerConfig.inferred(fromShapes: shapes, activation: activation, file: url.path)
-        let tower = VisionTransformer(config: config)
+        let tower = VisionTransformer(config: config, allocation: .placeholder)  // load replaces every tensor
         var tensors: [String: Tensor] = [:]
         for key in shapes.keys {
             do {
