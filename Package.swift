@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "MetricsTests",
-                    dependencies: ["Metrics", "Evaluation", "Models", "Imaging", "NN", "Tensor", "TestSupport"],
+                    dependencies: ["Metrics", "Evaluation", "Models", "Render", "Imaging", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
