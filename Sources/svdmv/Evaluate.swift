@@ -7,6 +7,7 @@ import Evaluation
 import Foundation
 import Metrics
 import Models
+import Tensor
 
 extension LPIPSNet: ExpressibleByArgument {}
 extension SSIMConvention: ExpressibleByArgument {}
@@ -55,13 +56,22 @@ extension SVDMV {
         var ssimDataRange: Double?
         @Option(help: ArgumentHelp("open_clip ViT-B/32 or ViT-L/14 weights (safetensors, open_clip key names) for CLIP-S (default $SVDMV_CLIP_WEIGHTS); without them CLIP-S is reported as not computed.", valueName: "file"))
         var clipWeights: String?
-        @Option(help: "MLP activation of the CLIP weights: quickgelu (OpenAI's) or gelu (OpenCLIP-trained); required with CLIP weights (default $SVDMV_CLIP_ACTIVATION).")
+        @Option(help: "MLP activation of the CLIP weights: quickgelu (OpenAI's) or gelu (OpenCLIP-trained); required with CLIP weights unless $SVDMV_CLIP_ACTIVATION or the file's svdmv_clip_activation metadata says it.")
         var clipActivation: CLIPActivation?
         @Option(help: ArgumentHelp("Folder for ground truth rendered from meshes (default: <out>/ground-truth-renders); reused when the cameras match.", valueName: "dir"))
         var renderCache: String?
 
         var environment: [String: String] { ProcessInfo.processInfo.environment }
         var clipWeightsPath: String? { clipWeights ?? environment["SVDMV_CLIP_WEIGHTS"].flatMap { $0.isEmpty ? nil : $0 } }
+
+        /// The activation: the flag, else $SVDMV_CLIP_ACTIVATION, else the weights file's own
+        /// `svdmv_clip_activation` metadata (written by Scripts/export-clip-weights.py).
+        var resolvedCLIPActivation: CLIPActivation? {
+            if let clipActivation { return clipActivation }
+            if let value = environment["SVDMV_CLIP_ACTIVATION"], let a = CLIPActivation(rawValue: value) { return a }
+            guard let path = clipWeightsPath, let file = try? SafeTensorsFile(url: URL(fileURLWithPath: path)) else { return nil }
+            return file.metadata?["svdmv_clip_activation"].flatMap(CLIPActivation.init(rawValue:))
+        }
 
         func validate() throws {
             for (flag, path) in [("--generated", generated), ("--ground-truth", groundTruth)] {
@@ -76,7 +86,7 @@ extension SVDMV {
                 guard FileManager.default.fileExists(atPath: weights) else {
                     throw ValidationError("CLIP weights: no file at \(weights)")
                 }
-                guard clipActivation != nil || environment["SVDMV_CLIP_ACTIVATION"].flatMap(CLIPActivation.init(rawValue:)) != nil else {
+                guard resolvedCLIPActivation != nil else {
                     throw ValidationError("--clip-activation is required with CLIP weights: quickgelu for OpenAI's weights, "
                                           + "gelu for OpenCLIP-trained ones (shapes cannot tell them apart)")
                 }
@@ -98,7 +108,7 @@ extension SVDMV {
                                             ssimDataRange: ssimDataRange ?? chosen?.ssimDataRange)
             var scorer: CLIPScorer? = nil
             if let weights = clipWeightsPath {
-                let activation = clipActivation ?? environment["SVDMV_CLIP_ACTIVATION"].flatMap(CLIPActivation.init(rawValue:)) ?? .quickgelu
+                guard let activation = resolvedCLIPActivation else { throw ValidationError("--clip-activation is required") }
                 scorer = try CLIPScorer(weights: URL(fileURLWithPath: weights), activation: activation.towerActivation)
             }
             let outURL = URL(fileURLWithPath: out, isDirectory: true)
