@@ -165,10 +165,12 @@ public struct FolderEvaluator {
     public func evaluate(generated: URL, groundTruth: URL, objects: [String]? = nil,
                          protocol evaluationProtocol: EvaluationProtocol? = nil, renderCache: URL? = nil,
                          progress: (String) -> Void = { _ in }) throws -> EvaluationReport {
-        let objects = objects ?? evaluationProtocol?.objects
+        var objects = objects ?? evaluationProtocol?.objects
         var viewsRoot = groundTruth
         var rendersPath: String? = nil
         if MeshGroundTruth.isMeshLayout(groundTruth) {
+            // The cache may hold other objects from earlier runs: score the mesh folder's.
+            objects = objects ?? MeshGroundTruth.objects(in: groundTruth)
             guard let cache = renderCache else {
                 throw EvaluationError.notAFolder(path: groundTruth.path + " (meshes need a render cache folder)")
             }

@@ -64,8 +64,9 @@ public struct ViewCameras: Codable, Equatable, Sendable {
             return json
         }
         func numbers(_ value: Any?, _ url: URL, _ key: String) throws -> [Double] {
-            guard let list = value as? [Any], let values = Optional(list.compactMap { ($0 as? NSNumber)?.doubleValue }),
-                  values.count == list.count, !values.isEmpty else {
+            let list = value as? [Any] ?? []
+            let values = list.compactMap { ($0 as? NSNumber)?.doubleValue }
+            guard !values.isEmpty, values.count == list.count else {
                 throw EvaluationError.badCameras(path: url.path, reason: "\(key) must be a list of numbers")
             }
             return values

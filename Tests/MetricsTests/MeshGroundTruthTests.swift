@@ -65,10 +65,16 @@ final class MeshGroundTruthTests: XCTestCase {
         let first = try PNG.read(cache.appendingPathComponent("spider/000.png"))
         XCTAssertEqual([first.width, first.height, first.channels], [48, 48, 3], "white background, RGB")
 
-        // A second run reuses the cache; changed cameras render again.
+        // A second run reuses the cache and scores only the mesh folder's objects, not a stale
+        // object left in the cache by an earlier run.
+        try FileManager.default.createDirectory(at: cache.appendingPathComponent("stale"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: cache.appendingPathComponent("box/000.png"),
+                                         to: cache.appendingPathComponent("stale/000.png"))
         lines = []
-        _ = try evaluator.evaluate(generated: gen, groundTruth: gso, renderCache: cache, progress: { lines.append($0) })
+        let rerun = try evaluator.evaluate(generated: gen, groundTruth: gso, renderCache: cache, progress: { lines.append($0) })
         XCTAssertEqual(lines.filter { $0.contains("reused from cache") }.count, 2, "\(lines)")
+        XCTAssertEqual(rerun.objects.map(\.name), ["box", "spider"])
+        try FileManager.default.removeItem(at: cache.appendingPathComponent("stale"))
         let protocolFile = try EvaluationProtocol.named("test-corpus", in: [Self.protocolsFolder])
         for object in ["box", "spider"] {
             try FileManager.default.removeItem(at: gen.appendingPathComponent("\(object)/cameras.json"))
