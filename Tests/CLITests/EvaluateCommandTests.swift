@@ -60,7 +60,8 @@ final class EvaluateCommandTests: XCTestCase {
     }
 
     /// A ViT (width 64, patch 32, 64 px input, 2 blocks, -> 16) under open_clip's `visual.` keys,
-    /// beside a text-tower key that the loader must ignore.
+    /// beside a text-tower key that the loader must ignore; the activation is stored as metadata,
+    /// as Scripts/export-clip-weights.py does, so no --clip-activation is needed.
     func writeCLIPWeights() throws -> URL {
         let config = VisionTransformerConfig(imageSize: 64, patchSize: 32, width: 64, layerCount: 2, headCount: 1,
                                              outputWidth: 16)
@@ -69,7 +70,7 @@ final class EvaluateCommandTests: XCTestCase {
         var stored = SeededWeights.generate(parameters, seed: 17).reduce(into: [:]) { $0["visual." + $1.key] = $1.value }
         stored["text_projection"] = Tensor(zeros: [8, 16])
         let url = root.appendingPathComponent("clip.safetensors")
-        try SafeTensors.write(stored, to: url)
+        try SafeTensors.write(stored, metadata: ["svdmv_clip_activation": "gelu"], to: url)
         return url
     }
 
@@ -81,7 +82,7 @@ final class EvaluateCommandTests: XCTestCase {
     func testTestCorpusProtocolEndToEnd() throws {
         let out = root.appendingPathComponent("report")
         let weights = try writeCLIPWeights()
-        var (status, output) = try run(common + ["--out", out.path, "--clip-weights", weights.path, "--clip-activation", "gelu"])
+        var (status, output) = try run(common + ["--out", out.path, "--clip-weights", weights.path])
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("box: ground truth rendered, 4 views at 64x64 (cameras from protocol test-corpus)"), output)
 
@@ -101,7 +102,7 @@ final class EvaluateCommandTests: XCTestCase {
         }
         let clip = json["clip"] as! [String: Any]
         XCTAssertEqual(clip["computed"] as? Bool, true)
-        XCTAssertEqual(clip["model"] as? String, "ViT-64-32-64")
+        XCTAssertEqual(clip["model"] as? String, "ViT-64-32-64", "GELU from the file's metadata (no -quickgelu)")
         let render = try Data(contentsOf: out.appendingPathComponent("ground-truth-renders/spider/000.png"))
         XCTAssertGreaterThan(render.count, 100)
 
