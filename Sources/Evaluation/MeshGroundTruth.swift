@@ -3,8 +3,8 @@
 // (Render.RenderJob: normalised to a unit box, white background) at the cameras of the generated
 // views, into a cache folder `<cache>/<object>/NNN.png` that the folder evaluator then reads.
 //
-// Cameras, first found wins: the generated object folder's `cameras.json` (the renderer's
-// "svdmv-orbit-cameras/1": per-view elevation/azimuth, distance, fov, size), its `orbit.json`
+// Cameras, first found wins: the generated object folder's `cameras.json` ("svdmv-orbit-cameras/1",
+// written by the renderer and by `svdmv generate`: per-view elevation/azimuth/distance, fov, size), its `orbit.json`
 // (`svdmv generate`'s "svdmv-generated-orbit": per-view elevation/azimuth in the same world
 // convention, with fov/distance/size from the protocol), or the protocol's orbit (views, elevation
 // fixed or drawn per object, azimuth start, fov, distance, resolution).
@@ -23,6 +23,8 @@ public struct ViewCameras: Codable, Equatable, Sendable {
     public var azimuthsDegrees: [Double]
     /// nil: fitted to the normalised mesh (Orbit.fittedDistance).
     public var distance: Double?
+    /// Per-view distances when they differ (dynamic orbits); nil: `distance` for every view.
+    public var distances: [Double]?
     public var fovDegrees: Double
     public var size: Int
     /// Where the cameras were read from (a file or "protocol NAME").
@@ -42,11 +44,12 @@ public struct ViewCameras: Codable, Equatable, Sendable {
         source = "protocol \(p.name)"
     }
 
-    public init(elevationsDegrees: [Double], azimuthsDegrees: [Double], distance: Double?, fovDegrees: Double,
-                size: Int, source: String) {
+    public init(elevationsDegrees: [Double], azimuthsDegrees: [Double], distance: Double?, distances: [Double]? = nil,
+                fovDegrees: Double, size: Int, source: String) {
         self.elevationsDegrees = elevationsDegrees
         self.azimuthsDegrees = azimuthsDegrees
         self.distance = distance
+        self.distances = distances
         self.fovDegrees = fovDegrees
         self.size = size
         self.source = source
@@ -73,16 +76,24 @@ public struct ViewCameras: Codable, Equatable, Sendable {
         }
         if FileManager.default.fileExists(atPath: camerasURL.path) {
             let json = try object(camerasURL)
+            // The schema of MultiViewData.RenderCameras (written by the renderer and by `svdmv
+            // generate`): per-view file, elevation_deg, azimuth_deg, distance; fov_deg, width.
             guard json["format"] as? String == "svdmv-orbit-cameras/1", let views = json["views"] as? [[String: Any]],
-                  let fov = (json["fov_deg"] as? NSNumber)?.doubleValue, let size = json["width"] as? Int,
-                  let distance = (json["distance"] as? NSNumber)?.doubleValue else {
+                  let fov = (json["fov_deg"] as? NSNumber)?.doubleValue, let size = json["width"] as? Int else {
                 throw EvaluationError.badCameras(path: camerasURL.path,
-                                                 reason: "expected format svdmv-orbit-cameras/1 with views, fov_deg, width, distance")
+                                                 reason: "expected format svdmv-orbit-cameras/1 with views, fov_deg, width")
             }
-            let sorted = views.sorted { ($0["index"] as? Int ?? 0) < ($1["index"] as? Int ?? 0) }
-            return ViewCameras(elevationsDegrees: try numbers(sorted.map { $0["elevation_deg"] as Any }, camerasURL, "views[].elevation_deg"),
-                               azimuthsDegrees: try numbers(sorted.map { $0["azimuth_deg"] as Any }, camerasURL, "views[].azimuth_deg"),
-                               distance: distance, fovDegrees: fov, size: size, source: camerasURL.path)
+            // Views in the order of their numbered files (000.png ...), else as listed.
+            func index(_ view: [String: Any]) -> Int? {
+                (view["file"] as? String).flatMap { Int(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent) }
+            }
+            let ordered = views.allSatisfy { index($0) != nil }
+                ? views.sorted { index($0)! < index($1)! } : views
+            let distances = try numbers(ordered.map { $0["distance"] ?? json["distance"] as Any }, camerasURL, "views[].distance")
+            return ViewCameras(elevationsDegrees: try numbers(ordered.map { $0["elevation_deg"] as Any }, camerasURL, "views[].elevation_deg"),
+                               azimuthsDegrees: try numbers(ordered.map { $0["azimuth_deg"] as Any }, camerasURL, "views[].azimuth_deg"),
+                               distance: distances[0], distances: Set(distances).count > 1 ? distances : nil,
+                               fovDegrees: fov, size: size, source: camerasURL.path)
         }
         if FileManager.default.fileExists(atPath: orbitURL.path) {
             let json = try object(orbitURL)
@@ -152,9 +163,9 @@ public enum MeshGroundTruth {
             var loaded = try MeshLoader.load(mesh)
             let normalization = try loaded.mesh.normalize(path: mesh.path)
             let distance = cameras.distance ?? Orbit.fittedDistance(radius: loaded.mesh.radius, fovDegrees: cameras.fovDegrees)
-            let views = zip(cameras.elevationsDegrees, cameras.azimuthsDegrees).map { el, az in
-                Camera(elevationDegrees: el, azimuthDegrees: az, distance: distance, fovDegrees: cameras.fovDegrees,
-                       width: cameras.size, height: cameras.size)
+            let views = zip(cameras.elevationsDegrees, cameras.azimuthsDegrees).enumerated().map { k, angles in
+                Camera(elevationDegrees: angles.0, azimuthDegrees: angles.1, distance: cameras.distances?[k] ?? distance,
+                       fovDegrees: cameras.fovDegrees, width: cameras.size, height: cameras.size)
             }
             var options = RenderOptions()
             options.views = views.count

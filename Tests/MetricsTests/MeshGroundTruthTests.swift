@@ -93,6 +93,30 @@ final class MeshGroundTruthTests: XCTestCase {
         XCTAssertEqual(leftovers, [], "no partial render folders")
     }
 
+    /// `svdmv generate` writes cameras.json without the renderer's top-level distance or view
+    /// indices (MultiViewData.RenderCameras): views are ordered by file name, distances per view.
+    func testCamerasOfGeneratedOrbitsAreReadByFileName() throws {
+        let folder = root.appendingPathComponent("generated-object")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let views: [[String: Any]] = [("002.png", 10.0, 40.0, 2.5), ("000.png", 12.0, 0.0, 2.0), ("001.png", 11.0, 20.0, 2.0)]
+            .map { ["file": $0.0, "elevation_deg": $0.1, "azimuth_deg": $0.2, "distance": $0.3] }
+        let json: [String: Any] = ["format": "svdmv-orbit-cameras/1", "object_id": "x", "width": 96, "height": 96,
+                                   "fov_deg": 30.0, "views": views]
+        try JSONSerialization.data(withJSONObject: json).write(to: folder.appendingPathComponent("cameras.json"))
+        let cameras = try XCTUnwrap(try ViewCameras.stored(in: folder, fallback: nil))
+        XCTAssertEqual(cameras.elevationsDegrees, [12, 11, 10])
+        XCTAssertEqual(cameras.azimuthsDegrees, [0, 20, 40])
+        XCTAssertEqual(cameras.distances, [2, 2, 2.5])
+        XCTAssertEqual([cameras.size, Int(cameras.fovDegrees)], [96, 30])
+        var broken = json
+        broken["views"] = [["file": "000.png", "elevation_deg": "high", "azimuth_deg": 0, "distance": 2]]
+        try JSONSerialization.data(withJSONObject: broken).write(to: folder.appendingPathComponent("cameras.json"))
+        XCTAssertThrowsError(try ViewCameras.stored(in: folder, fallback: nil)) { error in
+            XCTAssertEqual(error as? EvaluationError, .badCameras(path: folder.appendingPathComponent("cameras.json").path,
+                                                                  reason: "views[].elevation_deg must be a list of numbers"))
+        }
+    }
+
     func testRepositoryProtocolsLoadWithTheirSettings() throws {
         let folders = [Self.protocolsFolder]
         XCTAssertEqual(EvaluationProtocol.knownNames(in: folders), ["svd-mv-gso", "syncdreamer-gso", "test-corpus"])
