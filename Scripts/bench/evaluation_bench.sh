@@ -49,7 +49,8 @@ extra=(--clip-weights "$dir/clip-b32-random.safetensors" --clip-activation gelu)
 for run in cold warm; do
     start=$(date +%s.%N)
     "$svdmv" evaluate --protocol svd-mv-gso --generated "$dir/gen" --ground-truth "$dir/gso" \
-        --out "$dir/report" "${extra[@]}" 2> "$dir/evaluate-$run.log" | head -1
+        --out "$dir/report" "${extra[@]}" > "$dir/evaluate-$run.out" 2> "$dir/evaluate-$run.log"
+    head -1 "$dir/evaluate-$run.out"
     echo "$run: $(echo "$(date +%s.%N) - $start" | bc) s (evaluate, $objects objects x 21 views at 576, $threads threads)"
 done
 echo "generated-view renders (svdmv render, $objects orbits): $render_s s"
