@@ -52,9 +52,10 @@ let package = Package(
         .target(name: "MultiViewData",
                 dependencies: ["CEigenHelper", "CJPEGRegion", "CTurboJPEG", "Imaging", "FileSupport", "SeededRandom", "Tensor"],
                 swiftSettings: optimized),
-        // PSNR, SSIM, LPIPS (pure functions and the LPIPS network), and the folder evaluator.
+        // PSNR, SSIM, LPIPS (pure functions and the LPIPS network), and the folder evaluator (CLIP-S
+        // through the Models CLIP tower; ground truth rendered from meshes through Render).
         .target(name: "Metrics", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
-        .target(name: "Evaluation", dependencies: ["Metrics", "Imaging", "FileSupport", "Tensor"],
+        .target(name: "Evaluation", dependencies: ["Metrics", "Models", "Render", "Imaging", "FileSupport", "Tensor"],
                 swiftSettings: swift5),
         .target(name: "Render", dependencies: ["CAssimp", "CPNG", "Imaging", "FileSupport", "SeededRandom"], swiftSettings: optimized),
 
@@ -77,13 +78,13 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "MetricsTests",
-                    dependencies: ["Metrics", "Evaluation", "Imaging", "NN", "Tensor", "TestSupport"],
+                    dependencies: ["Metrics", "Evaluation", "Models", "Render", "Imaging", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Diffusion", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "CLITests", dependencies: ["svdmv", "Generation", "Imaging", "MultiViewData"],
+        .testTarget(name: "CLITests", dependencies: ["svdmv", "Generation", "Imaging", "MultiViewData", "Models", "Tensor", "TestSupport"],
                     swiftSettings: swift5),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"], swiftSettings: swift5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],

@@ -5,6 +5,8 @@
 // (data range 1), SSIM (by default SyncDreamer's call: torchmetrics ≤ 1.4 defaults, i.e. the valid
 // region and a data-derived range; see Metrics/SSIM.swift) and LPIPS (inputs 2x − 1; VGG by default, as SyncDreamer). Means: per object over its views,
 // overall over objects (never over pooled views), and per view index over objects (SV3D Fig. 5).
+// CLIP-S (CLIPScore.swift) is added when a CLIP image tower is given; otherwise the report says why
+// it is missing. A ground truth in the GSO mesh layout is rendered first (MeshGroundTruth.swift).
 //
 // Input rules: the ground-truth root defines the objects (sorted sub-folders) and each object's
 // views (files named by a number, .png/.jpg/.jpeg); every one of them must exist on the generated
@@ -14,6 +16,7 @@
 import Foundation
 import Imaging
 import Metrics
+import Render
 import Tensor
 
 public enum EvaluationError: Error, CustomStringConvertible, Equatable {
@@ -24,6 +27,11 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
     case extraView(path: String)
     case sizeMismatch(generated: String, generatedSize: String, groundTruth: String, groundTruthSize: String)
     case unreadableImage(path: String, reason: String)
+    case missingObjects(path: String, names: [String])
+    case badProtocol(path: String, reason: String)
+    case unknownProtocol(name: String, known: [String], searched: [String])
+    case badCameras(path: String, reason: String)
+    case noCameras(path: String)
 
     public var description: String {
         switch self {
@@ -35,6 +43,16 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
         case .sizeMismatch(let g, let gs, let t, let ts):
             return "size mismatch: generated \(g) is \(gs), ground truth \(t) is \(ts)"
         case .unreadableImage(let p, let reason): return "cannot read image \(p): \(reason)"
+        case .missingObjects(let p, let names):
+            return "\(p) lacks the protocol's objects: \(names.joined(separator: ", "))"
+        case .badProtocol(let p, let reason): return "bad evaluation protocol \(p): \(reason)"
+        case .unknownProtocol(let name, let known, let searched):
+            return "unknown protocol \"\(name)\"; known: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+                + " (looked in \(searched.isEmpty ? "no protocol folder" : searched.joined(separator: ", ")); "
+                + "a path to a .json file works too)"
+        case .badCameras(let p, let reason): return "bad cameras file \(p): \(reason)"
+        case .noCameras(let p):
+            return "no cameras for \(p): ground truth from meshes needs cameras.json or orbit.json there, or --protocol"
         }
     }
 }
@@ -58,22 +76,27 @@ public struct EvaluationOptions: Codable, Equatable, Sendable {
     }
 }
 
-/// The four numbers of one comparison, or a mean of several.
+/// The numbers of one comparison, or a mean of several.
 public struct Scores: Codable, Equatable, Sendable {
     public var psnr: Double
     public var ssim: Double
     public var lpips: Double
     public var mse: Double
+    /// CLIP-S (cosine of CLIP image embeddings); nil when no CLIP tower was given (never made up).
+    public var clipScore: Double?
 
-    public init(psnr: Double, ssim: Double, lpips: Double, mse: Double) {
-        self.psnr = psnr; self.ssim = ssim; self.lpips = lpips; self.mse = mse
+    public init(psnr: Double, ssim: Double, lpips: Double, mse: Double, clipScore: Double? = nil) {
+        self.psnr = psnr; self.ssim = ssim; self.lpips = lpips; self.mse = mse; self.clipScore = clipScore
     }
 
-    /// Arithmetic mean of each metric (PSNR averaged in dB, as SyncDreamer does).
+    /// Arithmetic mean of each metric (PSNR averaged in dB, as SyncDreamer does); CLIP-S only when
+    /// every input has it.
     public static func mean(_ all: [Scores]) -> Scores {
         let n = Double(max(all.count, 1))
+        let clip = all.compactMap(\.clipScore)
         return Scores(psnr: all.map(\.psnr).reduce(0, +) / n, ssim: all.map(\.ssim).reduce(0, +) / n,
-                      lpips: all.map(\.lpips).reduce(0, +) / n, mse: all.map(\.mse).reduce(0, +) / n)
+                      lpips: all.map(\.lpips).reduce(0, +) / n, mse: all.map(\.mse).reduce(0, +) / n,
+                      clipScore: !all.isEmpty && clip.count == all.count ? clip.reduce(0, +) / n : nil)
     }
 }
 
@@ -98,7 +121,13 @@ public struct ViewIndexResult: Codable, Equatable, Sendable {
 public struct EvaluationReport: Codable, Equatable, Sendable {
     public var generated: String
     public var groundTruth: String
+    /// The folder of ground-truth views rendered from meshes (nil when the ground truth was views).
+    public var groundTruthRenders: String?
+    /// The protocol's name, when one was used.
+    public var protocolName: String?
     public var options: EvaluationOptions
+    /// Whether and how CLIP-S was computed.
+    public var clip: CLIPScoreStatus
     /// Mean over objects of the per-object means.
     public var overall: Scores
     public var objects: [ObjectResult]
@@ -110,29 +139,99 @@ public struct EvaluationReport: Codable, Equatable, Sendable {
 public struct FolderEvaluator {
     public let options: EvaluationOptions
     public let lpips: LPIPS
+    /// CLIP-S scorer; nil leaves CLIP-S out and records `clipMissingReason`.
+    public let clip: CLIPScorer?
+    public let clipMissingReason: String
 
     /// `lpips` must be built for `options.lpipsNet` and loaded.
-    public init(options: EvaluationOptions, lpips: LPIPS) {
+    public init(options: EvaluationOptions, lpips: LPIPS, clip: CLIPScorer? = nil,
+                clipMissingReason: String = CLIPScoreStatus.noWeightsReason) {
         precondition(lpips.net == options.lpipsNet, "LPIPS network \(lpips.net) but options ask for \(options.lpipsNet)")
         self.options = options
         self.lpips = lpips
+        self.clip = clip
+        self.clipMissingReason = clipMissingReason
     }
+
+    var clipStatus: CLIPScoreStatus { clip?.status ?? .notComputed(clipMissingReason) }
 
     /// One object's views to compare: (view index, file name, generated URL, ground-truth URL).
     typealias ObjectPlan = (name: String, views: [(index: Int, file: String, generated: URL, groundTruth: URL)])
 
-    public func evaluate(generated: URL, groundTruth: URL,
+    /// Scores `generated` against `groundTruth`: a folder of views, or a GSO-style mesh folder
+    /// (rendered into `renderCache` first at the generated views' cameras or the protocol's).
+    /// `objects` (or the protocol's list) limits the objects scored. Nothing is written except
+    /// the render cache; every layout and camera problem is found before any rendering or scoring.
+    public func evaluate(generated: URL, groundTruth: URL, objects: [String]? = nil,
+                         protocol evaluationProtocol: EvaluationProtocol? = nil, renderCache: URL? = nil,
                          progress: (String) -> Void = { _ in }) throws -> EvaluationReport {
+        var objects = objects ?? evaluationProtocol?.objects
+        var viewsRoot = groundTruth
+        var rendersPath: String? = nil
+        if MeshGroundTruth.isMeshLayout(groundTruth) {
+            // The cache may hold other objects from earlier runs: score the mesh folder's.
+            objects = objects ?? MeshGroundTruth.objects(in: groundTruth)
+            guard let cache = renderCache else {
+                throw EvaluationError.notAFolder(path: groundTruth.path + " (meshes need a render cache folder)")
+            }
+            try renderMeshes(generated: generated, groundTruth: groundTruth, objects: objects,
+                             protocol: evaluationProtocol, cache: cache, progress: progress)
+            viewsRoot = cache
+            rendersPath = cache.path
+        }
+        var report = try evaluateViews(generated: generated, groundTruth: viewsRoot, objects: objects, progress: progress)
+        report.groundTruth = groundTruth.path
+        report.groundTruthRenders = rendersPath
+        report.protocolName = evaluationProtocol?.name
+        return report
+    }
+
+    /// Checks every object's generated folder and cameras, then renders what the cache lacks.
+    func renderMeshes(generated: URL, groundTruth: URL, objects: [String]?, protocol p: EvaluationProtocol?,
+                      cache: URL, progress: (String) -> Void) throws {
+        let available = MeshGroundTruth.objects(in: groundTruth)
+        let names = objects ?? available
+        let missing = names.filter { !available.contains($0) }
+        guard missing.isEmpty else {
+            throw EvaluationError.missingObjects(path: groundTruth.path + " (<object>/meshes/model.obj)", names: missing)
+        }
+        try requireFolder(generated)
+        var plans: [(object: String, cameras: ViewCameras)] = []
+        for object in names {
+            let genDir = generated.appendingPathComponent(object, isDirectory: true)
+            try requireFolder(genDir)
+            guard let cameras = try ViewCameras.stored(in: genDir, fallback: p) ?? p.map({ ViewCameras(protocol: $0, object: object) }) else {
+                throw EvaluationError.noCameras(path: genDir.path)
+            }
+            let genViews = try numberedViews(in: genDir)
+            for index in 0..<cameras.elevationsDegrees.count where !options.excludedViews.contains(index) {
+                guard genViews[index] != nil else {
+                    throw EvaluationError.missingView(path: genDir.appendingPathComponent(RenderJob.stem(index) + ".png").path,
+                                                      groundTruth: "\(MeshGroundTruth.meshFile(root: groundTruth, object: object).path) "
+                                                          + "view \(index) (cameras from \(cameras.source))")
+                }
+            }
+            plans.append((object, cameras))
+        }
+        for (object, cameras) in plans {
+            let rendered = try MeshGroundTruth.render(object: object, mesh: MeshGroundTruth.meshFile(root: groundTruth, object: object),
+                                                      cameras: cameras, cache: cache)
+            progress("\(object): ground truth \(rendered ? "rendered" : "reused from cache"), \(cameras.elevationsDegrees.count) views "
+                     + "at \(cameras.size)x\(cameras.size) (cameras from \(cameras.source))")
+        }
+    }
+
+    /// Scores two folders of views (see the file comment).
+    public func evaluateViews(generated: URL, groundTruth: URL, objects: [String]? = nil,
+                              progress: (String) -> Void = { _ in }) throws -> EvaluationReport {
         // The whole layout is checked before any image is scored, so a missing file fails fast.
-        let plan = try makePlan(generated: generated, groundTruth: groundTruth)
+        let plan = try makePlan(generated: generated, groundTruth: groundTruth, objects: objects)
         var results: [ObjectResult] = []
         for object in plan {
-            let views = try object.views.map { v in
-                ViewResult(view: v.index, file: v.file, scores: try compare(v.generated, v.groundTruth))
-            }
-            let result = ObjectResult(name: object.name, mean: Scores.mean(views.map(\.scores)), views: views)
-            progress(String(format: "%@: %d views, PSNR %.3f, SSIM %.4f, LPIPS %.4f", object.name, views.count,
-                            result.mean.psnr, result.mean.ssim, result.mean.lpips))
+            let result = try score(object)
+            let clipText = result.mean.clipScore.map { String(format: ", CLIP-S %.4f", $0) } ?? ""
+            progress(String(format: "%@: %d views, PSNR %.3f, SSIM %.4f, LPIPS %.4f", object.name, result.views.count,
+                            result.mean.psnr, result.mean.ssim, result.mean.lpips) + clipText)
             results.append(result)
         }
         var byIndex: [Int: [Scores]] = [:]
@@ -140,12 +239,33 @@ public struct FolderEvaluator {
         let perView = byIndex.keys.sorted().map { i in
             ViewIndexResult(view: i, objectCount: byIndex[i]!.count, mean: Scores.mean(byIndex[i]!))
         }
-        return EvaluationReport(generated: generated.path, groundTruth: groundTruth.path, options: options,
+        return EvaluationReport(generated: generated.path, groundTruth: groundTruth.path, groundTruthRenders: nil,
+                                protocolName: nil, options: options, clip: clipStatus,
                                 overall: Scores.mean(results.map(\.mean)), objects: results, perView: perView)
     }
 
-    func makePlan(generated: URL, groundTruth: URL) throws -> [ObjectPlan] {
-        let objects = try subfolders(of: groundTruth)
+    /// One object's views: PSNR, SSIM, LPIPS per pair, then CLIP-S with the views batched.
+    func score(_ object: ObjectPlan) throws -> ObjectResult {
+        var generatedViews: [Tensor] = [], groundTruthViews: [Tensor] = []
+        var views: [ViewResult] = []
+        for v in object.views {
+            let (gen, gt) = try readPair(v.generated, v.groundTruth)
+            views.append(ViewResult(view: v.index, file: v.file, scores: compare(gen, gt)))
+            if clip != nil { generatedViews.append(gen); groundTruthViews.append(gt) }
+        }
+        if let clip {
+            for (i, s) in clip.scores(generated: generatedViews, groundTruth: groundTruthViews).enumerated() {
+                views[i].scores.clipScore = s
+            }
+        }
+        return ObjectResult(name: object.name, mean: Scores.mean(views.map(\.scores)), views: views)
+    }
+
+    func makePlan(generated: URL, groundTruth: URL, objects selected: [String]? = nil) throws -> [ObjectPlan] {
+        let available = try subfolders(of: groundTruth)
+        let objects = selected ?? available
+        let missing = objects.filter { !available.contains($0) }
+        guard missing.isEmpty else { throw EvaluationError.missingObjects(path: groundTruth.path, names: missing) }
         try requireFolder(generated)
         return try objects.map { object in
             let gtDir = groundTruth.appendingPathComponent(object, isDirectory: true)
@@ -173,14 +293,25 @@ public struct FolderEvaluator {
         }
     }
 
-    /// PSNR, SSIM, LPIPS and MSE of one generated view against its ground truth.
-    public func compare(_ generatedURL: URL, _ groundTruthURL: URL) throws -> Scores {
+    /// Both views of a pair, checked to have one size.
+    func readPair(_ generatedURL: URL, _ groundTruthURL: URL) throws -> (Tensor, Tensor) {
         let gen = try readView(generatedURL), gt = try readView(groundTruthURL)
         guard gen.shape == gt.shape else {
             func size(_ t: Tensor) -> String { "\(t.shape[2])x\(t.shape[1])" }
             throw EvaluationError.sizeMismatch(generated: generatedURL.path, generatedSize: size(gen),
                                                groundTruth: groundTruthURL.path, groundTruthSize: size(gt))
         }
+        return (gen, gt)
+    }
+
+    /// PSNR, SSIM, LPIPS and MSE of one generated view file against its ground truth (no CLIP-S).
+    public func compare(_ generatedURL: URL, _ groundTruthURL: URL) throws -> Scores {
+        let (gen, gt) = try readPair(generatedURL, groundTruthURL)
+        return compare(gen, gt)
+    }
+
+    /// PSNR, SSIM, LPIPS and MSE of two [3, H, W] views in [0, 1].
+    public func compare(_ gen: Tensor, _ gt: Tensor) -> Scores {
         let mse = meanSquaredError(gen, gt)
         let s = ssim(gen, gt, dataRange: options.ssimDataRange, convention: options.ssimConvention)
         let batch = [1] + gen.shape
@@ -222,7 +353,7 @@ public func viewTensor(_ image: Image8) -> Tensor {
     return out
 }
 
-private func requireFolder(_ url: URL) throws {
+func requireFolder(_ url: URL) throws {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else {
         throw EvaluationError.notAFolder(path: url.path)
@@ -243,7 +374,7 @@ private func subfolders(of root: URL) throws -> [String] {
 }
 
 /// Files named `<number>.png|jpg|jpeg` by view index.
-private func numberedViews(in dir: URL) throws -> [Int: String] {
+func numberedViews(in dir: URL) throws -> [Int: String] {
     var views: [Int: String] = [:]
     for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
         let url = URL(fileURLWithPath: name)

@@ -38,12 +38,17 @@ public struct RenderJob {
     }
 
     /// Renders an already normalised mesh (tests build meshes by hand and come in here).
+    /// `cameras` replaces the planned orbit (the evaluator renders ground truth at the cameras of
+    /// generated views); nil plans it from `options`.
     public func render(_ mesh: Mesh, normalization: (scale: Double, offset: SIMD3<Double>) = (1, .zero),
-                       convertedYUp: Bool = false, warnings: [String] = []) throws {
-        let elevation = Orbit.elevation(options.elevation, seed: options.seed, objectID: objectID)
-        let distance = options.distance ?? Orbit.fittedDistance(radius: mesh.radius, fovDegrees: options.fovDegrees)
-        let cameras = Orbit.cameras(views: options.views, elevation: elevation, azimuthStart: options.azimuthStart,
-                                    distance: distance, fovDegrees: options.fovDegrees, size: options.size)
+                       convertedYUp: Bool = false, warnings: [String] = [], cameras given: [Camera]? = nil) throws {
+        let elevation = given?.first?.elevationDegrees
+            ?? Orbit.elevation(options.elevation, seed: options.seed, objectID: objectID)
+        let distance = given?.first?.distance
+            ?? options.distance ?? Orbit.fittedDistance(radius: mesh.radius, fovDegrees: options.fovDegrees)
+        let cameras = given ?? Orbit.cameras(views: options.views, elevation: elevation,
+                                             azimuthStart: options.azimuthStart, distance: distance,
+                                             fovDegrees: options.fovDegrees, size: options.size)
         let depthEncoding = options.writeDepth ? DepthEncoding.around(distance: distance) : nil
         let shader = Shader(mesh: mesh)
         let s = options.supersampling

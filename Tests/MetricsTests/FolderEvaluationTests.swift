@@ -93,13 +93,72 @@ final class FolderEvaluationTests: XCTestCase {
         let report = try evaluator.evaluate(generated: gen, groundTruth: gt)
         let out = root.appendingPathComponent("report")
         let files = try report.write(to: out)
-        XCTAssertEqual(files.map(\.lastPathComponent), ["metrics.json", "metrics.md"])
+        XCTAssertEqual(files.map(\.lastPathComponent), ["metrics.json", "metrics.md", "index.html"])
         XCTAssertEqual(try EvaluationReport.decoded(from: Data(contentsOf: files[0])), report)
         let md = try String(contentsOf: files[1], encoding: .utf8)
         XCTAssertTrue(md.contains("| chicken | 3 |"), md)
         XCTAssertTrue(md.contains("LPIPS-alex"), md)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".tmp") }
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".tmp") }
         XCTAssertEqual(leftovers, [])
+    }
+
+    /// Without CLIP weights every report says CLIP-S was not computed and why, and holds no value.
+    func testReportsSayCLIPScoreWasNotComputedWithoutWeights() throws {
+        let report = try evaluator.evaluate(generated: gen, groundTruth: gt)
+        XCTAssertFalse(report.clip.computed)
+        XCTAssertNil(report.overall.clipScore)
+        XCTAssertTrue(report.objects.allSatisfy { $0.views.allSatisfy { $0.scores.clipScore == nil } })
+        let out = root.appendingPathComponent("report")
+        try report.write(to: out)
+        let json = try String(contentsOf: out.appendingPathComponent("metrics.json"), encoding: .utf8)
+        XCTAssertFalse(json.contains("clipScore"), "no CLIP-S value may be written")
+        XCTAssertTrue(json.contains("\"computed\" : false") && json.contains("no CLIP weights given"), json)
+        for file in ["metrics.md", "index.html"] {
+            let text = try String(contentsOf: out.appendingPathComponent(file), encoding: .utf8)
+            XCTAssertTrue(text.contains("CLIP-S not computed") && text.contains("no CLIP weights given"), file)
+            XCTAssertFalse(text.contains("CLIP-S ↑"), "\(file) has no CLIP-S column")
+        }
+    }
+
+    /// Every src/href of index.html names a file that exists in the report folder, and every
+    /// object has its two strips, as wide as its scored views.
+    func testHTMLLinksOnlyFilesThatExist() throws {
+        let report = try evaluator.evaluate(generated: gen, groundTruth: gt)
+        let out = root.appendingPathComponent("report")
+        try report.write(to: out)
+        let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        let regex = try NSRegularExpression(pattern: #"(?:src|href)="([^"]*)""#)
+        let links = regex.matches(in: html, range: NSRange(html.startIndex..., in: html)).map { match in
+            String(html[Range(match.range(at: 1), in: html)!])
+        }
+        XCTAssertEqual(links.count, 4, "two strips per object")
+        for link in links {
+            XCTAssertFalse(link.hasPrefix("/") || link.contains(".."), "relative link inside the report: \(link)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(link).path), "\(link) is missing")
+        }
+        let strip = try PNG.read(out.appendingPathComponent(EvaluationReport.stripPaths(object: "alarm").generated))
+        XCTAssertEqual(strip.height, 32 + 2 * 2, "one 32-pixel row with 2-pixel spacing")
+        XCTAssertEqual(strip.width, 3 * 32 + 4 * 2, "three views")
+        XCTAssertTrue(html.contains("<h3>chicken</h3>") && html.contains("LPIPS-alex"))
+    }
+
+    /// A report that cannot be completed (a view vanished before the strips) writes nothing.
+    func testFailedReportWritesNothing() throws {
+        let report = try evaluator.evaluate(generated: gen, groundTruth: gt)
+        try FileManager.default.removeItem(at: gen.appendingPathComponent("chicken/002.png"))
+        let out = root.appendingPathComponent("report")
+        XCTAssertThrowsError(try report.write(to: out)) { error in
+            XCTAssertTrue("\(error)".contains(self.gen.appendingPathComponent("chicken/002.png").path), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+    }
+
+    func testProtocolObjectListIsCheckedAndSelects() throws {
+        let report = try evaluator.evaluate(generated: gen, groundTruth: gt, objects: ["chicken"])
+        XCTAssertEqual(report.objects.map(\.name), ["chicken"])
+        XCTAssertThrowsError(try evaluator.evaluate(generated: gen, groundTruth: gt, objects: ["chicken", "sofa"])) { error in
+            XCTAssertEqual(error as? EvaluationError, .missingObjects(path: self.gt.path, names: ["sofa"]))
+        }
     }
 
     func testIdenticalViewsGiveInfinitePSNRWrittenAsInf() throws {
