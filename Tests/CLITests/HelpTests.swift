@@ -25,7 +25,7 @@ final class HelpTests: XCTestCase {
 
     func testHelpTextsMatchSnapshots() throws {
         let record = ProcessInfo.processInfo.environment["SVDMV_RECORD_SNAPSHOTS"] == "1"
-        for command in [[], ["generate"], ["train"], ["dataset"], ["shapes"], ["weights", "inspect"], ["bench"], ["bench", "ops"], ["evaluate"], ["render"], ["contact-sheet"]] {
+        for command in [[], ["generate"], ["train"], ["dataset"], ["shapes"], ["weights", "inspect"], ["bench"], ["bench", "ops"], ["bench", "train"], ["evaluate"], ["render"], ["contact-sheet"]] {
             let (status, output) = try run(command + ["--help"])
             XCTAssertEqual(status, 0, "\(command) --help")
             let file = snapshots.appendingPathComponent((command.isEmpty ? ["svdmv"] : command).joined(separator: "-") + ".txt")
