@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "SeededRandom", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
-        .target(name: "Benchmarks", dependencies: ["Tensor"], swiftSettings: optimized),
+        .target(name: "Benchmarks", dependencies: ["Tensor", "NN", "Models", "Diffusion"], swiftSettings: optimized),
         // Dataset side: COLMAP / MVImgNet / renderer-output readers, training sequences, tar shards.
         .target(name: "CEigenHelper", path: "Sources/CEigenHelper",
                 cxxSettings: [.unsafeFlags(["-I/usr/include/eigen3"])]),
