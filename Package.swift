@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "FileSupport", swiftSettings: swift5),
         .target(name: "SeededRandom", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
-        .target(name: "Benchmarks", dependencies: ["Tensor"], swiftSettings: optimized),
+        .target(name: "Benchmarks", dependencies: ["Tensor", "NN", "Models"], swiftSettings: optimized),
         // Dataset side: COLMAP / MVImgNet / renderer-output readers, training sequences, tar shards.
         .target(name: "CEigenHelper", path: "Sources/CEigenHelper",
                 cxxSettings: [.unsafeFlags(["-I/usr/include/eigen3"])]),
@@ -68,7 +68,7 @@ let package = Package(
             swiftSettings: swift5),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Sources/TestSupport",
+        .target(name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Sources/TestSupport",
                 swiftSettings: swift5),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport", "SeededRandom"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),

@@ -182,6 +182,13 @@ public struct HalfTensor: @unchecked Sendable, CustomStringConvertible {
         self.init(dtype: dtype, shape: tensor.shape, bytes: region.base, owner: region)
     }
 
+    /// `count` elements of `dtype` written by `fill` into a new owned buffer.
+    public init(dtype: DType, shape: [Int], filling fill: (UnsafeMutableRawPointer) -> Void) {
+        let region = ByteRegion(allocating: shape.reduce(1, *) * dtype.byteCount)
+        fill(region.base)
+        self.init(dtype: dtype, shape: shape, bytes: region.base, owner: region)
+    }
+
     public var count: Int { shape.reduce(1, *) }
     public var byteCount: Int { count * dtype.byteCount }
     public var description: String { "HalfTensor(\(dtype), \(shape))" }

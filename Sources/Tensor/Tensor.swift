@@ -18,7 +18,9 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Owned storage of `count` floats. Zeroed storage comes from `calloc`, whose large blocks are
     /// fresh pages that read as zero without being touched, so a model built with zero weights
-    /// (then loaded, possibly into half storage) commits no memory for them.
+    /// (then loaded, possibly into half storage) commits no memory for them. (Under
+    /// `MemoryPolicy.retainFreedMemory` large blocks come from the heap, which glibc clears on
+    /// reuse: build and load models before turning that policy on.)
     public init(count: Int, zeroed: Bool = true) {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let raw = zeroed ? calloc(1, bytes) : malloc(bytes)
