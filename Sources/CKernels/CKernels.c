@@ -280,3 +280,20 @@ void ck_torch_rand_affine(float *y, unsigned short *half, long n, unsigned long 
         else y[j] = value;
     }
 }
+
+void ck_float16_to_float(float *y, const unsigned short *h, long n) {
+    for (long i = 0; i < n; i++) {
+        uint32_t sign = (uint32_t)(h[i] & 0x8000) << 16;
+        uint32_t exponent = (h[i] >> 10) & 0x1F, mantissa = h[i] & 0x3FF, bits;
+        if (exponent == 0x1F) {
+            bits = sign | 0x7F800000u | (mantissa << 13);
+        } else if (exponent == 0) {  /* zero or subnormal: mantissa * 2^-24, exact */
+            float m = (float)mantissa * (1.0f / 16777216.0f);
+            memcpy(&bits, &m, 4);
+            bits |= sign;
+        } else {
+            bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+        }
+        memcpy(y + i, &bits, 4);
+    }
+}

@@ -102,7 +102,7 @@ extension SVDMV.Bench {
         var size = 576
         @Option(help: "Frames decoded in one call (SV3DSampler's decoding chunk).")
         var frames = 1
-        @Option(help: "Largest im2col scratch in MiB; 0 = whole images (the scratch before banding).")
+        @Option(name: .customLong("im2col-scratch-mib"), help: "Largest im2col scratch in MiB; 0 = whole images (the scratch before banding).")
         var im2colScratchMiB = Tensor.im2colScratchLimit * 4 >> 20
         @OptionGroup var memory: MemoryOptions
 

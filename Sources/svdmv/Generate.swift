@@ -76,9 +76,12 @@ extension SVDMV {
         }
 
         func run() throws {
-            memory.apply()
             let started = Date()
+            // Weights keep the checkpoint's dtype (F16/BF16 layer weights stay half). The allocator
+            // policy comes after loading: with it on, glibc clears recycled heap blocks, which would
+            // commit the freshly built model's zero placeholders.
             let model = try SV3DModel.load(URL(fileURLWithPath: checkpoint))
+            memory.apply()
             let input = try readImage(URL(fileURLWithPath: image))
             let prepared = try ConditioningImage.sv3d(input, size: model.config.imageSize, frameRatio: frameRatio)
             var settings = SV3DSamplingSettings()
