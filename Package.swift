@@ -69,7 +69,7 @@ let package = Package(
             swiftSettings: swift5),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Sources/TestSupport",
+        .target(name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Sources/TestSupport",
                 swiftSettings: swift5),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport", "SeededRandom"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),

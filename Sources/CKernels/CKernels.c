@@ -227,3 +227,73 @@ VARIANTS(void, ck_attention_head,
         }
     }
 })
+
+// ---- seeded uniforms (torch.rand) --------------------------------------------------------------
+
+#pragma STDC FP_CONTRACT OFF
+
+/* IEEE binary16 bits nearest to a finite float (round to nearest even, gradual underflow,
+   overflow to infinity): Sources/Tensor/DType.swift float16Bits without the NaN branch. */
+static uint16_t ck_float16_bits(float value) {
+    uint32_t x;
+    memcpy(&x, &value, 4);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t magnitude = x & 0x7FFFFFFFu;
+    if (magnitude >= 0x477FF000u) return sign | 0x7C00;
+    if (magnitude < 0x38800000u) {
+        float m, shifted;
+        memcpy(&m, &magnitude, 4);
+        shifted = m + 0.5f;
+        uint32_t bits;
+        memcpy(&bits, &shifted, 4);
+        return sign | (uint16_t)(bits - 0x3F000000u);
+    }
+    uint32_t lowest_kept = (magnitude >> 13) & 1;
+    return sign | (uint16_t)((magnitude - 0x38000000u + 0x0FFFu + lowest_kept) >> 13);
+}
+
+void ck_torch_rand_affine(float *y, unsigned short *half, long n, unsigned long long seed, float scale,
+                          float shift) {
+    uint32_t state[624];
+    state[0] = (uint32_t)seed;
+    for (int i = 1; i < 624; i++) state[i] = 1812433253u * (state[i - 1] ^ (state[i - 1] >> 30)) + (uint32_t)i;
+    int index = 624;
+    for (long j = 0; j < n; j++) {
+        if (index >= 624) {
+            for (int i = 0; i < 624; i++) {
+                uint32_t v = (state[i] & 0x80000000u) | (state[(i + 1) % 624] & 0x7FFFFFFFu);
+                uint32_t next = state[(i + 397) % 624] ^ (v >> 1);
+                if (v & 1) next ^= 0x9908B0DFu;
+                state[i] = next;
+            }
+            index = 0;
+        }
+        uint32_t r = state[index++];
+        r ^= r >> 11;
+        r ^= (r << 7) & 0x9D2C5680u;
+        r ^= (r << 15) & 0xEFC60000u;
+        r ^= r >> 18;
+        float u = (float)(r & 0xFFFFFFu) * (1.0f / 16777216.0f);
+        float value = (u * 2.0f - 1.0f) * scale;
+        if (shift != 0.0f) value = value + shift;
+        if (half) half[j] = ck_float16_bits(value);
+        else y[j] = value;
+    }
+}
+
+void ck_float16_to_float(float *y, const unsigned short *h, long n) {
+    for (long i = 0; i < n; i++) {
+        uint32_t sign = (uint32_t)(h[i] & 0x8000) << 16;
+        uint32_t exponent = (h[i] >> 10) & 0x1F, mantissa = h[i] & 0x3FF, bits;
+        if (exponent == 0x1F) {
+            bits = sign | 0x7F800000u | (mantissa << 13);
+        } else if (exponent == 0) {  /* zero or subnormal: mantissa * 2^-24, exact */
+            float m = (float)mantissa * (1.0f / 16777216.0f);
+            memcpy(&bits, &m, 4);
+            bits |= sign;
+        } else {
+            bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+        }
+        memcpy(y + i, &bits, 4);
+    }
+}

@@ -124,20 +124,29 @@ public final class SV3DModel: Module {
     /// every key under the four prefixes used, except the CLIP text-tower leftovers sgm keeps.
     /// Keys of other parts of an sgm checkpoint (e.g. other embedders) are not read. Errors name the
     /// full checkpoint keys.
-    public static func load(_ url: URL) throws -> SV3DModel {
+    ///
+    /// `weightPrecision` is how the layer weights (Linear, Conv2d, temporal convolutions: nearly
+    /// all parameters) are kept in memory; arithmetic is Float32 either way. nil (the default)
+    /// takes the dtype of the UNet's weights in the file, so an F16 checkpoint stays F16 (about
+    /// half the memory, inference only). Training must pass `.float32`. Tensors are read one by one
+    /// from the mapped file; F16/BF16 data kept in its own dtype is used in place, never copied.
+    public static func load(_ url: URL, weightPrecision: DType? = nil) throws -> SV3DModel {
         let file = try SafeTensorsFile(url: url)
         let model = SV3DModel(try config(of: file))
-        let prefixes = [unetPrefix, clipPrefix, encoderPrefix, decoderPrefix]
-        var tensors: [String: Tensor] = [:]
-        for key in file.keys where prefixes.contains(where: { key.hasPrefix($0) }) {
-            tensors[key] = try file.tensor(key)
-        }
+        let precision = try weightPrecision ?? storedPrecision(of: file)
         do {
-            try model.load(tensors, ignoring: unusedCheckpointKeys)
+            try model.load(from: file, weightPrecision: precision, ignoring: unusedCheckpointKeys,
+                           checkingKeysUnder: [unetPrefix, clipPrefix, encoderPrefix, decoderPrefix])
         } catch {
             throw SV3DModelError.weights(part: "SV3D checkpoint \(file.path)", underlying: error)
         }
         return model
+    }
+
+    /// The dtype the checkpoint stores its UNet's weights in (of its output convolution, which
+    /// every UNet has).
+    public static func storedPrecision(of file: SafeTensorsFile) throws -> DType {
+        try file.info(unetPrefix + "out.2.weight").dtype
     }
 
     /// Keys under the four prefixes that an sgm checkpoint carries but the model does not use (the

@@ -6,32 +6,48 @@ import Tensor
 
 /// torch.nn.Linear: weight [out, in], optional bias [out].
 public final class Linear: Module {
-    public var weight: Tensor
+    /// The weight as stored (Float32, or F16/BF16 for inference; see LayerWeight.swift).
+    public var storedWeight: LayerWeight
     public var bias: Tensor?
 
+    /// The Float32 weight (widened on each read when stored in half precision); setting it stores
+    /// Float32.
+    public var weight: Tensor {
+        get { storedWeight.float }
+        set { storedWeight = LayerWeight(newValue) }
+    }
+
     public init(_ inFeatures: Int, _ outFeatures: Int, bias hasBias: Bool = true) {
-        weight = Tensor(zeros: [outFeatures, inFeatures])
+        storedWeight = LayerWeight(Tensor(zeros: [outFeatures, inFeatures]))
         bias = hasBias ? Tensor(zeros: [outFeatures]) : nil
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { Tensor.linear(x, weight: weight, bias: bias) }
 
     public func visitParameters(_ body: (String, inout Tensor) -> Void) {
-        body("weight", &weight)
+        visit(&storedWeight, "weight", body)
         if bias != nil { body("bias", &bias!) }
     }
 }
 
 /// torch.nn.Conv2d (groups 1): weight [out, in, k, k], bias [out].
 public final class Conv2d: Module {
-    public var weight: Tensor
+    /// The weight as stored (Float32, or F16/BF16 for inference; see LayerWeight.swift).
+    public var storedWeight: LayerWeight
     public var bias: Tensor?
+
+    /// The Float32 weight (widened on each read when stored in half precision); setting it stores
+    /// Float32.
+    public var weight: Tensor {
+        get { storedWeight.float }
+        set { storedWeight = LayerWeight(newValue) }
+    }
     public let stride: Int
     public let padding: Padding2D
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1,
                 padding: Int = 0, bias hasBias: Bool = true) {
-        weight = Tensor(zeros: [outChannels, inChannels, kernelSize, kernelSize])
+        storedWeight = LayerWeight(Tensor(zeros: [outChannels, inChannels, kernelSize, kernelSize]))
         bias = hasBias ? Tensor(zeros: [outChannels]) : nil
         self.stride = stride
         self.padding = Padding2D(padding)
@@ -42,7 +58,7 @@ public final class Conv2d: Module {
     }
 
     public func visitParameters(_ body: (String, inout Tensor) -> Void) {
-        body("weight", &weight)
+        visit(&storedWeight, "weight", body)
         if bias != nil { body("bias", &bias!) }
     }
 }

@@ -67,10 +67,19 @@ extension Module {
 
 public struct WeightLoadingError: Error, CustomStringConvertible {
     public let problems: [String]
+    /// The checkpoint file, when the weights came from one.
+    public let file: String?
+
+    public init(problems: [String], file: String? = nil) {
+        self.problems = problems
+        self.file = file
+    }
+
     public var description: String {
         let shown = problems.prefix(20).joined(separator: "\n  ")
         let more = problems.count > 20 ? "\n  ... and \(problems.count - 20) more" : ""
-        return "weights do not match the model (\(problems.count) problems):\n  \(shown)\(more)"
+        let source = file.map { "weights in \($0)" } ?? "weights"
+        return "\(source) do not match the model (\(problems.count) problems):\n  \(shown)\(more)"
     }
 }
 

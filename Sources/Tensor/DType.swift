@@ -14,6 +14,8 @@
 // - BFloat16 -> Float32: the 16 bits become the high half of the float (exact).
 // All multi-byte values in files are little-endian; this code assumes a little-endian host.
 
+import CKernels
+
 #if _endian(big)
 #error("safetensors I/O assumes a little-endian host")
 #endif
@@ -115,6 +117,9 @@ public func convertToFloat(_ destination: UnsafeMutablePointer<Float>,
         switch dtype {
         case .float32:
             UnsafeMutableRawPointer(dst).copyMemory(from: base, byteCount: n * 4)
+        case .float16 where Int(bitPattern: base) % 2 == 0:
+            // C loop (optimised in debug builds too): weights are widened before every GEMM
+            ck_float16_to_float(dst, base.assumingMemoryBound(to: UInt16.self), n)
         case .float16:
             let table = float16Table
             for i in 0..<n { dst[i] = table[Int(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))] }
@@ -180,6 +185,13 @@ public struct HalfTensor: @unchecked Sendable, CustomStringConvertible {
         let region = ByteRegion(allocating: count * dtype.byteCount)
         convertFromFloat(region.base, dtype: dtype, from: tensor.data, count: count)
         self.init(dtype: dtype, shape: tensor.shape, bytes: region.base, owner: region)
+    }
+
+    /// `count` elements of `dtype` written by `fill` into a new owned buffer.
+    public init(dtype: DType, shape: [Int], filling fill: (UnsafeMutableRawPointer) -> Void) {
+        let region = ByteRegion(allocating: shape.reduce(1, *) * dtype.byteCount)
+        fill(region.base)
+        self.init(dtype: dtype, shape: shape, bytes: region.base, owner: region)
     }
 
     public var count: Int { shape.reduce(1, *) }

@@ -10,6 +10,7 @@
 // from ours by a few float ulps (the parity test allows 1e-5 relative).
 
 import Foundation
+import CKernels
 
 public struct TorchGenerator: Codable, Equatable {
     private var state = [UInt32](repeating: 0, count: 624)
@@ -109,6 +110,26 @@ public struct TorchGenerator: Codable, Equatable {
             let theta = Float(2 * Double.pi * Double(u2))  // ATen: 2.0f * pi<double> * u2
             d[j] = radius * cosf(theta)
             d[j + 8] = radius * sinf(theta)
+        }
+    }
+}
+
+extension TorchGenerator {
+    /// `torch.manual_seed(seed); (torch.rand(shape) * 2 - 1) * scale + shift` in float32 (the
+    /// shift skipped when 0): the same numbers as `TorchGenerator(seed:).rand(shape)` mapped so,
+    /// from the C kernel, fast in debug builds too (seeded test weights of a whole network).
+    public static func uniform(_ shape: [Int], seed: UInt64, scale: Float, shift: Float = 0) -> Tensor {
+        let out = Tensor(uninitialized: shape)
+        ck_torch_rand_affine(out.data, nil, out.count, seed, scale, shift)
+        return out
+    }
+
+    /// `uniform(shape, seed:, scale:, shift:)` rounded to float16 (nearest even), never held in
+    /// Float32.
+    public static func uniformFloat16(_ shape: [Int], seed: UInt64, scale: Float, shift: Float = 0) -> HalfTensor {
+        HalfTensor(dtype: .float16, shape: shape) { bytes in
+            ck_torch_rand_affine(nil, bytes.assumingMemoryBound(to: UInt16.self), shape.reduce(1, *), seed,
+                                 scale, shift)
         }
     }
 }

@@ -21,24 +21,19 @@ extension Tensor {
         // Small images (the UNet's 18x18 and 9x9 levels) share one GEMM in groups, so the GEMM's
         // column count stays near 1024 instead of hw; the product is then scattered per image.
         let group = min(n, max(1, 1024 / hw))
-        let col = g.isPointwise && group == 1 ? nil
-            : UnsafeMutablePointer<Float>.allocate(capacity: g.patch * hw * group)
-        let product = group > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: o * hw * group) : nil
-        defer { col?.deallocate(); product?.deallocate() }
-        var first = 0
-        while first < n {
-            let count = min(group, n - first)
-            let b: UnsafePointer<Float>
-            if let col {
+        if group == 1 {
+            conv2dInBands(out: out, x: x, weight: weight, bias: bias, geometry: g)
+        } else {
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patch * hw * group)
+            let product = UnsafeMutablePointer<Float>.allocate(capacity: o * hw * group)
+            defer { col.deallocate(); product.deallocate() }
+            var first = 0
+            while first < n {
+                let count = min(group, n - first)
                 for j in 0..<count {
                     im2col(col + j * hw, x.data + (first + j) * inSize, g, rowStride: count * hw)
                 }
-                b = UnsafePointer(col)
-            } else {
-                b = UnsafePointer(x.data + first * inSize)
-            }
-            if let product {
-                BLAS.sgemm(m: o, n: count * hw, k: g.patch, a: weight.data, lda: g.patch, b: b,
+                BLAS.sgemm(m: o, n: count * hw, k: g.patch, a: weight.data, lda: g.patch, b: col,
                            ldb: count * hw, c: product, ldc: count * hw)
                 for j in 0..<count {
                     let dst = out.data + (first + j) * o * hw
@@ -52,19 +47,50 @@ extension Tensor {
                         }
                     }
                 }
-            } else {
-                let dst = out.data + first * o * hw
-                if let bias {
-                    for c in 0..<o { (dst + c * hw).update(repeating: bias.data[c], count: hw) }
-                }
-                BLAS.sgemm(m: o, n: hw, k: g.patch, a: weight.data, lda: g.patch, b: b, ldb: hw,
-                           beta: bias == nil ? 0 : 1, c: dst, ldc: hw)
+                first += count
             }
-            first += count
         }
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return out.recorded("conv2d", inputs) { grad in
             conv2dBackward(grad, x: x, weight: weight, hasBias: bias != nil, geometry: g)
+        }
+    }
+
+    /// Largest im2col scratch buffer (in floats) the forward convolution of one image uses: 8M
+    /// floats = 32 MB. Larger images are convolved in bands of output rows, each band one im2col
+    /// and one GEMM writing its columns of the output in place, so the scratch no longer grows
+    /// with the image (a whole-image im2col of the VAE decoder's 128-channel 3x3 convolution at
+    /// 576x576 is 1.5 GB). A band is never narrower than one output row.
+    nonisolated(unsafe) public static var im2colScratchLimit = 8 << 20
+
+    /// out[i] = conv(x[i]) for every image, im2col + GEMM over bands of output rows (pointwise
+    /// convolutions read the input directly, no scratch).
+    static func conv2dInBands(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor?, geometry g: Conv2DGeometry) {
+        let n = x.shape[0], o = weight.shape[0], hw = g.outH * g.outW
+        let inSize = g.channels * g.height * g.width
+        let bandRows = g.isPointwise ? g.outH : max(1, min(g.outH, im2colScratchLimit / max(1, g.patch * g.outW)))
+        let col = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patch * bandRows * g.outW)
+        defer { col?.deallocate() }
+        for i in 0..<n {
+            let dst = out.data + i * o * hw
+            if let bias {
+                for c in 0..<o { (dst + c * hw).update(repeating: bias.data[c], count: hw) }
+            }
+            var y0 = 0
+            while y0 < g.outH {
+                let rows = min(bandRows, g.outH - y0), columns = rows * g.outW
+                let b: UnsafePointer<Float>
+                if let col {
+                    im2col(col, x.data + i * inSize, g, outRows: y0..<(y0 + rows))
+                    b = UnsafePointer(col)
+                } else {
+                    b = UnsafePointer(x.data + i * inSize)
+                }
+                // out[:, y0·outW ..< (y0 + rows)·outW] (+)= W[O, patch] · col[patch, columns]
+                BLAS.sgemm(m: o, n: columns, k: g.patch, a: weight.data, lda: g.patch, b: b, ldb: columns,
+                           beta: bias == nil ? 0 : 1, c: dst + y0 * g.outW, ldc: hw)
+                y0 += rows
+            }
         }
     }
 

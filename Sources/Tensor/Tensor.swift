@@ -16,9 +16,16 @@ public final class TensorStorage: @unchecked Sendable {
     /// Keeps memory that someone else owns (a mapped file) alive while the storage is used.
     private let owner: AnyObject?
 
+    /// Owned storage of `count` floats. Zeroed storage comes from `calloc`, whose large blocks are
+    /// fresh pages that read as zero without being touched, so a model built with zero weights
+    /// (then loaded, possibly into half storage) commits no memory for them. (Under
+    /// `MemoryPolicy.retainFreedMemory` large blocks come from the heap, which glibc clears on
+    /// reuse: build and load models before turning that policy on.)
     public init(count: Int, zeroed: Bool = true) {
-        pointer = .allocate(capacity: max(count, 1))
-        if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let raw = zeroed ? calloc(1, bytes) : malloc(bytes)
+        guard let raw else { fatalError("cannot allocate \(bytes) bytes for a tensor") }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
         owner = nil
     }
@@ -29,7 +36,7 @@ public final class TensorStorage: @unchecked Sendable {
         self.owner = owner
     }
 
-    deinit { if owner == nil { pointer.deallocate() } }
+    deinit { if owner == nil { free(pointer) } }
 }
 
 public struct Tensor: CustomStringConvertible {

@@ -10,7 +10,7 @@ extension SVDMV {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Benchmarks (each with a PyTorch twin under Scripts/bench).",
-            subcommands: [Ops.self, LPIPSBench.self, CLIPBench.self, TrainBench.self], defaultSubcommand: Ops.self)
+            subcommands: [Ops.self, LPIPSBench.self, CLIPBench.self, TrainBench.self, UNetBench.self, DecoderBench.self], defaultSubcommand: Ops.self)
     }
 }
 

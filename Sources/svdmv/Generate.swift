@@ -81,10 +81,13 @@ extension SVDMV {
         }
 
         func run() throws {
-            memory.apply()
             let started = Date()
+            // Weights keep the checkpoint's dtype (F16/BF16 layer weights stay half). The allocator
+            // policy comes after loading: with it on, glibc clears recycled heap blocks, which would
+            // commit the freshly built model's zero placeholders.
             let checkpointURL = try checkpoint.map { URL(fileURLWithPath: $0) } ?? BundledResource.defaultModel.url()
             let model = try SV3DModel.load(checkpointURL)
+            memory.apply()
             let input = try readImage(URL(fileURLWithPath: image))
             let prepared = try ConditioningImage.sv3d(input, size: model.config.imageSize, frameRatio: frameRatio)
             var settings = SV3DSamplingSettings()

@@ -103,7 +103,7 @@ extension SVDMV {
             let folder = URL(fileURLWithPath: out)
             let model: SV3DModel
             if let initFrom {
-                model = try SV3DModel.load(URL(fileURLWithPath: initFrom))
+                model = try SV3DModel.load(URL(fileURLWithPath: initFrom), weightPrecision: .float32)  // trainable
             } else {
                 model = SV3DModel(fresh!.config)
                 model.initializeRandomly(seed: seed)

@@ -7,6 +7,7 @@ import Generation
 import Models
 import NN
 import Tensor
+import TestSupport
 import XCTest
 
 final class SV3DModelTests: XCTestCase {
@@ -40,6 +41,39 @@ final class SV3DModelTests: XCTestCase {
         settings.seed = 24
         let c = SV3DSampler(model: loaded, settings: settings).generate(image: image)
         XCTAssertNotEqual(c.sliced(axis: 0, 0..<1).scalars, a.sliced(axis: 0, 0..<1).scalars, "another seed, another orbit")
+    }
+
+    /// An F16 checkpoint loads into F16 layer weights by default (half the bytes, inference), into
+    /// Float32 when asked (training), and both give the Float32 model's output on the same weights.
+    func testF16CheckpointStaysHalfUnlessFloat32IsAsked() throws {
+        let model = SV3DModel(.tinySV3DP)
+        model.initializeRandomly(seed: 2)
+        model.visitParameters { _, t in t = HalfTensor(t, dtype: .float16).float() }  // F16-representable
+        let file = temporaryFile("tiny-f16.safetensors")
+        try model.save(to: file, dtype: .float16)
+        let half = try SV3DModel.load(file)
+        let float = try SV3DModel.load(file, weightPrecision: .float32)
+        // layer weights: every parameter of rank >= 2 except CLIP's positional embedding and
+        // output projection, which are plain Float32 tensors
+        var layerWeights = 0, others = 0
+        model.visitParameters { key, t in
+            let plain = key.hasSuffix("visual.positional_embedding") || key.hasSuffix("visual.proj")
+            if t.rank >= 2 && !plain { layerWeights += t.count } else { others += t.count }
+        }
+        XCTAssertEqual(float.parameterStorageByteCount, 4 * (layerWeights + others))
+        XCTAssertEqual(half.parameterStorageByteCount, 2 * layerWeights + 4 * others)
+        XCTAssertEqual(half.unet.outConv.storedWeight.dtype, .float16)
+        XCTAssertEqual(float.unet.outConv.storedWeight.dtype, .float32)
+        float.trainable()
+        XCTAssertTrue(float.unet.outConv.weight.requiresGrad)
+        var g = TorchGenerator(seed: 4)
+        let x = g.randn([4, 8, 8, 8]), context = g.randn([4, 1, 32]), y = g.randn([4, 1280])
+        let t = Tensor(shape: [4], scalars: [0.3, 0.3, 0.3, 0.3])
+        let (a, b) = GradMode.withoutGradients {
+            (half.unet(x, timesteps: t, context: context, y: y, frames: 4),
+             model.unet(x, timesteps: t, context: context, y: y, frames: 4))
+        }
+        assertClose(a.scalars, b.scalars, rtol: 1e-5, atol: 1e-6, "F16-stored UNet vs Float32")
     }
 
     func testLoadErrorsNameThePartAndKey() throws {

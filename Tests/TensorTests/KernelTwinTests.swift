@@ -49,6 +49,57 @@ final class KernelTwinTests: XCTestCase {
         }
     }
 
+    /// Banded im2col (bounded scratch): with the scratch limit forced down, large images are
+    /// convolved in bands of 1, 2, 3 or 7 output rows (a last band shorter than the others, strides,
+    /// asymmetric padding, with and without bias) and agree with the direct convolution and with
+    /// the whole-image path.
+    func testBandedConv2dMatchesDirectConvolutionAndTheWholeImagePath() {
+        let saved = Tensor.im2colScratchLimit
+        defer { Tensor.im2colScratchLimit = saved }
+        let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int, s: Int, p: Padding2D, bias: Bool)] = [
+            (3, 4, 34, 33, 3, 1, Padding2D(1), true), (5, 3, 45, 41, 3, 2, Padding2D(1), false),
+            (4, 4, 66, 40, 3, 2, Padding2D(top: 0, bottom: 1, left: 0, right: 1), true),
+            (2, 3, 36, 35, 5, 1, Padding2D(2), true),
+        ]
+        for cs in cases {
+            let x = rng.randn([2, cs.c, cs.h, cs.w]), w = rng.randn([cs.o, cs.c, cs.k, cs.k])
+            let b = cs.bias ? rng.randn([cs.o]) : nil
+            let g = Conv2DGeometry(channels: cs.c, height: cs.h, width: cs.w, kernelH: cs.k, kernelW: cs.k,
+                                   stride: cs.s, padding: cs.p)
+            Tensor.im2colScratchLimit = 1 << 30
+            let whole = Tensor.conv2d(x, weight: w, bias: b, stride: cs.s, padding: cs.p)
+            let slow = Tensor(zeros: whole.shape)
+            let per = cs.o * g.outH * g.outW
+            for i in 0..<2 {
+                conv2dDirect(slow.data + i * per, x.data + i * cs.c * cs.h * cs.w, w.data, b?.data,
+                             outChannels: cs.o, g)
+            }
+            for bandRows in [1, 2, 3, 7] {
+                Tensor.im2colScratchLimit = bandRows * g.patch * g.outW
+                let banded = Tensor.conv2d(x, weight: w, bias: b, stride: cs.s, padding: cs.p)
+                assertClose(banded, slow, rtol: 1e-5, atol: 1e-5, "conv \(cs) in bands of \(bandRows) rows")
+                // not bit-identical: OpenBLAS handles a GEMM's edge columns with other micro-kernels,
+                // so a column's summation order depends on the GEMM's width
+                assertClose(banded, whole, rtol: 1e-5, atol: 1e-5, "conv \(cs): bands of \(bandRows) rows vs whole image")
+            }
+        }
+    }
+
+    /// The C seeded-uniform kernel against TorchGenerator.rand (itself checked against torch):
+    /// bit-identical after the affine map, across several mt19937 twists, and its float16 output
+    /// identical to rounding that tensor.
+    func testSeededUniformKernelMatchesTorchGenerator() {
+        for (seed, n, scale, shift) in [(UInt64(0), 5, Float(1), Float(0)), (7, 1500, 0.25, 1), (31_000, 100_003, 0.0413, 0),
+                                        (1 << 40 | 3, 2000, 2, 0)] {
+            var g = TorchGenerator(seed: seed)
+            let expected = g.rand([n]).scalars.map { shift == 0 ? ($0 * 2 - 1) * scale : ($0 * 2 - 1) * scale + shift }
+            let fast = TorchGenerator.uniform([n], seed: seed, scale: scale, shift: shift)
+            XCTAssertEqual(fast.scalars, expected, "seed \(seed) n \(n)")
+            XCTAssertEqual(TorchGenerator.uniformFloat16([n], seed: seed, scale: scale, shift: shift).float().scalars,
+                           HalfTensor(fast, dtype: .float16).float().scalars, "float16, seed \(seed) n \(n)")
+        }
+    }
+
     func testChunkedAttentionMatchesFullSoftmax() {
         let saved = (AttentionKernel.queryChunk, AttentionKernel.keyBlock)
         defer { (AttentionKernel.queryChunk, AttentionKernel.keyBlock) = saved }

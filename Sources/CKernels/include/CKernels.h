@@ -23,4 +23,15 @@ void ck_gelu_backward(float *dx, const float *g, const float *x, long n);
 void ck_attention_head(float *out, const float *q, const float *k, const float *v, long nq, long nk,
                        long d, long dv, float scale, float *scratch);
 
+/// y[i] = the float value of float16 bits h[i] (exact; NaN payloads shifted into place), the
+/// widening of half-stored weights before each GEMM. Twin: DType.swift float(fromFloat16Bits:).
+void ck_float16_to_float(float *y, const unsigned short *h, long n);
+
+/// torch.manual_seed(seed); torch.rand(n) (mt19937, 24-bit uniforms), each mapped to
+/// (u·2 − 1)·scale + shift in float32 (the shift skipped when 0), and rounded to float16 bits
+/// when `half` is not NULL (round to nearest even; then y may be NULL). Seeded test weights of
+/// billions of elements stay fast in debug builds; the Swift twin is TorchGenerator.rand.
+void ck_torch_rand_affine(float *y, unsigned short *half, long n, unsigned long long seed, float scale,
+                          float shift);
+
 #endif

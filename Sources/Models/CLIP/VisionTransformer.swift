@@ -15,8 +15,9 @@ public final class ResidualAttentionBlock: Module {
     let headCount: Int
     let activation: VisionTransformerConfig.Activation
     let ln1: LayerNorm, ln2: LayerNorm
-    /// torch.nn.MultiheadAttention's fused q, k, v projection: [3W, W] and [3W].
-    var inProjWeight: Tensor, inProjBias: Tensor
+    /// torch.nn.MultiheadAttention's fused q, k, v projection: [3W, W] (Float32 or half, see NN's
+    /// LayerWeight.swift) and [3W].
+    var inProjWeight: LayerWeight, inProjBias: Tensor
     let outProj: Linear, fc: Linear, proj: Linear
 
     init(_ config: VisionTransformerConfig, allocation: ParameterAllocation) {
@@ -25,7 +26,7 @@ public final class ResidualAttentionBlock: Module {
         activation = config.activation
         ln1 = LayerNorm(w, eps: config.layerNormEps)
         ln2 = LayerNorm(w, eps: config.layerNormEps)
-        inProjWeight = allocation.tensor([3 * w, w])
+        inProjWeight = LayerWeight(allocation.tensor([3 * w, w]))
         inProjBias = allocation.tensor([3 * w])
         outProj = allocation.linear(w, w)
         fc = allocation.linear(w, config.mlpWidth)
@@ -35,7 +36,7 @@ public final class ResidualAttentionBlock: Module {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let w = x.shape[2]
         // attention
-        let qkv = Tensor.linear(ln1(x), weight: inProjWeight, bias: inProjBias).split(axis: -1, sizes: [w, w, w])
+        let qkv = Tensor.linear(ln1(x), weight: inProjWeight.float, bias: inProjBias).split(axis: -1, sizes: [w, w, w])
         var h = x + outProj(Tensor.multiHeadAttention(q: qkv[0], k: qkv[1], v: qkv[2], heads: headCount))
         // MLP
         let hidden = fc(ln2(h))
@@ -46,7 +47,7 @@ public final class ResidualAttentionBlock: Module {
 
     public func visitParameters(_ body: (String, inout Tensor) -> Void) {
         visit(ln1, "ln_1", body)
-        body("attn.in_proj_weight", &inProjWeight)
+        visit(&inProjWeight, "attn.in_proj_weight", body)
         body("attn.in_proj_bias", &inProjBias)
         visit(outProj, "attn.out_proj", body)
         visit(ln2, "ln_2", body)

@@ -54,20 +54,21 @@ extension UNet {
     /// sgm's Conv3d with kernel (k, 1, 1) and padding (k/2, 0, 0): a convolution over the frames of
     /// each video. Weight [O, C, k, 1, 1], bias [O]; input/output [B, C, T, h, w].
     public final class TemporalConv: Module {
-        public var weight: Tensor
+        /// Float32 or half (see NN's LayerWeight.swift).
+        public var weight: LayerWeight
         public var bias: Tensor
 
         public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int) {
-            weight = Tensor(zeros: [outChannels, inChannels, kernelSize, 1, 1])
+            weight = LayerWeight(Tensor(zeros: [outChannels, inChannels, kernelSize, 1, 1]))
             bias = Tensor(zeros: [outChannels])
         }
 
         public func callAsFunction(_ x: Tensor) -> Tensor {
-            Tensor.temporalConv(x, weight: weight, bias: bias, padding: weight.shape[2] / 2)
+            Tensor.temporalConv(x, weight: weight.float, bias: bias, padding: weight.shape[2] / 2)
         }
 
         public func visitParameters(_ body: (String, inout Tensor) -> Void) {
-            body("weight", &weight)
+            visit(&weight, "weight", body)
             body("bias", &bias)
         }
     }

@@ -86,19 +86,20 @@ final class TemporalResBlock: Module {
 
 /// torch.nn.Conv3d with kernel (k, 1, 1) and padding (k/2, 0, 0) over x [B, C, T, H, W].
 final class TemporalConv: Module {
-    var weight: Tensor, bias: Tensor
+    /// [O, C, k, 1, 1], Float32 or half (see NN's LayerWeight.swift).
+    var weight: LayerWeight, bias: Tensor
 
     init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, allocation: ParameterAllocation) {
-        weight = allocation.tensor([outChannels, inChannels, kernelSize, 1, 1])
+        weight = LayerWeight(allocation.tensor([outChannels, inChannels, kernelSize, 1, 1]))
         bias = allocation.tensor([outChannels])
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        Tensor.temporalConv(x, weight: weight, bias: bias, padding: weight.shape[2] / 2)
+        Tensor.temporalConv(x, weight: weight.float, bias: bias, padding: weight.shape[2] / 2)
     }
 
     func visitParameters(_ body: (String, inout Tensor) -> Void) {
-        body("weight", &weight); body("bias", &bias)
+        visit(&weight, "weight", body); body("bias", &bias)
     }
 }
 

@@ -1,5 +1,5 @@
-// Convolution kernels. 2-D convolution is im2col + one GEMM per image (the BLAS ceiling does the
-// arithmetic); the temporal (k,1,1) convolution over frames is k strided GEMMs per output frame,
+// Convolution kernels. 2-D convolution is im2col + GEMM per image, in bands of output rows for
+// large images so the scratch stays bounded (the BLAS ceiling does the arithmetic); the temporal (k,1,1) convolution over frames is k strided GEMMs per output frame,
 // no copies. `conv2dDirect` is the readable twin the tests compare against.
 
 import Foundation
@@ -32,20 +32,24 @@ public struct Conv2DGeometry: Sendable {
     }
 }
 
-/// col[C·kh·kw, outH·outW] from x[C, H, W] (zeros outside the image). `rowStride` is the
-/// distance between rows of `col` (default outH·outW; larger when several images share `col`).
+/// col[C·kh·kw, rows·outW] from x[C, H, W] (zeros outside the image) for the output rows
+/// `outRows` (default all: a band of rows makes a band of columns, see `conv2dInBands`).
+/// `rowStride` is the distance between rows of `col` (default rows·outW; larger when several
+/// images share `col`).
 func im2col(_ col: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ g: Conv2DGeometry,
-            rowStride: Int? = nil) {
-    let oh = g.outH, ow = g.outW, hw = oh * ow
-    let ld = rowStride ?? hw
-    Parallel.forEach(g.patch, costPerItem: hw, grain: 65_536) { rows in
+            rowStride: Int? = nil, outRows: Range<Int>? = nil) {
+    let ow = g.outW
+    let band = outRows ?? 0..<g.outH
+    let columns = band.count * ow
+    let ld = rowStride ?? columns
+    Parallel.forEach(g.patch, costPerItem: columns, grain: 65_536) { rows in
         for row in rows {
             let kx = row % g.kernelW, ky = (row / g.kernelW) % g.kernelH, c = row / (g.kernelW * g.kernelH)
             let dst = col + row * ld
             let src = x + c * g.height * g.width
-            for oy in 0..<oh {
+            for oy in band {
                 let iy = oy * g.stride + ky - g.padding.top
-                let d = dst + oy * ow
+                let d = dst + (oy - band.lowerBound) * ow
                 if iy < 0 || iy >= g.height {
                     d.update(repeating: 0, count: ow)
                     continue

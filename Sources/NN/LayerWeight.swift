@@ -1,0 +1,171 @@
+// Layer weights that inference may keep in half precision. Linear, Conv2d and the temporal
+// convolutions hold almost all parameters of the video models (sv3d_p's UNet: 1.5B), so keeping
+// them as F16/BF16 halves the resident weights; they are widened to Float32 just before each
+// GEMM (a transient tensor the size of one layer's weight), so all arithmetic stays Float32.
+// Norms, biases and embeddings stay Float32 (they are small). Half storage is inference-only:
+// training loads with `weightPrecision: .float32`, and marking a half weight trainable fails.
+//
+// Module visiting hands every parameter to a closure as `inout Tensor`. A half weight is visited
+// as its widened value; a `LayerWeightVisit` context (task-local, set by `Module.load(from:...)`
+// and `Module.storeLayerWeights(in:)`) lets the closure at the root of the visit learn that a slot
+// is a layer weight and hand it a replacement in storage form, so loading an F16 file into F16
+// storage never widens anything (the weight is a zero-copy view of the mapped file).
+
+import Foundation
+import Tensor
+
+/// A layer's weight, stored as a Float32 tensor (the default; trainable) or as F16/BF16 bytes.
+public struct LayerWeight {
+    public enum Storage {
+        case float(Tensor)
+        case half(HalfTensor)
+    }
+
+    public private(set) var storage: Storage
+
+    public init(_ tensor: Tensor) { storage = .float(tensor) }
+    public init(_ half: HalfTensor) { storage = half.dtype == .float32 ? .float(half.float()) : .half(half) }
+
+    public var shape: [Int] {
+        switch storage {
+        case .float(let t): return t.shape
+        case .half(let h): return h.shape
+        }
+    }
+
+    public var dtype: DType {
+        switch storage {
+        case .float: return .float32
+        case .half(let h): return h.dtype
+        }
+    }
+
+    /// Bytes this weight keeps resident (4 per element in Float32, 2 in F16/BF16).
+    public var storageByteCount: Int { shape.reduce(1, *) * dtype.byteCount }
+
+    /// The Float32 value: the tensor itself, or a new widened copy of the half bytes (transient:
+    /// callers use it for one op and drop it).
+    public var float: Tensor {
+        switch storage {
+        case .float(let t): return t
+        case .half(let h): return h.float()
+        }
+    }
+
+    /// This weight stored as `dtype` (Float32 keeps or widens; F16/BF16 round to nearest even).
+    public func stored(as dtype: DType) -> LayerWeight {
+        switch (storage, dtype) {
+        case (.float, .float32): return self
+        case (.half(let h), _) where h.dtype == dtype: return self
+        case (_, .float32): return LayerWeight(float)
+        default: return LayerWeight(HalfTensor(float, dtype: dtype))
+        }
+    }
+}
+
+/// The context of one visit over a module's parameters that may change how layer weights are
+/// stored (task-local; see the file comment). Loading sets `precision` and answers
+/// `layerWeightDType != nil` slots through `replacement`.
+public final class LayerWeightVisit {
+    /// Storage for every layer weight after the visit; nil keeps each weight's current storage.
+    public let precision: DType?
+    /// While the visit's closure runs for a layer weight: that weight's storage dtype; nil while it
+    /// runs for any other parameter.
+    public fileprivate(set) var layerWeightDType: DType?
+    /// Set by the visit's closure for a layer-weight slot instead of assigning the tensor: the new
+    /// value in storage form (stored as `precision`, zero-copy when the dtypes agree).
+    public var replacement: HalfTensor?
+
+    public init(precision: DType?) { self.precision = precision }
+
+    @TaskLocal public static var current: LayerWeightVisit?
+}
+
+extension Module {
+    /// Visits `weight` under `key` as a Float32 tensor, honouring the current `LayerWeightVisit`:
+    /// a replacement handed over in storage form is kept as is; a replaced tensor is stored back
+    /// in the weight's precision (or the visit's); an untouched weight is converted only when the
+    /// visit asks for another precision.
+    public func visit(_ weight: inout LayerWeight, _ key: String, _ body: (String, inout Tensor) -> Void) {
+        let context = LayerWeightVisit.current
+        context?.layerWeightDType = weight.dtype
+        context?.replacement = nil
+        defer { context?.layerWeightDType = nil; context?.replacement = nil }
+        let before = weight.float
+        var t = before
+        body(key, &t)
+        if let replacement = context?.replacement {
+            weight = LayerWeight(replacement).stored(as: context?.precision ?? replacement.dtype)
+            return
+        }
+        let replaced = t.storage !== before.storage || t.offset != before.offset || t.shape != before.shape
+        if case .half = weight.storage {
+            precondition(t.gradNode == nil,
+                         "\(key) is stored in \(weight.dtype), which is inference-only: load with weightPrecision: .float32 to train")
+        }
+        if replaced || t.gradNode != nil {
+            weight = t.gradNode != nil || weight.dtype == .float32 ? LayerWeight(t) : LayerWeight(t).stored(as: weight.dtype)
+        }
+        if let precision = context?.precision { weight = weight.stored(as: precision) }
+    }
+
+    /// Stores every layer weight (Linear, Conv2d, temporal convolution weights) as `dtype`;
+    /// other parameters stay Float32. `.float32` makes the module trainable again.
+    public func storeLayerWeights(in dtype: DType) {
+        LayerWeightVisit.$current.withValue(LayerWeightVisit(precision: dtype)) {
+            visitParameters { _, _ in }
+        }
+    }
+
+    /// Bytes held by the parameters: layer weights at their storage dtype, the rest as Float32.
+    /// (Visits every weight, widening half ones one at a time.)
+    public var parameterStorageByteCount: Int {
+        let context = LayerWeightVisit(precision: nil)
+        var total = 0
+        LayerWeightVisit.$current.withValue(context) {
+            visitParameters { _, t in total += t.count * (context.layerWeightDType ?? .float32).byteCount }
+        }
+        return total
+    }
+
+    /// Loads every parameter from `file` under `prefix` + its key, tensor by tensor (no Float32
+    /// copy of the whole checkpoint is made): layer weights are stored as `weightPrecision` (F16 or
+    /// BF16 file data of that dtype is used in place, zero-copy), other parameters as Float32.
+    /// Strict as `load(_:ignoring:)`: every parameter present with its shape, and every file key
+    /// under `ownedPrefixes` (default: `prefix`) used unless in `ignoring` (full file keys); keys
+    /// elsewhere in the file belong to other models and are not looked at. Errors name the file and
+    /// the keys.
+    public func load(from file: SafeTensorsFile, prefix: String = "", weightPrecision: DType = .float32,
+                     ignoring: Set<String> = [], checkingKeysUnder ownedPrefixes: [String]? = nil) throws {
+        var problems: [String] = []
+        var used = Set<String>()
+        let context = LayerWeightVisit(precision: weightPrecision)
+        LayerWeightVisit.$current.withValue(context) {
+            visitParameters { key, t in
+                let fileKey = prefix + key
+                guard file.contains(fileKey) else { problems.append("missing key \(fileKey) \(t.shape)"); return }
+                used.insert(fileKey)
+                do {
+                    let stored = try file.stored(fileKey)
+                    guard stored.shape == t.shape else {
+                        problems.append("shape mismatch for \(fileKey): checkpoint \(stored.shape), model \(t.shape)")
+                        return
+                    }
+                    if context.layerWeightDType != nil, weightPrecision != .float32 {
+                        context.replacement = stored.dtype == weightPrecision
+                            ? stored : HalfTensor(stored.float(), dtype: weightPrecision)
+                    } else {
+                        t = stored.float()
+                    }
+                } catch {
+                    problems.append("\(error)")
+                }
+            }
+        }
+        let owned = ownedPrefixes ?? [prefix]
+        for key in file.keys where owned.contains(where: { key.hasPrefix($0) }) && !used.contains(key) && !ignoring.contains(key) {
+            problems.append("unexpected key \(key) \((try? file.info(key).shape) ?? [])")
+        }
+        if !problems.isEmpty { throw WeightLoadingError(problems: problems, file: file.path) }
+    }
+}
