@@ -25,11 +25,9 @@ final class HelpTests: XCTestCase {
 
     func testHelpTextsMatchSnapshots() throws {
         let record = ProcessInfo.processInfo.environment["SVDMV_RECORD_SNAPSHOTS"] == "1"
-<<<<<<< HEAD
-        for command in [[], ["generate"], ["train"], ["dataset"], ["shapes"], ["weights", "inspect"], ["bench"], ["bench", "ops"], ["bench", "clip"], ["evaluate"], ["render"], ["contact-sheet"]] {
-=======
-        for command in [[], ["generate"], ["train"], ["dataset"], ["shapes"], ["weights", "inspect"], ["bench"], ["bench", "ops"], ["bench", "train"], ["evaluate"], ["render"], ["contact-sheet"]] {
->>>>>>> bench6
+        for command in [[], ["generate"], ["train"], ["dataset"], ["shapes"], ["weights", "inspect"], ["bench"], ["bench", "ops"],
+                        ["bench", "clip"], ["bench", "train"], ["bench", "unet"], ["bench", "decoder"],
+                        ["evaluate"], ["render"], ["contact-sheet"]] {
             let (status, output) = try run(command + ["--help"])
             XCTAssertEqual(status, 0, "\(command) --help")
             let file = snapshots.appendingPathComponent((command.isEmpty ? ["svdmv"] : command).joined(separator: "-") + ".txt")
