@@ -66,6 +66,9 @@ let package = Package(
                 "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Models", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation", "Render",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            // The bundled default model and its example input (Scripts/train-default-model,
+            // Evaluation/default-model.md), looked up by DefaultModel.swift.
+            resources: [.copy("Resources/default-model.safetensors"), .copy("Resources/example-input.png")],
             swiftSettings: swift5),
 
         // MARK: Tests

@@ -10,14 +10,14 @@ enum BundledResource: String {
     case exampleImage = "example-input.png"
 
     /// `$SVDMV_RESOURCES/<name>` if that variable is set, else `<name>` in SwiftPM's resource
-    /// folder beside the executable (`svdmv_svdmv.resources`).
+    /// folder beside the executable (`SVDMV_svdmv.resources`).
     func url() throws -> URL {
         var folders: [URL] = []
         if let dir = ProcessInfo.processInfo.environment["SVDMV_RESOURCES"], !dir.isEmpty {
             folders.append(URL(fileURLWithPath: dir, isDirectory: true))
         }
         if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
-            folders.append(executable.deletingLastPathComponent().appendingPathComponent("svdmv_svdmv.resources", isDirectory: true))
+            folders.append(executable.deletingLastPathComponent().appendingPathComponent("SVDMV_svdmv.resources", isDirectory: true))
         }
         for folder in folders {
             let candidate = folder.appendingPathComponent(rawValue)
