@@ -5,11 +5,10 @@ import Foundation
 import XCTest
 
 final class BenchCommandTests: XCTestCase {
-    var binary: URL { Bundle.main.bundleURL.appendingPathComponent("svdmv") }
 
     func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = svdmvBinary
         process.arguments = arguments
         process.environment = ["SVDMV_THREADS": "1", "PATH": "/usr/bin:/bin"]
         let out = Pipe(), err = Pipe()

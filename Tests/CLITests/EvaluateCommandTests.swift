@@ -13,7 +13,6 @@ import TestSupport
 import XCTest
 
 final class EvaluateCommandTests: XCTestCase {
-    var binary: URL { Bundle.main.bundleURL.appendingPathComponent("svdmv") }
     static let corpus = URL(fileURLWithPath: "/usr/share/assimp/models/OBJ")
     var root: URL!
 
@@ -31,7 +30,7 @@ final class EvaluateCommandTests: XCTestCase {
             }
         }
         let renders = root.appendingPathComponent("renders")
-        let (status, output) = try run(["render", root.appendingPathComponent("gso").path, "--out", renders.path,
+        let (status, output) = try runSVDMV(["render", root.appendingPathComponent("gso").path, "--out", renders.path,
                                         "--views", "4", "--size", "64", "--elevation", "23", "--background", "white"])
         XCTAssertEqual(status, 0, output)
         for object in ["box", "spider"] {
@@ -45,19 +44,6 @@ final class EvaluateCommandTests: XCTestCase {
 
     override func tearDownWithError() throws { if let root { try? FileManager.default.removeItem(at: root) } }
 
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
 
     /// A ViT (width 64, patch 32, 64 px input, 2 blocks, -> 16) under open_clip's `visual.` keys,
     /// beside a text-tower key that the loader must ignore; the activation is stored as metadata,
@@ -82,7 +68,7 @@ final class EvaluateCommandTests: XCTestCase {
     func testTestCorpusProtocolEndToEnd() throws {
         let out = root.appendingPathComponent("report")
         let weights = try writeCLIPWeights()
-        var (status, output) = try run(common + ["--out", out.path, "--clip-weights", weights.path])
+        var (status, output) = try runSVDMV(common + ["--out", out.path, "--clip-weights", weights.path])
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("box: ground truth rendered, 4 views at 64x64 (cameras from protocol test-corpus)"), output)
 
@@ -114,7 +100,7 @@ final class EvaluateCommandTests: XCTestCase {
         for link in links { XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(link).path), link) }
 
         // A rerun without weights reuses the renders and says CLIP-S was not computed.
-        (status, output) = try run(common + ["--out", out.path], environment: ["SVDMV_CLIP_WEIGHTS": ""])
+        (status, output) = try runSVDMV(common + ["--out", out.path], environment: ["SVDMV_CLIP_WEIGHTS": ""])
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("box: ground truth reused from cache"), output)
         XCTAssertTrue(output.contains("CLIP-S not computed"), output)
@@ -124,23 +110,23 @@ final class EvaluateCommandTests: XCTestCase {
 
     func testBadInputFailsNamingTheCulpritAndWritesNoReport() throws {
         let out = root.appendingPathComponent("report")
-        var (status, output) = try run(["evaluate", "--protocol", "gso-2030", "--generated", root.appendingPathComponent("gen").path,
+        var (status, output) = try runSVDMV(["evaluate", "--protocol", "gso-2030", "--generated", root.appendingPathComponent("gen").path,
                                         "--ground-truth", root.appendingPathComponent("gso").path, "--out", out.path])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("unknown protocol \"gso-2030\"; known: svd-mv-gso, syncdreamer-gso, test-corpus"), output)
 
         let bad = root.appendingPathComponent("bad-clip.safetensors")
         try SafeTensors.write(["visual.conv1.weight": Tensor(zeros: [64, 3, 32, 32])], to: bad)
-        (status, output) = try run(common + ["--out", out.path, "--clip-weights", bad.path, "--clip-activation", "quickgelu"])
+        (status, output) = try runSVDMV(common + ["--out", out.path, "--clip-weights", bad.path, "--clip-activation", "quickgelu"])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains(bad.path) && output.contains("key positional_embedding: missing"), output)
 
-        (status, output) = try run(common + ["--out", out.path, "--clip-weights", bad.path])
+        (status, output) = try runSVDMV(common + ["--out", out.path, "--clip-weights", bad.path])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("--clip-activation is required"), output)
 
         try FileManager.default.removeItem(at: root.appendingPathComponent("gen/spider/002.png"))
-        (status, output) = try run(common + ["--out", out.path])
+        (status, output) = try runSVDMV(common + ["--out", out.path])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("missing generated view \(root.appendingPathComponent("gen/spider/002.png").path)"), output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "no report, not even a render cache")

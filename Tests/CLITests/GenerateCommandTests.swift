@@ -7,7 +7,6 @@ import MultiViewData
 import XCTest
 
 final class GenerateCommandTests: XCTestCase {
-    var binary: URL { Bundle.main.bundleURL.appendingPathComponent("svdmv") }
     var resources: URL { Bundle.main.bundleURL.appendingPathComponent("SVDMV_svdmv.resources") }
 
     func testBundledDefaultModelGeneratesAnOrbitFromTheBundledImage() throws {
@@ -18,17 +17,9 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertEqual(model.config.variant, .sv3dP)
         XCTAssertEqual(model.config.imageSize, 64)
 
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["generate", resources.appendingPathComponent("example-input.png").path,
-                             "--out", out.path, "--steps", "2", "--elevation", "28.4"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
+        let (status, output) = try runSVDMV(["generate", resources.appendingPathComponent("example-input.png").path,
+                                             "--out", out.path, "--steps", "2", "--elevation", "28.4"])
+        XCTAssertEqual(status, 0, output)
         for name in (0..<21).map({ String(format: "%03d.png", $0) }) + ["contact-sheet.png", "orbit.png", "orbit.json", "input.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), name)
         }

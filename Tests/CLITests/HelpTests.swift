@@ -6,29 +6,15 @@ import Foundation
 import XCTest
 
 final class HelpTests: XCTestCase {
-    var binary: URL { Bundle.main.bundleURL.appendingPathComponent("svdmv") }
     let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
 
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ["COLUMNS": "100", "PATH": "/usr/bin:/bin"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
 
     func testHelpTextsMatchSnapshots() throws {
         let record = ProcessInfo.processInfo.environment["SVDMV_RECORD_SNAPSHOTS"] == "1"
         for command in [[], ["generate"], ["train"], ["dataset"], ["shapes"], ["weights", "inspect"], ["bench"], ["bench", "ops"],
                         ["bench", "clip"], ["bench", "train"], ["bench", "unet"], ["bench", "decoder"],
                         ["evaluate"], ["render"], ["contact-sheet"]] {
-            let (status, output) = try run(command + ["--help"])
+            let (status, output) = try runSVDMV(command + ["--help"], environment: ["COLUMNS": "100", "PATH": "/usr/bin:/bin"], inheritEnvironment: false)
             XCTAssertEqual(status, 0, "\(command) --help")
             let file = snapshots.appendingPathComponent((command.isEmpty ? ["svdmv"] : command).joined(separator: "-") + ".txt")
             if record {
@@ -42,7 +28,7 @@ final class HelpTests: XCTestCase {
     }
 
     func testBadOptionsFailWithTheirMessageAndUsage() throws {
-        let (status, output) = try run(["generate", "/nonexistent.png", "--checkpoint", "/nonexistent", "--out", "/tmp/x"])
+        let (status, output) = try runSVDMV(["generate", "/nonexistent.png", "--checkpoint", "/nonexistent", "--out", "/tmp/x"])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("cannot read image /nonexistent.png"), output)
         XCTAssertTrue(output.contains("Usage:"), output)

@@ -9,7 +9,6 @@ import MultiViewData
 import XCTest
 
 final class TrainCommandTests: XCTestCase {
-    var binary: URL { Bundle.main.bundleURL.appendingPathComponent("svdmv") }
 
     func folder(_ name: String) -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-cli-\(UUID())-\(name)")
@@ -48,7 +47,7 @@ final class TrainCommandTests: XCTestCase {
     @discardableResult
     func train(_ arguments: [String], killAfterCheckpoint: URL? = nil) throws -> Int32 {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = svdmvBinary
         process.arguments = ["train"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -84,18 +83,6 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: straight.appendingPathComponent("loss.png").path))
     }
 
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
 
     /// The default-model recipe in miniature: the autoencoder stage trains only the VAE pair and
     /// sets the latent scale factor, the UNet stage then trains only the UNet, and the result
@@ -103,7 +90,7 @@ final class TrainCommandTests: XCTestCase {
     func testAutoencoderStageThenUNetStageThenGenerate() throws {
         let shards = try makeShard()
         let autoencoder = folder("autoencoder"), unet = folder("unet"), generated = folder("generated")
-        let stage1 = try run(["train", "--data", shards.path, "--out", autoencoder.path, "--fresh", "small",
+        let stage1 = try runSVDMV(["train", "--data", shards.path, "--out", autoencoder.path, "--fresh", "small",
                               "--part", "autoencoder", "--steps", "2", "--images-per-step", "2", "--lpips", "alex",
                               "--learning-rate", "1e-3", "--seed", "3"])
         XCTAssertEqual(stage1.status, 0, stage1.output)
@@ -122,7 +109,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertNotEqual(weights(afterStage1, SV3DModel.decoderPrefix), weights(fresh, SV3DModel.decoderPrefix), "stage 1 trains the decoder")
         XCTAssertNotEqual(weights(afterStage1, SV3DModel.encoderPrefix), weights(fresh, SV3DModel.encoderPrefix), "stage 1 trains the encoder")
 
-        let stage2 = try run(["train", "--data", shards.path, "--out", unet.path, "--init-from",
+        let stage2 = try runSVDMV(["train", "--data", shards.path, "--out", unet.path, "--init-from",
                               autoencoder.appendingPathComponent("model.safetensors").path, "--steps", "2", "--seed", "3"])
         XCTAssertEqual(stage2.status, 0, stage2.output)
         let afterStage2 = try SV3DModel.load(unet.appendingPathComponent("model.safetensors"))
@@ -136,7 +123,7 @@ final class TrainCommandTests: XCTestCase {
         var image = Image8(width: 64, height: 64, channels: 3, fill: 255)
         for y in 20..<44 { for x in 16..<48 { image[x, y, 0] = 200; image[x, y, 1] = 40 } }
         try PNG.write(image, to: input)
-        let generate = try run(["generate", input.path, "--checkpoint", unet.appendingPathComponent("model.safetensors").path,
+        let generate = try runSVDMV(["generate", input.path, "--checkpoint", unet.appendingPathComponent("model.safetensors").path,
                                 "--out", generated.path, "--steps", "2", "--frames", "5", "--elevation", "12.5"])
         XCTAssertEqual(generate.status, 0, generate.output)
         let cameras = try RenderCameras.read(generated.appendingPathComponent("cameras.json"))
