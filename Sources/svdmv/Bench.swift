@@ -57,3 +57,24 @@ extension SVDMV.Bench {
         }
     }
 }
+
+/// The timing options and loop of the single-call benchmarks (`bench lpips`, `bench clip`): one
+/// untimed warm-up call, then the fastest of `repeats` timed calls, as their PyTorch twins time.
+struct FastestOfRepeats: ParsableArguments {
+    @Option(help: "Timed repetitions after one warm-up call; the fastest is reported.")
+    var repeats = 3
+    @Flag(help: "Print one JSON line instead of text.")
+    var json = false
+
+    /// Seconds of the fastest timed call of `call`.
+    func seconds(_ call: () -> Void) -> Double {
+        call()
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            call()
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
+    }
+}

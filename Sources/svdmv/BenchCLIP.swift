@@ -25,14 +25,11 @@ extension SVDMV.Bench {
         var size = 224
         @Option(help: "Images per call (batch size).")
         var images = 1
-        @Option(help: "Timed repetitions after one warm-up call; the fastest is reported.")
-        var repeats = 3
-        @Flag(help: "Print one JSON line instead of text.")
-        var json = false
+        @OptionGroup var timing: FastestOfRepeats
 
         func validate() throws {
             guard size >= 32 else { throw ValidationError("--size must be at least 32") }
-            guard images >= 1, repeats >= 1 else { throw ValidationError("--images and --repeats must be at least 1") }
+            guard images >= 1, timing.repeats >= 1 else { throw ValidationError("--images and --repeats must be at least 1") }
         }
 
         func run() throws {
@@ -41,14 +38,8 @@ extension SVDMV.Bench {
             var g = TorchGenerator(seed: 0)
             let x = g.rand([images, 3, size, size])
             let embed = { GradMode.withoutGradients { tower(CLIPPreprocess.evaluationTransform(x)) } }
-            _ = embed()
-            var best = Double.infinity
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = embed()
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            }
-            if json {
+            let best = timing.seconds { _ = embed() }
+            if timing.json {
                 print("{\"name\": \"clip_\(model.rawValue)\", \"size\": \(size), \"images\": \(images), \"seconds\": \(best), \"threads\": \(Parallel.threadCount)}")
             } else {
                 print(String(format: "CLIP %@ %dx%d, %d image(s): %.3f s per call (%d threads)",

@@ -18,14 +18,11 @@ extension SVDMV.Bench {
         var size = 256
         @Option(help: "Pairs per call (batch size).")
         var pairs = 1
-        @Option(help: "Timed repetitions after one warm-up call; the fastest is reported.")
-        var repeats = 3
-        @Flag(help: "Print one JSON line instead of text.")
-        var json = false
+        @OptionGroup var timing: FastestOfRepeats
 
         func validate() throws {
             guard size >= 32 else { throw ValidationError("--size must be at least 32") }
-            guard pairs >= 1, repeats >= 1 else { throw ValidationError("--pairs and --repeats must be at least 1") }
+            guard pairs >= 1, timing.repeats >= 1 else { throw ValidationError("--pairs and --repeats must be at least 1") }
         }
 
         func run() throws {
@@ -33,14 +30,8 @@ extension SVDMV.Bench {
             let model = (try? LPIPS.pretrained(net: net)) ?? LPIPS(net: net)
             var g = TorchGenerator(seed: 0)
             let x0 = g.rand([pairs, 3, size, size]) * 2 - 1, x1 = g.rand([pairs, 3, size, size]) * 2 - 1
-            _ = model(x0, x1)
-            var best = Double.infinity
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = model(x0, x1)
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            }
-            if json {
+            let best = timing.seconds { _ = model(x0, x1) }
+            if timing.json {
                 print("{\"name\": \"lpips_\(net.rawValue)\", \"size\": \(size), \"pairs\": \(pairs), \"seconds\": \(best), \"threads\": \(Parallel.threadCount)}")
             } else {
                 print(String(format: "LPIPS-%@ %dx%d, %d pair(s): %.3f s per call (%d threads)",
