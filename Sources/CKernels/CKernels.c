@@ -297,3 +297,22 @@ void ck_float16_to_float(float *y, const unsigned short *h, long n) {
         memcpy(y + i, &bits, 4);
     }
 }
+
+// MARK: tensor memory accounting
+
+static long long ck_live_bytes = 0;
+static long long ck_peak_bytes = 0;
+
+void ck_tensor_bytes_add(long long delta) {
+    long long now = __atomic_add_fetch(&ck_live_bytes, delta, __ATOMIC_RELAXED);
+    long long peak = __atomic_load_n(&ck_peak_bytes, __ATOMIC_RELAXED);
+    while (now > peak &&
+           !__atomic_compare_exchange_n(&ck_peak_bytes, &peak, now, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
+long long ck_tensor_bytes_live(void) { return __atomic_load_n(&ck_live_bytes, __ATOMIC_RELAXED); }
+long long ck_tensor_bytes_peak(void) { return __atomic_load_n(&ck_peak_bytes, __ATOMIC_RELAXED); }
+void ck_tensor_bytes_reset_peak(void) {
+    __atomic_store_n(&ck_peak_bytes, __atomic_load_n(&ck_live_bytes, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+}

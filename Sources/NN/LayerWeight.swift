@@ -63,12 +63,25 @@ public struct LayerWeight {
     }
 }
 
+private var pageInChecksum: UInt8 = 0
+
 /// The context of one visit over a module's parameters that may change how layer weights are
 /// stored (task-local; see the file comment). Loading sets `precision` and answers
 /// `layerWeightDType != nil` slots through `replacement`.
 public final class LayerWeightVisit {
+    /// Layer weights that a visit's closure does not see (so no half weight is widened for it).
+    public enum Bypass {
+        /// Every layer weight goes to this closure instead, as stored (counting, paging in).
+        case all((LayerWeight) -> Void)
+        /// Half-stored layer weights are skipped (they are inference-only constants already);
+        /// Float32 ones are visited as usual.
+        case half
+    }
+
     /// Storage for every layer weight after the visit; nil keeps each weight's current storage.
     public let precision: DType?
+    /// nil: every layer weight is visited as its Float32 value.
+    public let bypass: Bypass?
     /// While the visit's closure runs for a layer weight: that weight's storage dtype; nil while it
     /// runs for any other parameter.
     public fileprivate(set) var layerWeightDType: DType?
@@ -76,7 +89,10 @@ public final class LayerWeightVisit {
     /// value in storage form (stored as `precision`, zero-copy when the dtypes agree).
     public var replacement: HalfTensor?
 
-    public init(precision: DType?) { self.precision = precision }
+    public init(precision: DType?, bypass: Bypass? = nil) {
+        self.precision = precision
+        self.bypass = bypass
+    }
 
     @TaskLocal public static var current: LayerWeightVisit?
 }
@@ -88,6 +104,11 @@ extension Module {
     /// visit asks for another precision.
     public func visit(_ weight: inout LayerWeight, _ key: String, _ body: (String, inout Tensor) -> Void) {
         let context = LayerWeightVisit.current
+        switch context?.bypass {
+        case .all(let observe)?: observe(weight); return
+        case .half? where weight.dtype != .float32: return
+        default: break
+        }
         context?.layerWeightDType = weight.dtype
         context?.replacement = nil
         defer { context?.layerWeightDType = nil; context?.replacement = nil }
@@ -118,14 +139,48 @@ extension Module {
     }
 
     /// Bytes held by the parameters: layer weights at their storage dtype, the rest as Float32.
-    /// (Visits every weight, widening half ones one at a time.)
+    /// Reads no weight values.
     public var parameterStorageByteCount: Int {
-        let context = LayerWeightVisit(precision: nil)
         var total = 0
-        LayerWeightVisit.$current.withValue(context) {
-            visitParameters { _, t in total += t.count * (context.layerWeightDType ?? .float32).byteCount }
-        }
+        visitBypassingLayerWeights(body: { _, t in total += t.count * DType.float32.byteCount },
+                                   layerWeight: { total += $0.storageByteCount })
         return total
+    }
+
+    /// The number of parameters (elements), without reading any weight values.
+    public var parameterCount: Int {
+        var total = 0
+        visitBypassingLayerWeights(body: { _, t in total += t.count }, layerWeight: { total += $0.shape.reduce(1, *) })
+        return total
+    }
+
+    /// Reads every byte page of the stored layer weights once and returns how many bytes that is,
+    /// so a model loaded zero-copy from a mapped file is resident afterwards (memory measurements).
+    @discardableResult
+    public func pageInLayerWeights() -> Int {
+        var total = 0, checksum: UInt8 = 0
+        visitBypassingLayerWeights(body: { _, _ in }, layerWeight: { weight in
+            switch weight.storage {
+            case .float(let t):
+                total += t.count * 4
+                for i in stride(from: 0, to: t.count, by: 1024) { checksum &+= UInt8(truncatingIfNeeded: t.data[i].bitPattern) }
+            case .half(let h):
+                total += h.byteCount
+                h.withUnsafeBytes { bytes in
+                    for i in stride(from: 0, to: bytes.count, by: 4096) { checksum &+= bytes[i] }
+                }
+            }
+        })
+        pageInChecksum = checksum  // a global write keeps the reads from being optimised away
+        return total
+    }
+
+    /// Visits the non-layer-weight parameters with `body` and hands every layer weight, as
+    /// stored, to `layerWeight`.
+    func visitBypassingLayerWeights(body: (String, inout Tensor) -> Void, layerWeight: @escaping (LayerWeight) -> Void) {
+        LayerWeightVisit.$current.withValue(LayerWeightVisit(precision: nil, bypass: .all(layerWeight))) {
+            visitParameters(body)
+        }
     }
 
     /// Loads every parameter from `file` under `prefix` + its key, tensor by tensor (no Float32

@@ -29,8 +29,6 @@ extension Module {
         return out
     }
 
-    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.value.count } }
-
     /// Marks every parameter as a gradient leaf (for training); returns self for chaining.
     @discardableResult
     public func trainable() -> Self {
@@ -39,8 +37,11 @@ extension Module {
     }
 
     /// Drops gradient history from every parameter (after training, or before inference).
+    /// Half-stored layer weights are constants already and are not visited (no widened copies).
     public func frozen() {
-        visitParameters { _, t in t = t.detached() }
+        LayerWeightVisit.$current.withValue(LayerWeightVisit(precision: nil, bypass: .half)) {
+            visitParameters { _, t in t = t.detached() }
+        }
     }
 
     /// Replaces parameters from `tensors` (already Float32, keys relative to this module).

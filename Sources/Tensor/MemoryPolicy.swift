@@ -5,6 +5,7 @@
 // (no mmap for large blocks, no trimming) removes that cost at the price of a process that keeps
 // its peak footprint until it exits, which is what a sampling or training run wants.
 
+import CKernels
 import Foundation
 
 public enum MemoryPolicy {
@@ -23,3 +24,13 @@ public enum MemoryPolicy {
 @_silgen_name("mallopt")
 func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 #endif
+
+/// The bytes of tensor storage this process owns (allocated by `TensorStorage`; mapped files and
+/// kernel scratch are not counted). Unlike the resident set, these are the live tensors alone,
+/// without the allocator's slack, so `peak` says what a computation itself holds at its worst.
+public enum TensorMemory {
+    public static var live: Int { Int(ck_tensor_bytes_live()) }
+    public static var peak: Int { Int(ck_tensor_bytes_peak()) }
+    /// Starts a new peak measurement from the bytes live now.
+    public static func resetPeak() { ck_tensor_bytes_reset_peak() }
+}

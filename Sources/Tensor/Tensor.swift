@@ -7,6 +7,7 @@
 // Shorthands used across the engine: B batch, T frames, C channels, H/W height/width, N tokens,
 // D head width. Video activations are "frames-flattened" (B·T, C, H, W) as in sgm.
 
+import CKernels
 import Foundation
 
 /// Contiguous Float32 buffer shared by a tensor and its views.
@@ -28,6 +29,7 @@ public final class TensorStorage: @unchecked Sendable {
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
         owner = nil
+        ck_tensor_bytes_add(Int64(bytes))
     }
 
     public init(borrowing pointer: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
@@ -36,7 +38,12 @@ public final class TensorStorage: @unchecked Sendable {
         self.owner = owner
     }
 
-    deinit { if owner == nil { free(pointer) } }
+    deinit {
+        if owner == nil {
+            free(pointer)
+            ck_tensor_bytes_add(-Int64(max(count, 1) * MemoryLayout<Float>.stride))
+        }
+    }
 }
 
 public struct Tensor: CustomStringConvertible {

@@ -71,6 +71,7 @@ extension SVDMV.Bench {
             memory.apply()
             let afterLoad = ProcessMemory.resident
             // Reads every stored weight once, so mapped file pages count as resident.
+            unet.pageInLayerWeights()
             let storage = unet.parameterStorageByteCount
             print(String(format: "load: %.2f s, resident %@ after load, %@ with every weight paged in; parameter storage %@ (%d parameters, %@)",
                          loadSeconds, gib(afterLoad), gib(ProcessMemory.resident), gib(storage),
@@ -80,13 +81,16 @@ extension SVDMV.Bench {
             var evalSeconds = 0.0
             for i in 0..<repeats {
                 start = DispatchTime.now().uptimeNanoseconds
+                TensorMemory.resetPeak()
+                let tensorsBefore = TensorMemory.live
                 let out = GradMode.withoutGradients {
                     unet(input.x, timesteps: input.timesteps, context: input.context, y: input.y, frames: frames)
                 }
                 evalSeconds = seconds(since: start)
                 let mean = out.scalars.reduce(0, +) / Float(out.count)
-                print(String(format: "eval %d: %.2f s, x %@, output mean %.6f, peak resident %@",
-                             i + 1, evalSeconds, "\(input.x.shape)", mean, gib(ProcessMemory.peakResident)))
+                print(String(format: "eval %d: %.2f s, x %@, output mean %.6f, peak resident %@, peak of live tensors above the weights and inputs %@",
+                             i + 1, evalSeconds, "\(input.x.shape)", mean, gib(ProcessMemory.peakResident),
+                             gib(TensorMemory.peak - tensorsBefore)))
             }
             print("RESULT size=\(size) frames=\(frames) videos=\(videos) precision=\(precision.rawValue) "
                   + String(format: "load_s=%.2f eval_s=%.2f", loadSeconds, evalSeconds) + " peak_bytes=\(ProcessMemory.peakResident)")

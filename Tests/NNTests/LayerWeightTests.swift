@@ -52,6 +52,25 @@ final class LayerWeightTests: XCTestCase {
         XCTAssertEqual(b.parameterStorageByteCount, 4 * (weightCount + otherCount))
     }
 
+    /// Counting, freezing and paging in a half model read the stored bytes: no Float32 copy of a
+    /// weight is made (the full sv3d_p UNet would need 5.7 GB of them at once for `parameterCount`).
+    func testCountingFreezingAndPagingInMakeNoFloat32Copies() {
+        let b = block(seed: 2, dtype: .float16)
+        let weightCount = [b.conv1.weight, b.emb.weight, b.conv2.weight, b.skip.weight].reduce(0) { $0 + $1.count }
+        let count = b.parameterCount
+        b.storeLayerWeights(in: .float16)
+        let stored = b.conv1.storedWeight
+        let before = TensorMemory.live
+        TensorMemory.resetPeak()
+        XCTAssertEqual(b.parameterCount, count)
+        XCTAssertEqual(b.parameterStorageByteCount, 2 * weightCount + 4 * (count - weightCount))
+        XCTAssertEqual(b.pageInLayerWeights(), 2 * weightCount)
+        b.frozen()
+        XCTAssertEqual(TensorMemory.peak, before, "no tensor storage was allocated")
+        XCTAssertEqual(b.conv1.storedWeight.dtype, .float16)
+        XCTAssertEqual(b.conv1.weight.scalars, stored.float.scalars)
+    }
+
     func testAssigningAHalfWeightKeepsItsPrecisionAndTrainingNeedsFloat32() {
         let layer = Linear(4, 3)
         layer.storeLayerWeights(in: .bfloat16)

@@ -34,4 +34,12 @@ void ck_float16_to_float(float *y, const unsigned short *h, long n);
 void ck_torch_rand_affine(float *y, unsigned short *half, long n, unsigned long long seed, float scale,
                           float shift);
 
+/// Bytes of tensor storage the process owns now, and the most it has owned since the last
+/// reset: `TensorStorage` reports each owned allocation (+) and free (−). Atomic, so any thread
+/// may allocate. The peak is what a forward pass really holds, apart from the allocator's slack.
+void ck_tensor_bytes_add(long long delta);
+long long ck_tensor_bytes_live(void);
+long long ck_tensor_bytes_peak(void);
+void ck_tensor_bytes_reset_peak(void);
+
 #endif
