@@ -33,6 +33,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// EMA decay of the weights; nil for none.
     public var emaDecay: Float?
     public var seed: UInt64 = 0
+    /// The learning rate after the warm-up; nil: constant (sgm's video finetuning default).
+    public var decay: LearningRateDecay?
 
     public init(steps: Int, optimizer: AdamWConfig = AdamWConfig(), warmupSteps: Int = 0,
                 gradientAccumulation: Int = 1, maxGradientNorm: Float? = 1, checkpointEvery: Int = 100,
@@ -43,11 +45,26 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.emaDecay = emaDecay; self.seed = seed
     }
 
-    /// Learning rate at optimiser step `step` (1-based): linear warm-up, then constant.
+    /// Learning rate at optimiser step `step` (1-based): linear warm-up, then constant or
+    /// decaying as `decay` says.
     public func learningRate(atStep step: Int) -> Float {
-        guard warmupSteps > 0 && step < warmupSteps else { return optimizer.learningRate }
-        return optimizer.learningRate * Float(step) / Float(warmupSteps)
+        let peak = optimizer.learningRate
+        if warmupSteps > 0 && step < warmupSteps { return peak * Float(step) / Float(warmupSteps) }
+        switch decay {
+        case nil: return peak
+        case .cosine?:
+            // Half a cosine from the peak at the warm-up's end to zero at the last step.
+            let span = max(1, steps - warmupSteps)
+            let progress = min(1, Float(max(0, step - warmupSteps)) / Float(span))
+            return peak * 0.5 * (1 + cos(Float.pi * progress))
+        }
     }
+}
+
+/// How the learning rate falls after the warm-up.
+public enum LearningRateDecay: String, Codable, Sendable, CaseIterable {
+    /// Half a cosine to zero at the run's last step (Loshchilov & Hutter's SGDR without restarts).
+    case cosine
 }
 
 public struct StepRecord: Equatable, Sendable {

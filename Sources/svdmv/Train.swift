@@ -65,6 +65,8 @@ extension SVDMV {
         var learningRate: Float = 1e-4
         @Option(help: "Linear warm-up steps.")
         var warmup = 0
+        @Option(help: "Learning rate after the warm-up: constant, or cosine (to zero at --steps).")
+        var schedule: LearningRateScheduleOption = .constant
         @Option(help: "AdamW weight decay.")
         var weightDecay: Float = 0.01
         @Option(help: "Gradient-norm clipping (0: off).")
@@ -148,6 +150,7 @@ extension SVDMV {
                                         maxGradientNorm: clip > 0 ? clip : nil, checkpointEvery: checkpointEvery,
                                         emaDecay: ema > 0 ? ema : nil, seed: seed)
             config.keepCheckpoints = 2
+            config.decay = schedule.decay
             return config
         }
 
@@ -222,4 +225,9 @@ extension SVDMV {
             return out
         }
     }
+}
+
+enum LearningRateScheduleOption: String, ExpressibleByArgument, CaseIterable {
+    case constant, cosine
+    var decay: LearningRateDecay? { self == .cosine ? .cosine : nil }
 }

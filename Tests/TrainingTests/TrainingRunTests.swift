@@ -44,6 +44,24 @@ final class TrainingRunTests: XCTestCase {
                                 warmupSteps: 3, gradientAccumulation: 2, maxGradientNorm: 0.5,
                                 checkpointEvery: 4, emaDecay: 0.9, seed: 7)
 
+    func testLearningRateWarmsUpThenStaysOrFollowsTheCosine() throws {
+        var c = TrainingConfig(steps: 110, optimizer: AdamWConfig(learningRate: 2e-3), warmupSteps: 10)
+        XCTAssertEqual(c.learningRate(atStep: 5), 1e-3, accuracy: 1e-9, "halfway through the warm-up")
+        XCTAssertEqual(c.learningRate(atStep: 110), 2e-3, "constant by default")
+        c.decay = .cosine
+        XCTAssertEqual(c.learningRate(atStep: 5), 1e-3, accuracy: 1e-9, "the warm-up is unchanged")
+        XCTAssertEqual(c.learningRate(atStep: 10), 2e-3, accuracy: 1e-9, "peak at the warm-up's end")
+        XCTAssertEqual(c.learningRate(atStep: 60), 1e-3, accuracy: 1e-9, "half the peak halfway")
+        XCTAssertEqual(c.learningRate(atStep: 110), 0, accuracy: 1e-9, "zero at the last step")
+        let rates = (10...110).map { c.learningRate(atStep: $0) }
+        XCTAssertEqual(rates, rates.sorted(by: >), "non-increasing after the warm-up")
+        // A run folder written before the option existed still decodes (no "decay" key: constant).
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as! [String: Any]
+        json.removeValue(forKey: "decay")
+        let old = try JSONDecoder().decode(TrainingConfig.self, from: JSONSerialization.data(withJSONObject: json))
+        XCTAssertNil(old.decay)
+    }
+
     func testResumedRunRepeatsTheUninterruptedLossCurveExactly() throws {
         let straight = TinyMLP(seed: 1)
         let runA = try TrainingRun(folder: temporaryFolder(), config: config, trainable: straight)
