@@ -1,12 +1,17 @@
-// An SV3D-structured model: the four networks of an SV3D checkpoint, under sgm's prefixes.
+// An SV3D- or SVD-structured model: the four networks of an SV3D or SVD checkpoint, under sgm's
+// prefixes (the same four parts; SVD's conditioner has its encoder at index 3, after the fps and
+// motion-bucket embedders, and a temporal first-stage decoder).
 //
 //   model.diffusion_model.*                     VideoUNet
 //   conditioner.embedders.0.open_clip.*         OpenCLIP image tower (crossattn)
-//   conditioner.embedders.1.encoder.*           KL VAE with quant convs (concat latent = mean)
-//   first_stage_model.decoder.*                 image decoder (SV3D: no post_quant_conv)
+//   conditioner.embedders.1.encoder.*           KL VAE with quant convs (concat latent = mean);
+//     (SVD: conditioner.embedders.3.encoder.*)
+//   first_stage_model.decoder.*                 SV3D: image decoder (no post_quant_conv);
+//                                               SVD: temporal VideoDecoder
 //
-// The official sv3d_u / sv3d_p files carry no config, so their architecture is recognised from
-// the UNet's label-embedding input width (sv3d_u 256, sv3d_p 1280). Our own
+// The official sv3d_u / sv3d_p / svd / svd_xt files carry no config, so their architecture is
+// recognised from the UNet's label-embedding input width (sv3d_u 256, svd and svd_xt 768, sv3d_p
+// 1280; svd and svd_xt are the same network). Our own
 // checkpoints (the bundled small model, finetuning runs) store an `SV3DModelConfig` as JSON in the
 // safetensors metadata under "svdmv.config", so any smaller model of the same structure loads too.
 
@@ -21,8 +26,25 @@ public struct SV3DModelConfig: Codable, Equatable, Sendable {
         case sv3dU = "sv3d_u"
         /// Camera-conditioned (y = cond_aug | polar | azimuth).
         case sv3dP = "sv3d_p"
+        /// Stable Video Diffusion, svd and svd_xt (y = fps_id | motion_bucket_id | cond_aug).
+        case svd = "svd"
 
-        public var vectorConditioner: VectorConditioner { self == .sv3dP ? .sv3dP : .sv3dU }
+        public var vectorConditioner: VectorConditioner {
+            switch self {
+            case .sv3dU: return .sv3dU
+            case .sv3dP: return .sv3dP
+            case .svd: return .svd
+            }
+        }
+
+        /// Where the conditioner's VAE encoder sits in a checkpoint of this variant.
+        public var conditioningEncoderPrefix: String {
+            self == .svd ? "conditioner.embedders.3.encoder." : SV3DModel.encoderPrefix
+        }
+
+        /// Whether the model makes orbits (SV3D: the input view is the last frame) rather than
+        /// videos (SVD).
+        public var isOrbitModel: Bool { self != .svd }
     }
 
     public var variant: Variant
@@ -45,6 +67,12 @@ public struct SV3DModelConfig: Codable, Equatable, Sendable {
     public static let sv3dU = SV3DModelConfig(variant: .sv3dU, unet: .sv3dU, clip: .vitH14,
                                              conditioningEncoder: .conditioningEncoder,
                                              firstStage: .sv3dFirstStage, imageSize: 576)
+
+    /// svd.yaml / svd_xt.yaml (one network; they differ in the sampling defaults: 14 or 25
+    /// frames, guidance up to 2.5 or 3.0). Frames are 1024x576; `imageSize` is the height.
+    public static let svd = SV3DModelConfig(variant: .svd, unet: .svd, clip: .vitH14,
+                                            conditioningEncoder: .conditioningEncoder,
+                                            firstStage: .svdFirstStage, imageSize: 576)
 
     public static let metadataKey = "svdmv.config"
 }
@@ -71,6 +99,7 @@ public final class SV3DModel: Module {
 
     public static let unetPrefix = "model.diffusion_model."
     public static let clipPrefix = "conditioner.embedders.0."
+    /// SV3D's; an SVD checkpoint's is `SV3DModelConfig.Variant.svd.conditioningEncoderPrefix`.
     public static let encoderPrefix = "conditioner.embedders.1.encoder."
     public static let decoderPrefix = "first_stage_model.decoder."
 
@@ -94,7 +123,8 @@ public final class SV3DModel: Module {
     public func visitParameters(_ body: (String, inout Tensor) -> Void) {
         unet.visitParameters { k, t in body(Self.unetPrefix + k, &t) }
         clip.visitParameters { k, t in body(Self.clipPrefix + k, &t) }
-        conditioningEncoder.visitParameters { k, t in body(Self.encoderPrefix + k, &t) }
+        let encoderPrefix = config.variant.conditioningEncoderPrefix
+        conditioningEncoder.visitParameters { k, t in body(encoderPrefix + k, &t) }
         decoder.visitParameters { k, t in body(Self.decoderPrefix + k, &t) }
     }
 
@@ -115,8 +145,9 @@ public final class SV3DModel: Module {
         switch try file.info(labelKey).shape {
         case [1280, 1280]: return .sv3dP
         case [1280, 256]: return .sv3dU
+        case [1280, 768]: return .svd
         case let shape:
-            throw SV3DModelError.unrecognised("\(file.path): \(labelKey) has shape \(shape); sv3d_p has [1280, 1280], sv3d_u [1280, 256]")
+            throw SV3DModelError.unrecognised("\(file.path): \(labelKey) has shape \(shape); sv3d_p has [1280, 1280], sv3d_u [1280, 256], svd and svd_xt [1280, 768]")
         }
     }
 
@@ -136,7 +167,7 @@ public final class SV3DModel: Module {
         let precision = try weightPrecision ?? storedPrecision(of: file)
         do {
             try model.load(from: file, weightPrecision: precision, ignoring: unusedCheckpointKeys,
-                           checkingKeysUnder: [unetPrefix, clipPrefix, encoderPrefix, decoderPrefix])
+                           checkingKeysUnder: [unetPrefix, clipPrefix, model.config.variant.conditioningEncoderPrefix, decoderPrefix])
         } catch {
             throw SV3DModelError.weights(part: "SV3D checkpoint \(file.path)", underlying: error)
         }

@@ -1,4 +1,6 @@
-// Image-to-orbit sampling as SV3D's simple_video_sample.py does it (model-spec §4):
+// Image-to-orbit (SV3D) and image-to-video (SVD) sampling as simple_video_sample.py does it
+// (model-spec §4); for SVD, y holds fps_id and motion_bucket_id instead of the camera, the frames
+// are decoded as videos by the temporal decoder, and no frame is replaced by the input:
 //  1. the prepared image I [1, 3, S, S] in [-1, 1];
 //  2. CLIP embedding of I -> crossattn; VAE-encoder mean of I + cond_aug·ε (unscaled) -> concat;
 //  3. y per frame from cond_aug (and, for sv3d_p, polar and azimuth); unconditional branch:
@@ -29,8 +31,22 @@ public struct SV3DSamplingSettings: Codable, Equatable, Sendable {
     public var azimuthsDegrees: [Double]?
     /// Frames decoded at a time (`decoding_t`).
     public var decodingChunk = 14
+    /// SVD's micro-conditioning (fps_id = fps − 1 and motion_bucket_id; the script's defaults).
+    public var fpsID: Float = 6
+    public var motionBucketID: Float = 127
 
     public init() {}
+
+    /// simple_video_sample.py's defaults for svd (14 frames, 25 steps, linear guidance 1 -> 2.5,
+    /// cond_aug 0.02) or, with `xt`, svd_xt (25 frames, 30 steps, guidance up to 3.0).
+    public static func svd(xt: Bool = false) -> SV3DSamplingSettings {
+        var s = SV3DSamplingSettings()
+        s.frames = xt ? 25 : 14
+        s.steps = xt ? 30 : 25
+        s.guider = .linear(minScale: 1, maxScale: xt ? 3 : 2.5)
+        s.conditioningAugmentation = 0.02
+        return s
+    }
 
     public func camera() -> SV3DCamera {
         let elevations = elevationsDegrees.count == 1 ? Array(repeating: elevationsDegrees[0], count: frames)
@@ -60,7 +76,8 @@ public struct SV3DSampler {
             let concatLatent = model.conditioningEncoder.encode(augmented).mode
             let camera = model.config.variant == .sv3dP ? settings.camera() : nil
             let vector = try! model.config.variant.vectorConditioner(
-                VectorConditioner.rows(videos: 1, frames: frames,
+                VectorConditioner.rows(videos: 1, frames: frames, fpsID: settings.fpsID,
+                                       motionBucketID: settings.motionBucketID,
                                        conditioningAugmentation: settings.conditioningAugmentation, camera: camera))
             let cond = UNetConditioning(clipEmbedding: clipTokens, concatLatent: concatLatent, vector: vector, frames: frames)
             let uncond = cond.unconditional()
@@ -94,18 +111,23 @@ public struct SV3DSampler {
         }
     }
 
-    /// Decodes latents to images in [0, 1], replacing the last frame by the input view as the
-    /// reference script does for SV3D.
+    /// Decodes latents to images in [0, 1] in chunks of `decodingChunk` frames (SVD's temporal
+    /// decoder sees each chunk as one video, as sgm's decode_first_stage passes `timesteps`),
+    /// replacing the last frame by the input view as the reference script does for SV3D.
     public func decode(latents: Tensor, inputImage: Tensor) -> Tensor {
         GradMode.withoutGradients {
             let z = latents * (1 / model.config.firstStage.scaleFactor)
             let n = z.shape[0], chunk = max(1, settings.decodingChunk)
+            let temporal = model.config.firstStage.video != nil
             var parts: [Tensor] = []
             for start in stride(from: 0, to: n, by: chunk) {
-                parts.append(model.decoder(z.sliced(axis: 0, start..<min(n, start + chunk)), frameCount: 1))
+                let end = min(n, start + chunk)
+                parts.append(model.decoder(z.sliced(axis: 0, start..<end), frameCount: temporal ? end - start : 1))
             }
             var x = Tensor.concatenated(parts, axis: 0)
-            x = Tensor.concatenated([x.sliced(axis: 0, 0..<(n - 1)), inputImage], axis: 0)
+            if model.config.variant.isOrbitModel {
+                x = Tensor.concatenated([x.sliced(axis: 0, 0..<(n - 1)), inputImage], axis: 0)
+            }
             return ((x + 1) * 0.5).mapped { min(1, max(0, $0)) }
         }
     }

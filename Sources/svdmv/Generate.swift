@@ -87,6 +87,9 @@ extension SVDMV {
             // commit the freshly built model's zero placeholders.
             let checkpointURL = try checkpoint.map { URL(fileURLWithPath: $0) } ?? BundledResource.defaultModel.url()
             let model = try SV3DModel.load(checkpointURL)
+            guard model.config.variant.isOrbitModel else {
+                throw ValidationError("\(checkpointURL.path) is an SVD (image-to-video) checkpoint; generate makes SV3D orbits and needs an sv3d_u or sv3d_p file (SVD sampling is the Generation library's SV3DSampler with SV3DSamplingSettings.svd())")
+            }
             memory.apply()
             let input = try readImage(URL(fileURLWithPath: image))
             let prepared = try ConditioningImage.sv3d(input, size: model.config.imageSize, frameRatio: frameRatio)

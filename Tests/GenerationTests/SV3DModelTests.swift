@@ -43,6 +43,57 @@ final class SV3DModelTests: XCTestCase {
         XCTAssertNotEqual(c.sliced(axis: 0, 0..<1).scalars, a.sliced(axis: 0, 0..<1).scalars, "another seed, another orbit")
     }
 
+    /// An SVD-structured model (svd.yaml's parts at tiny widths: y = fps_id | motion_bucket_id |
+    /// cond_aug, the conditioner's encoder at embedders.3, a temporal first-stage decoder): its
+    /// checkpoint keys, strict loading, and a video (no frame replaced by the input) per seed.
+    func testSVDCheckpointUsesItsOwnKeysAndSamplesVideos() throws {
+        let tiny = SV3DModelConfig.tinySV3DP
+        var unet = VideoUNetConfig.tinySV3DP
+        unet.vectorWidth = 768
+        var firstStage = tiny.firstStage
+        firstStage.video = VideoDecoderConfig()
+        let config = SV3DModelConfig(variant: .svd, unet: unet, clip: tiny.clip,
+                                     conditioningEncoder: tiny.conditioningEncoder, firstStage: firstStage, imageSize: 32)
+        let model = SV3DModel(config)
+        model.initializeRandomly(seed: 4)
+        let keys = model.namedParameters().map(\.key)
+        XCTAssertTrue(keys.contains("conditioner.embedders.3.encoder.quant_conv.weight"))
+        XCTAssertFalse(keys.contains { $0.hasPrefix("conditioner.embedders.1.") }, "SVD's embedders.1 is the fps embedder, without weights")
+        XCTAssertTrue(keys.contains { $0.hasPrefix("first_stage_model.decoder.") && $0.contains("time_mix") }, "temporal decoder")
+        let file = temporaryFile("tiny-svd.safetensors")
+        try model.save(to: file)
+        let loaded = try SV3DModel.load(file)
+        XCTAssertEqual(loaded.config, config)
+        XCTAssertEqual(loaded.namedParameters().map(\.value.scalars), model.namedParameters().map(\.value.scalars))
+
+        // Strict: an SV3D-placed encoder is an unexpected key, and the SVD one is missing.
+        var tensors: [String: Tensor] = [:]
+        model.visitParameters { k, t in
+            tensors[k.replacingOccurrences(of: "conditioner.embedders.3.", with: "conditioner.embedders.1.")] = t
+        }
+        let misplaced = temporaryFile("tiny-svd-misplaced.safetensors")
+        let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        try SafeTensors.write(tensors, metadata: [SV3DModelConfig.metadataKey: json], to: misplaced)
+        XCTAssertThrowsError(try SV3DModel.load(misplaced)) { error in
+            XCTAssertTrue("\(error)".contains("missing key conditioner.embedders.3.encoder."), "\(error)")
+        }
+
+        var settings = SV3DSamplingSettings.svd()
+        XCTAssertEqual(settings.frames, 14)
+        XCTAssertEqual(settings.guider, .linear(minScale: 1, maxScale: 2.5))
+        settings.frames = 3
+        settings.steps = 2
+        var g = TorchGenerator(seed: 5)
+        let image = g.rand([1, 3, 32, 64]) * 2 - 1  // landscape, as SVD's 1024x576
+        let a = SV3DSampler(model: loaded, settings: settings).generate(image: image)
+        XCTAssertEqual(a.shape, [3, 3, 32, 64])
+        XCTAssertEqual(a.scalars, SV3DSampler(model: loaded, settings: settings).generate(image: image).scalars, "same seed, same video")
+        XCTAssertNotEqual(a.sliced(axis: 0, 2..<3).scalars, ((image + 1) * 0.5).scalars, "SVD keeps its own last frame")
+        settings.motionBucketID = 30
+        XCTAssertNotEqual(SV3DSampler(model: loaded, settings: settings).generate(image: image).scalars, a.scalars,
+                          "motion_bucket_id reaches the UNet through y")
+    }
+
     /// An F16 checkpoint loads into F16 layer weights by default (half the bytes, inference), into
     /// Float32 when asked (training), and both give the Float32 model's output on the same weights.
     func testF16CheckpointStaysHalfUnlessFloat32IsAsked() throws {
@@ -161,8 +212,9 @@ final class SV3DModelTests: XCTestCase {
         }
         XCTAssertEqual(try config([key: Tensor(zeros: [1280, 1280])]), .sv3dP)
         XCTAssertEqual(try config([key: Tensor(zeros: [1280, 256])]), .sv3dU)
-        XCTAssertThrowsError(try config([key: Tensor(zeros: [1280, 768])])) { error in
-            XCTAssertTrue("\(error)".contains(key) && "\(error)".contains("[1280, 768]"), "\(error)")
+        XCTAssertEqual(try config([key: Tensor(zeros: [1280, 768])]), .svd, "svd and svd_xt")
+        XCTAssertThrowsError(try config([key: Tensor(zeros: [1280, 512])])) { error in
+            XCTAssertTrue("\(error)".contains(key) && "\(error)".contains("[1280, 512]"), "\(error)")
         }
         XCTAssertThrowsError(try config(["first_stage_model.decoder.conv_in.weight": Tensor(zeros: [1])])) { error in
             XCTAssertTrue("\(error)".contains(key), "\(error)")
