@@ -1,5 +1,5 @@
-// End-to-end SV3D_p sampling against sgm: a tiny SV3D_p-structured DiffusionEngine built from
-// sv3d_p.yaml with the sizes shrunk and sampled with simple_video_sample.py's code (fixture:
+// End-to-end SV3D_p, SV3D_u and SVD sampling against sgm: a tiny DiffusionEngine built from
+// sv3d_p.yaml (sv3d_u.yaml, svd.yaml) with the sizes shrunk and sampled with simple_video_sample.py's code (fixture:
 // Scripts/fixtures/make_generation_fixtures.py). The Swift model is built from the fixture's
 // config, its weights regenerated bit-exactly from the seeded recipe, written with
 // `SV3DModel.save` and read back with `SV3DModel.load` (strict, full checkpoint keys); then
@@ -29,7 +29,7 @@ enum GenerationFixtures {
         let tensors: Fixture
     }
 
-    /// "sv3d_tiny" (sv3d_p) or "sv3d_u_tiny".
+    /// "sv3d_tiny" (sv3d_p), "sv3d_u_tiny" or "svd_tiny".
     static func tiny(_ name: String = "sv3d_tiny") throws -> Tiny {
         let data = try Data(contentsOf: directory.appendingPathComponent("\(name).json"))
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -70,6 +70,7 @@ final class SV3DSamplingParityTests: XCTestCase {
     func testFixtureKeysAreTheModelsKeysPlusTheTextTowerLeftovers() throws {
         try checkKeys("sv3d_tiny", .sv3dP, vectorWidth: 1280)
         try checkKeys("sv3d_u_tiny", .sv3dU, vectorWidth: 256)
+        try checkKeys("svd_tiny", .svd, vectorWidth: 768)
     }
 
     private func checkKeys(_ name: String, _ variant: SV3DModelConfig.Variant, vectorWidth: Int) throws {
@@ -83,7 +84,8 @@ final class SV3DSamplingParityTests: XCTestCase {
         let theirs = Dictionary(uniqueKeysWithValues: tiny.parameters.map { ($0.key, $0.shape) })
         let missing = ours.keys.filter { theirs[$0] == nil }.sorted()
         XCTAssertEqual(missing, [], "model keys absent from the sgm state dict")
-        let extra = Set(theirs.keys.filter { ours[$0] == nil })
+        // SVD's first stage also holds the encoder used to make training latents (not sampling).
+        let extra = Set(theirs.keys.filter { ours[$0] == nil && !$0.hasPrefix("first_stage_model.encoder.") })
         XCTAssertEqual(extra, SV3DModel.unusedCheckpointKeys, "sgm keys the model does not have")
         for (key, shape) in ours where theirs[key] != nil {
             XCTAssertEqual(shape, theirs[key], key)
@@ -94,6 +96,10 @@ final class SV3DSamplingParityTests: XCTestCase {
 
     /// Camera-free: y = cond_aug only.
     func testSV3DUSamplingMatchesSGM() throws { try checkSampling("sv3d_u_tiny") }
+
+    /// y = fps_id | motion_bucket_id | cond_aug, linear guidance, temporal decoding, no frame
+    /// replaced by the input.
+    func testSVDSamplingMatchesSGM() throws { try checkSampling("svd_tiny") }
 
     private func checkSampling(_ name: String) throws {
         let tiny = try GenerationFixtures.tiny(name)
@@ -115,7 +121,12 @@ final class SV3DSamplingParityTests: XCTestCase {
         settings.elevationsDegrees = [try XCTUnwrap(tiny.settings["elevation_deg"] as? Double)]
         settings.azimuthsDegrees = nil  // the default orbit, as the script
         settings.decodingChunk = try XCTUnwrap(tiny.settings["decoding_t"] as? Int)
-        settings.guider = .triangle(minScale: 1, maxScale: 2.5)
+        let guider = try XCTUnwrap(tiny.settings["guider"] as? [String: Any])
+        let (low, high) = (Float(try XCTUnwrap(guider["min_scale"] as? Double)), Float(try XCTUnwrap(guider["max_scale"] as? Double)))
+        settings.guider = guider["kind"] as? String == "linear" ? .linear(minScale: low, maxScale: high)
+                                                                 : .triangle(minScale: low, maxScale: high)
+        settings.fpsID = Float(try XCTUnwrap(tiny.settings["fps_id"] as? Int))
+        settings.motionBucketID = Float(try XCTUnwrap(tiny.settings["motion_bucket_id"] as? Int))
         let frames = settings.frames
         let isP = tiny.config.variant == .sv3dP
         if isP {
@@ -135,7 +146,8 @@ final class SV3DSamplingParityTests: XCTestCase {
         let clip = model.clip(image)
         let concat = model.conditioningEncoder.encode(condFrames).mode
         let vector = try model.config.variant.vectorConditioner(
-            VectorConditioner.rows(videos: 1, frames: frames, conditioningAugmentation: settings.conditioningAugmentation,
+            VectorConditioner.rows(videos: 1, frames: frames, fpsID: settings.fpsID, motionBucketID: settings.motionBucketID,
+                                   conditioningAugmentation: settings.conditioningAugmentation,
                                    camera: isP ? settings.camera() : nil))
         let cond = UNetConditioning(clipEmbedding: clip.reshaped([1, 1, -1]), concatLatent: concat, vector: vector,
                                     frames: frames)
@@ -173,7 +185,8 @@ final class SV3DSamplingParityTests: XCTestCase {
         }
         XCTAssertEqual(reported, Array(1...settings.steps))
         assertRelativelyClose(latents, f["samples_z"], "final latents")
-        // decoding alone, from the reference latents (chunks of decoding_t, input view put back)
+        // decoding alone, from the reference latents (chunks of decoding_t, input view put back
+        // for SV3D)
         let fromReference = sampler.decode(latents: f["samples_z"], inputImage: image)
         assertRelativelyClose(fromReference, f["samples"], "images decoded from the reference latents")
         let images = sampler.decode(latents: latents, inputImage: image)
