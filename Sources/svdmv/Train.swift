@@ -2,6 +2,7 @@
 // orbit shards, resumable after a kill (`--resume`), with metrics.csv and loss.png in RUN.
 
 import ArgumentParser
+import Diffusion
 import Foundation
 import Generation
 import MultiViewData
@@ -53,6 +54,10 @@ extension SVDMV {
         var lpips: LPIPSNet = .vgg
         @Option(help: ArgumentHelp("Autoencoder: folder holding the LPIPS weights (default $SVDMV_LPIPS_DIR or ~/.cache/svdmv/lpips).", valueName: "dir"))
         var lpipsWeights: String?
+        @Option(help: "UNet: mean of ln σ of the training noise levels (default: SV3D's finetuning value, see SV3DTrainingObjective.swift). Negative values need '=': --p-mean=-1.2.")
+        var pMean: Float = SV3DTrainingSettings().sigmaSampling.pMean
+        @Option(help: "UNet: standard deviation of ln σ.")
+        var pStd: Float = SV3DTrainingSettings().sigmaSampling.pStd
         @Option(help: "Train LoRA adapters of this rank on the temporal attention instead of the whole UNet.")
         var lora: Int?
         @Option(help: "LoRA alpha (default: the rank).")
@@ -95,6 +100,7 @@ extension SVDMV {
                 guard perceptualWeight >= 0, klWeight >= 0 else { throw ValidationError("--perceptual-weight and --kl-weight must be >= 0") }
             }
             guard ema == 0 || (ema > 0 && ema < 1) else { throw ValidationError("--ema must be in [0, 1)") }
+            guard pStd > 0, pMean.isFinite else { throw ValidationError("--p-std must be positive and --p-mean finite") }
             let checkpoints = URL(fileURLWithPath: out).appendingPathComponent("checkpoints")
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path))?.contains { $0.hasPrefix("step-") } ?? false
             if existing && !resume { throw ValidationError("\(out) already holds checkpoints: pass --resume to continue it, or choose another --out") }
@@ -112,7 +118,9 @@ extension SVDMV {
             }
             let sequences = try loadSequences(size: model.config.imageSize)
             if part == .autoencoder { return try trainAutoencoder(model, sequences: sequences, folder: folder) }
-            let objective = SV3DTrainingObjective(model: model)
+            var settings = SV3DTrainingSettings()
+            settings.sigmaSampling = EDMSigmaSampling(pMean: pMean, pStd: pStd)
+            let objective = SV3DTrainingObjective(model: model, settings: settings)
             let config = trainingConfig
             let unet = PrefixedModule(SV3DModel.unetPrefix, model.unet)
             let adapters = try lora.map { try LoRAAdapters(for: unet, config: LoRAConfig(rank: $0, alpha: loraAlpha), seed: seed) }

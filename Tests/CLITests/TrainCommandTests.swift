@@ -83,6 +83,23 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: straight.appendingPathComponent("loss.png").path))
     }
 
+    /// The training noise levels ln σ ~ N(P_mean, P_std²) are options with SV3D's defaults.
+    func testNoiseLevelDistributionIsAnOptionWithSV3DsDefaults() throws {
+        let shards = try makeShard()
+        func run(_ extra: [String]) throws -> [String] {
+            let out = folder("sigma")
+            XCTAssertEqual(try train(["--data", shards.path, "--out", out.path, "--fresh", "tiny", "--steps", "3",
+                                      "--seed", "3"] + extra), 0)
+            return try losses(out)
+        }
+        let defaults = try run([])
+        XCTAssertEqual(try run(["--p-mean", "1.0", "--p-std", "1.6"]), defaults, "the defaults are 1.0 / 1.6")
+        XCTAssertNotEqual(try run(["--p-mean=-1.2", "--p-std", "1.2"]), defaults, "other noise levels, other losses")
+        let (status, output) = try runSVDMV(["train", "--data", shards.path, "--out", folder("bad").path,
+                                             "--fresh", "tiny", "--p-std", "0"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--p-std must be positive"), output)
+    }
 
     /// The default-model recipe in miniature: the autoencoder stage trains only the VAE pair and
     /// sets the latent scale factor, the UNet stage then trains only the UNet, and the result
