@@ -35,6 +35,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 0
     /// The learning rate after the warm-up; nil: constant (sgm's video finetuning default).
     public var decay: LearningRateDecay?
+    /// Settings of the loss (e.g. the noise-level distribution) that a resumed run must repeat to
+    /// continue the same curve; nil in run folders from before they were recorded, which could
+    /// only use the defaults.
+    public var objective: [String: Float]?
 
     public init(steps: Int, optimizer: AdamWConfig = AdamWConfig(), warmupSteps: Int = 0,
                 gradientAccumulation: Int = 1, maxGradientNorm: Float? = 1, checkpointEvery: Int = 100,
@@ -121,8 +125,9 @@ public final class TrainingRun {
         if let saved = try? JSONDecoder().decode(TrainingConfig.self, from: Data(contentsOf: configURL)) {
             var comparable = saved
             comparable.steps = config.steps
+            if saved.objective == nil { comparable.objective = config.objective }
             guard comparable == config else {
-                throw TrainingError.configMismatch("\(configURL.path) differs from the requested settings")
+                throw TrainingError.configMismatch("\(configURL.path) differs from the requested settings: resume with the options the run was started with")
             }
         }
         try writeAtomically(try Self.encoder.encode(config), to: configURL)

@@ -121,7 +121,8 @@ extension SVDMV {
             var settings = SV3DTrainingSettings()
             settings.sigmaSampling = EDMSigmaSampling(pMean: pMean, pStd: pStd)
             let objective = SV3DTrainingObjective(model: model, settings: settings)
-            let config = trainingConfig
+            var config = trainingConfig
+            config.objective = ["p_mean": pMean, "p_std": pStd]
             let unet = PrefixedModule(SV3DModel.unetPrefix, model.unet)
             let adapters = try lora.map { try LoRAAdapters(for: unet, config: LoRAConfig(rank: $0, alpha: loraAlpha), seed: seed) }
             let trainable: Module = adapters ?? unet

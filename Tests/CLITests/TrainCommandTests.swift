@@ -95,6 +95,16 @@ final class TrainCommandTests: XCTestCase {
         let defaults = try run([])
         XCTAssertEqual(try run(["--p-mean", "1.0", "--p-std", "1.6"]), defaults, "the defaults are 1.0 / 1.6")
         XCTAssertNotEqual(try run(["--p-mean=-1.2", "--p-std", "1.2"]), defaults, "other noise levels, other losses")
+        // A resume must use the run's own noise levels (they are part of its config.json).
+        let out = folder("sigma-resume")
+        XCTAssertEqual(try train(["--data", shards.path, "--out", out.path, "--fresh", "tiny", "--steps", "2",
+                                  "--checkpoint-every", "1", "--p-std", "1.2"]), 0)
+        let (mismatch, message) = try runSVDMV(["train", "--data", shards.path, "--out", out.path, "--fresh", "tiny",
+                                                "--steps", "3", "--checkpoint-every", "1", "--resume"])
+        XCTAssertNotEqual(mismatch, 0, "resumed with the default --p-std")
+        XCTAssertTrue(message.contains("differs from the requested settings"), message)
+        XCTAssertEqual(try train(["--data", shards.path, "--out", out.path, "--fresh", "tiny", "--steps", "3",
+                                  "--checkpoint-every", "1", "--p-std", "1.2", "--resume"]), 0)
         let (status, output) = try runSVDMV(["train", "--data", shards.path, "--out", folder("bad").path,
                                              "--fresh", "tiny", "--p-std", "0"])
         XCTAssertNotEqual(status, 0)
