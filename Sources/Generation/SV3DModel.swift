@@ -119,6 +119,29 @@ public final class SV3DModel: Module {
         config.conditioningEncoder.scaleFactor = factor
     }
 
+    /// Takes the CLIP tower, the conditioning encoder, the first-stage decoder and the latent scale
+    /// factor of `source` (e.g. an autoencoder stage's model), keeping this model's UNet: a UNet
+    /// of another width can then train on an existing VAE. The three parts must have the same
+    /// configurations in both models.
+    public func adoptEncodersAndDecoder(of source: SV3DModel) throws {
+        var mine = config, theirs = source.config
+        mine.conditioningEncoder.scaleFactor = 0; mine.firstStage.scaleFactor = 0
+        theirs.conditioningEncoder.scaleFactor = 0; theirs.firstStage.scaleFactor = 0
+        guard mine.clip == theirs.clip, mine.conditioningEncoder == theirs.conditioningEncoder,
+              mine.firstStage == theirs.firstStage, mine.imageSize == theirs.imageSize else {
+            throw SV3DModelError.unrecognised("the model's CLIP tower, encoder, decoder or image size differ from the source's, so its weights cannot be taken")
+        }
+        func parameters(_ module: Module) -> [String: Tensor] {
+            var out: [String: Tensor] = [:]
+            module.visitParameters { k, t in out[k] = t }
+            return out
+        }
+        try clip.load(parameters(source.clip))
+        try conditioningEncoder.load(parameters(source.conditioningEncoder))
+        try decoder.load(parameters(source.decoder))
+        setLatentScaleFactor(source.config.firstStage.scaleFactor)
+    }
+
     /// Every parameter under its full checkpoint key.
     public func visitParameters(_ body: (String, inout Tensor) -> Void) {
         unet.visitParameters { k, t in body(Self.unetPrefix + k, &t) }
@@ -204,6 +227,13 @@ extension SV3DModelConfig {
         firstStage: AutoencoderConfig(baseChannels: 32, channelMultipliers: [1, 2, 2], resBlockCount: 1,
                                       hasQuantConvs: false),
         imageSize: 64)
+
+    /// `small` with the UNet twice as wide (`VideoUNetConfig.wideSV3DP`, 64 channels).
+    public static let wide: SV3DModelConfig = {
+        var config = SV3DModelConfig.small
+        config.unet = .wideSV3DP
+        return config
+    }()
 
     /// A small SV3D_p-structured model (the tiny UNet of model-spec §7, a 2-layer CLIP tower and
     /// four-level (8x) VAEs, 64x64 images and 8x8 latents): the base of tests and of the bundled default model.

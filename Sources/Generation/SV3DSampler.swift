@@ -20,6 +20,10 @@ import Tensor
 public struct SV3DSamplingSettings: Codable, Equatable, Sendable {
     public var frames = 21
     public var steps = 50
+    /// The EDM discretization's σ_max (sgm's default 700).
+    public var sigmaMax: Float = 700
+    /// sgm's s_churn (noise re-injected at every step; SV3D samples with 0, a deterministic ODE).
+    public var churn: Float = 0
     public var method: EDMSampler.Method = .euler
     public var guider: Guider = .triangle(minScale: 1, maxScale: 2.5)
     public var seed: UInt64 = 23
@@ -90,7 +94,8 @@ public struct SV3DSampler {
                                image.shape[3] / model.config.firstStage.downsamplingFactor]
             let noise = generator.randn(latentShape)
             let denoiser = Denoiser(scaling: .vWithEDMNoise)
-            let sampler = EDMSampler(method: settings.method, steps: settings.steps)
+            let sampler = EDMSampler(method: settings.method, steps: settings.steps,
+                                     discretization: EDMDiscretization(sigmaMax: settings.sigmaMax), sChurn: settings.churn)
             let guider = settings.guider
             let batch = guider.isGuided ? 2 : 1
             let network: DenoiserNetwork = { scaled, cNoise in

@@ -65,33 +65,60 @@ public struct SV3DTrainingObjective {
             throw SV3DTrainingError.badFrames("frames \(frames.shape), \(elevationsDeg.count) elevations, \(azimuthsDeg.count) azimuths")
         }
         let scale = model.config.firstStage.scaleFactor
-        // Frozen parts: latents, CLIP tokens, concat latent, y.
         var g = generator
-        let (x0, cond) = GradMode.withoutGradients { () -> (Tensor, UNetConditioning) in
-            let x0 = (latents ?? model.conditioningEncoder.encode(frames).mode) * scale
-            let image = frames.sliced(axis: 0, (t - 1)..<t)
-            let sigmaAug = expf(settings.conditioningAugmentationLogMean
-                                + settings.conditioningAugmentationLogStd * g.randn([1]).item)
-            let augmented = image + g.randn(image.shape) * sigmaAug
-            var clipTokens = model.clip(image).reshaped([1, 1, -1])
-            var concat = model.conditioningEncoder.encode(augmented).mode
-            if g.nextUniformFloat() < settings.clipDropProbability { clipTokens = Tensor(zeros: clipTokens.shape) }
-            if g.nextUniformFloat() < settings.concatDropProbability { concat = Tensor(zeros: concat.shape) }
-            let camera = model.config.variant == .sv3dP
-                ? SV3DCamera(elevationsDegrees: elevationsDeg, azimuthsDegrees: azimuthsDeg) : nil
-            let vector = try! model.config.variant.vectorConditioner(
-                VectorConditioner.rows(videos: 1, frames: t, conditioningAugmentation: sigmaAug, camera: camera))
-            return (x0, UNetConditioning(clipEmbedding: clipTokens, concatLatent: concat, vector: vector, frames: t))
-        }
+        let x0 = GradMode.withoutGradients { (latents ?? model.conditioningEncoder.encode(frames).mode) * scale }
+        let cond = conditioning(frames: frames, elevationsDeg: elevationsDeg, azimuthsDeg: azimuthsDeg,
+                                augmentation: .sampled, dropout: true, generator: &g)
         let sigma = settings.sigmaSampling.sigmas(normals: [g.randn([1]).item])[0]
         let noised = x0 + g.randn(x0.shape) * sigma
         generator = g
         let sigmas = [Float](repeating: sigma, count: t)
-        let denoised = Denoiser(scaling: .vWithEDMNoise)(noised, sigmas: sigmas) { scaled, cNoise in
+        let denoised = denoise(noised, sigma: sigma, conditioning: cond)
+        return weightedDenoisingLoss(denoised: denoised, target: x0, sigmas: sigmas, weighting: settings.weighting).mean()
+    }
+
+    /// How the conditioning frame is noise-augmented: with a σ_aug drawn as in training, or with a
+    /// fixed σ_aug (sampling uses SV3D's 1e-5).
+    public enum ConditioningAugmentation { case sampled, fixed(Float) }
+
+    /// The frozen conditioning of one video (CLIP tokens and concat latent of the last frame, y
+    /// from cond_aug and the cameras), with the classifier-free dropout of training when `dropout`.
+    public func conditioning(frames: Tensor, elevationsDeg: [Double], azimuthsDeg: [Double],
+                             augmentation: ConditioningAugmentation, dropout: Bool,
+                             generator: inout TorchGenerator) -> UNetConditioning {
+        let t = frames.shape[0]
+        var g = generator
+        defer { generator = g }
+        return GradMode.withoutGradients {
+            let image = frames.sliced(axis: 0, (t - 1)..<t)
+            let sigmaAug: Float
+            switch augmentation {
+            case .sampled: sigmaAug = expf(settings.conditioningAugmentationLogMean
+                                          + settings.conditioningAugmentationLogStd * g.randn([1]).item)
+            case .fixed(let value): sigmaAug = value
+            }
+            let augmented = image + g.randn(image.shape) * sigmaAug
+            var clipTokens = model.clip(image).reshaped([1, 1, -1])
+            var concat = model.conditioningEncoder.encode(augmented).mode
+            if dropout {
+                if g.nextUniformFloat() < settings.clipDropProbability { clipTokens = Tensor(zeros: clipTokens.shape) }
+                if g.nextUniformFloat() < settings.concatDropProbability { concat = Tensor(zeros: concat.shape) }
+            }
+            let camera = model.config.variant == .sv3dP
+                ? SV3DCamera(elevationsDegrees: elevationsDeg, azimuthsDegrees: azimuthsDeg) : nil
+            let vector = try! model.config.variant.vectorConditioner(
+                VectorConditioner.rows(videos: 1, frames: t, conditioningAugmentation: sigmaAug, camera: camera))
+            return UNetConditioning(clipEmbedding: clipTokens, concatLatent: concat, vector: vector, frames: t)
+        }
+    }
+
+    /// The denoiser's estimate D(x; σ) of the clean latents of one video, every frame at σ.
+    public func denoise(_ noised: Tensor, sigma: Float, conditioning cond: UNetConditioning) -> Tensor {
+        let t = noised.shape[0]
+        return Denoiser(scaling: .vWithEDMNoise)(noised, sigmas: [Float](repeating: sigma, count: t)) { scaled, cNoise in
             model.unet(Tensor.concatenated([scaled, cond.concat], axis: 1),
                        timesteps: Tensor(shape: [t], scalars: cNoise), context: cond.crossAttention,
                        y: cond.vector, frames: t)
         }
-        return weightedDenoisingLoss(denoised: denoised, target: x0, sigmas: sigmas, weighting: settings.weighting).mean()
     }
 }

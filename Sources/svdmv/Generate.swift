@@ -14,6 +14,16 @@ import Tensor
 
 enum GuiderOption: String, ExpressibleByArgument, CaseIterable {
     case triangle, linear, vanilla, none
+
+    /// vanilla takes `maxScale` as its one scale.
+    func guider(minScale: Float, maxScale: Float) -> Guider {
+        switch self {
+        case .triangle: return .triangle(minScale: minScale, maxScale: maxScale)
+        case .linear: return .linear(minScale: minScale, maxScale: maxScale)
+        case .vanilla: return .vanilla(scale: maxScale)
+        case .none: return .identity
+        }
+    }
 }
 
 extension SVDMV {
@@ -101,12 +111,7 @@ extension SVDMV {
             settings.decodingChunk = decodingChunk
             settings.elevationsDegrees = try parseList(elevation, "--elevation")
             settings.azimuthsDegrees = try azimuths.map { try parseList($0, "--azimuths") }
-            switch guider {
-            case .triangle: settings.guider = .triangle(minScale: minGuidance, maxScale: maxGuidance)
-            case .linear: settings.guider = .linear(minScale: minGuidance, maxScale: maxGuidance)
-            case .vanilla: settings.guider = .vanilla(scale: maxGuidance)
-            case .none: settings.guider = .identity
-            }
+            settings.guider = guider.guider(minScale: minGuidance, maxScale: maxGuidance)
             let sampler = SV3DSampler(model: model, settings: settings)
             let progress = ProgressBar(total: steps * (method == .heun ? 2 : 1))
             let views = sampler.generate(image: Tensor(rgbImage: prepared)) { done, _ in

@@ -14,6 +14,6 @@ struct SVDMV: ParsableCommand {
     /// Subcommands that work today; `svdmv --help` lists only these.
     static var available: [ParsableCommand.Type] {
         [Generate.self, RenderCommand.self, Evaluate.self, Train.self, Dataset.self, Shapes.self,
-         ContactSheetCommand.self, Weights.self, Bench.self, Info.self]
+         ContactSheetCommand.self, Weights.self, Bench.self, Probe.self, Info.self]
     }
 }

@@ -16,8 +16,16 @@ enum InitialModel: String, ExpressibleByArgument, CaseIterable {
     case tiny
     /// A fresh random model of the bundled default model's structure (64x64 images, 16x16 latents).
     case small
+    /// `small` with a UNet twice as wide (64 channels).
+    case wide
 
-    var config: SV3DModelConfig { self == .tiny ? .tinySV3DP : .small }
+    var config: SV3DModelConfig {
+        switch self {
+        case .tiny: return .tinySV3DP
+        case .small: return .small
+        case .wide: return .wide
+        }
+    }
 }
 
 /// Which networks a run trains.
@@ -42,6 +50,8 @@ extension SVDMV {
         var initFrom: String?
         @Option(help: "Or a fresh random model: \(InitialModel.allCases.map(\.rawValue).joined(separator: ", ")).")
         var fresh: InitialModel?
+        @Option(help: "With --fresh: take the CLIP tower, VAE and latent scale factor from this checkpoint (e.g. an autoencoder stage's model.safetensors), so a fresh UNet trains on an existing VAE.")
+        var autoencoderFrom: String?
         @Option(help: "What to train: unet (the diffusion model; VAE and CLIP frozen) or autoencoder (conditioning encoder + first-stage decoder, sgm's KL-autoencoder loss without the GAN).")
         var part: TrainedPart = .unet
         @Option(help: "Autoencoder: images per step (random frames of random sequences).")
@@ -90,6 +100,10 @@ extension SVDMV {
 
         func validate() throws {
             guard (initFrom == nil) != (fresh == nil) else { throw ValidationError("give exactly one of --init-from and --fresh") }
+            if let autoencoderFrom {
+                guard fresh != nil else { throw ValidationError("--autoencoder-from goes with --fresh (--init-from already brings its own VAE)") }
+                guard FileManager.default.isReadableFile(atPath: autoencoderFrom) else { throw ValidationError("cannot read --autoencoder-from \(autoencoderFrom)") }
+            }
             guard steps >= 1, videosPerStep >= 1, checkpointEvery >= 1 else {
                 throw ValidationError("--steps, --videos-per-step and --checkpoint-every must be positive")
             }
@@ -115,6 +129,12 @@ extension SVDMV {
             } else {
                 model = SV3DModel(fresh!.config)
                 model.initializeRandomly(seed: seed)
+                if let autoencoderFrom {
+                    let source = try SV3DModel.load(URL(fileURLWithPath: autoencoderFrom), weightPrecision: .float32)
+                    do { try model.adoptEncodersAndDecoder(of: source) } catch {
+                        throw ValidationError("--autoencoder-from \(autoencoderFrom): \(error)")
+                    }
+                }
             }
             let sequences = try loadSequences(size: model.config.imageSize)
             if part == .autoencoder { return try trainAutoencoder(model, sequences: sequences, folder: folder) }
@@ -211,13 +231,7 @@ extension SVDMV {
 
         /// Every sequence of the shards, resized to the model's image size, conditioning view last.
         func loadSequences(size: Int) throws -> [TrainingSequence] {
-            let url = URL(fileURLWithPath: data)
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-                throw ValidationError("no such file or folder: \(data)")
-            }
-            let urls = isDirectory.boolValue ? try ShardReader.shards(in: url) : [url]
-            guard !urls.isEmpty else { throw ValidationError("\(data) holds no .tar shards") }
+            let urls = try shardURLs(data)
             let reader = ShardReader(urls: urls)
             var out: [TrainingSequence] = []
             while out.count < maxSamples, let (key, sequence) = try reader.next() {

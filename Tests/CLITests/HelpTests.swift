@@ -13,7 +13,7 @@ final class HelpTests: XCTestCase {
         let record = ProcessInfo.processInfo.environment["SVDMV_RECORD_SNAPSHOTS"] == "1"
         for command in [[], ["generate"], ["train"], ["dataset"], ["shapes"], ["weights", "inspect"], ["bench"], ["bench", "ops"],
                         ["bench", "clip"], ["bench", "train"], ["bench", "unet"], ["bench", "decoder"],
-                        ["evaluate"], ["render"], ["contact-sheet"]] {
+                        ["evaluate"], ["render"], ["contact-sheet"], ["probe"]] {
             let (status, output) = try runSVDMV(command + ["--help"], environment: ["COLUMNS": "100", "PATH": "/usr/bin:/bin"], inheritEnvironment: false)
             XCTAssertEqual(status, 0, "\(command) --help")
             let file = snapshots.appendingPathComponent((command.isEmpty ? ["svdmv"] : command).joined(separator: "-") + ".txt")

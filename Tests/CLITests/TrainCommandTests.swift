@@ -160,5 +160,43 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(cameras.width, 64)
         let sequence = try RendersLoader(frameCount: 5).load(objectDirectory: generated)
         XCTAssertEqual(sequence.metadata.azimuthsDeg.last, 0)
+
+        // A fresh UNet on stage 1's VAE (--autoencoder-from): the VAE, CLIP and latent scale are
+        // stage 1's, the UNet starts from its own seed.
+        let freshUNet = folder("fresh-unet")
+        let stage2b = try runSVDMV(["train", "--data", shards.path, "--out", freshUNet.path, "--fresh", "small",
+                                    "--autoencoder-from", autoencoder.appendingPathComponent("model.safetensors").path,
+                                    "--steps", "1", "--seed", "5"])
+        XCTAssertEqual(stage2b.status, 0, stage2b.output)
+        let afterStage2b = try SV3DModel.load(freshUNet.appendingPathComponent("model.safetensors"))
+        XCTAssertEqual(afterStage2b.config, afterStage1.config)
+        XCTAssertEqual(weights(afterStage2b, SV3DModel.decoderPrefix), weights(afterStage1, SV3DModel.decoderPrefix))
+        XCTAssertEqual(weights(afterStage2b, SV3DModel.encoderPrefix), weights(afterStage1, SV3DModel.encoderPrefix))
+        XCTAssertEqual(weights(afterStage2b, SV3DModel.clipPrefix), weights(afterStage1, SV3DModel.clipPrefix))
+        XCTAssertNotEqual(weights(afterStage2b, SV3DModel.unetPrefix), weights(afterStage1, SV3DModel.unetPrefix))
+        let mismatch = try runSVDMV(["train", "--data", shards.path, "--out", folder("mismatch").path, "--fresh", "tiny",
+                                     "--autoencoder-from", autoencoder.appendingPathComponent("model.safetensors").path, "--steps", "1"])
+        XCTAssertNotEqual(mismatch.status, 0)
+        XCTAssertTrue(mismatch.output.contains("--autoencoder-from"), mismatch.output)
+
+        // The per-σ probe of the stage-2 model: one row per σ, the noisy input's latent error is
+        // σ² (unit-variance noise), and the picture has the frames, one row per σ and the sample.
+        let probe = folder("probe")
+        let probed = try runSVDMV(["probe", "--checkpoint", unet.appendingPathComponent("model.safetensors").path,
+                                   "--data", shards.path, "--out", probe.path, "--sigmas", "0.5,2", "--sample-steps", "2"])
+        XCTAssertEqual(probed.status, 0, probed.output)
+        let report = try String(contentsOf: probe.appendingPathComponent("probe.md"), encoding: .utf8)
+        let rows = report.split(separator: "\n").filter { $0.hasPrefix("| 0.5 |") || $0.hasPrefix("| 2 |") }
+        XCTAssertEqual(rows.count, 2, report)
+        for (row, sigma) in zip(rows, [0.5, 2.0]) {
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            let inputError = try XCTUnwrap(Double(cells[2]), report)
+            XCTAssertEqual(inputError, sigma * sigma, accuracy: 0.1 * sigma * sigma, report)
+            XCTAssertNotNil(Double(cells[3]), report)
+        }
+        XCTAssertTrue(report.contains("Full samples (2 Euler steps"), report)
+        let picture = try PNG.read(probe.appendingPathComponent("probe.png"))
+        XCTAssertEqual(picture.height, 4 * 64 + 5 * 4, "frames, 2 σ rows and the sample")
+        XCTAssertEqual(picture.width, 3 * 64 + 4 * 4, "every other of the 5 frames")
     }
 }
