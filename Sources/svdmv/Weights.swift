@@ -1,4 +1,5 @@
-// `svdmv weights inspect FILE`: what a safetensors checkpoint holds.
+// `svdmv weights inspect FILE`: what a safetensors checkpoint holds; `svdmv weights convert`:
+// the same tensors and metadata in another dtype (e.g. F16, as the official SV3D files are).
 
 import ArgumentParser
 import Foundation
@@ -8,11 +9,43 @@ import Tensor
 extension SVDMV {
     struct Weights: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Inspect model checkpoints.", subcommands: [Inspect.self])
+            abstract: "Inspect or convert model checkpoints.", subcommands: [Inspect.self, Convert.self])
     }
 }
 
+extension DType: ExpressibleByArgument {
+    /// F32, F16 or BF16, in any case.
+    public init?(argument: String) { self.init(rawValue: argument.uppercased()) }
+}
+
 extension SVDMV.Weights {
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a safetensors file's tensors in another dtype (F32, F16 or BF16), keys and metadata unchanged.")
+
+        @Argument(help: "A .safetensors file.")
+        var file: String
+        @Option(help: "Output .safetensors file (written atomically).")
+        var out: String
+        @Option(help: "Dtype of every tensor: \(DType.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var dtype: DType
+
+        func validate() throws {
+            guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("no such file: \(file)") }
+            guard URL(fileURLWithPath: file).standardizedFileURL != URL(fileURLWithPath: out).standardizedFileURL else {
+                throw ValidationError("--out must differ from the input file (it is read while writing)")
+            }
+        }
+
+        func run() throws {
+            let source = try SafeTensorsFile(url: URL(fileURLWithPath: file))
+            let tensors = try source.tensors()
+            try SafeTensors.write(tensors, dtype: dtype, metadata: source.metadata, to: URL(fileURLWithPath: out))
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+            print("wrote \(out): \(tensors.count) tensors as \(dtype.rawValue), \(bytes) bytes")
+        }
+    }
+
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List a safetensors file's tensors (key, dtype, shape) grouped by top-level prefix.")

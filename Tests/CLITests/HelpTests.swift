@@ -11,7 +11,7 @@ final class HelpTests: XCTestCase {
 
     func testHelpTextsMatchSnapshots() throws {
         let record = ProcessInfo.processInfo.environment["SVDMV_RECORD_SNAPSHOTS"] == "1"
-        for command in [[], ["generate"], ["train"], ["dataset"], ["shapes"], ["weights", "inspect"], ["bench"], ["bench", "ops"],
+        for command in [[], ["generate"], ["train"], ["dataset"], ["shapes"], ["weights", "inspect"], ["weights", "convert"], ["bench"], ["bench", "ops"],
                         ["bench", "clip"], ["bench", "train"], ["bench", "unet"], ["bench", "decoder"],
                         ["evaluate"], ["render"], ["contact-sheet"], ["probe"]] {
             let (status, output) = try runSVDMV(command + ["--help"], environment: ["COLUMNS": "100", "PATH": "/usr/bin:/bin"], inheritEnvironment: false)
