@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch twin of `svdmv bench train`: sgm's VideoUNet (generative-models, imported through
-Scripts/fixtures/sgm_reference.py) built with the same configs (small, medium; see
+Scripts/fixtures/sgm_reference.py) built with the same configs (small, wide, medium; see
 Sources/Benchmarks/UNetStepBenchmarks.swift), Float32 on the CPU, the same thread count and input
 shapes, timed as the Swift side does:
   - train: v-denoiser scaling (c_in, c_noise = 0.25 ln sigma, c_skip, c_out) of one noised 21-frame
@@ -42,9 +42,10 @@ def unet_params(model_channels, channel_mult, attention_resolutions, num_head_ch
                 use_spatial_context=True, merge_strategy="learned_with_images", video_kernel_size=[3, 1, 1])
 
 
-# Mirrors UNetBenchmarkModel.small / .medium: (sgm params, latent side).
+# Mirrors UNetBenchmarkModel.small / .wide / .medium: (sgm params, latent side).
 MODELS = {
     "small": (unet_params(32, [1, 2], [2, 1], 16, 32, 1280), 16),
+    "wide": (unet_params(64, [1, 2], [2, 1], 32, 32, 1280), 16),
     "medium": (unet_params(64, [1, 2, 2], [2, 1], 32, 1024, 1280), 16),
 }
 

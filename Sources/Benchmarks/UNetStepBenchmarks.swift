@@ -23,7 +23,7 @@ public struct UNetBenchmarkModel: Sendable {
     public var latentSize: Int
     public var summary: String
 
-    /// The bundled default model's UNet (`SV3DModelConfig.small`: tinySV3DP at 16x16 latents of
+    /// The first default model's UNet (`SV3DModelConfig.small`: tinySV3DP at 16x16 latents of
     /// 64x64 images).
     public static let small = UNetBenchmarkModel(
         name: "small", unet: .tinySV3DP, latentSize: 16,
@@ -41,7 +41,12 @@ public struct UNetBenchmarkModel: Sendable {
         latentSize: 16,
         summary: "tinyD widths: mc 64, mult [1,2,2], attn [2,1], 1 res block, head 32, context 1024, y 1280; 16x16 latents")
 
-    public static let all = [small, medium]
+    /// The bundled default model's UNet (`SV3DModelConfig.wide`: `small` at twice the width).
+    public static let wide = UNetBenchmarkModel(
+        name: "wide", unet: .wideSV3DP, latentSize: 16,
+        summary: "wideSV3DP: mc 64, mult [1,2], attn [2,1], 1 res block, head 32, context 32, y 1280; 16x16 latents")
+
+    public static let all = [small, wide, medium]
 }
 
 public struct UNetStepResult: Codable {

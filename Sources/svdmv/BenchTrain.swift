@@ -13,7 +13,7 @@ extension SVDMV.Bench {
             commandName: "train",
             abstract: "Time UNet training steps (forward, backward, AdamW) and guided sampling steps.")
 
-        @Option(help: "Configs to time, comma-separated: small (the default model's UNet, 16x16 latents), medium (tinyD widths with the real SV3D_p context and vector widths, 16x16 latents).")
+        @Option(help: "Configs to time, comma-separated: small (the first default model's UNet, 16x16 latents), wide (the bundled default model's UNet: small at twice the width), medium (tinyD widths with the real SV3D_p context and vector widths, 16x16 latents).")
         var models = "small,medium"
         @Option(help: "Steps to time, comma-separated: train, sample.")
         var steps = "train,sample"

@@ -98,7 +98,7 @@ extension SVDMV.Weights {
             for key in st.keys where key.hasPrefix(prefix) { actual[String(key.dropFirst(prefix.count))] = try st.info(key).shape }
             guard !actual.isEmpty else { return "UNet: none (no \(prefix)* tensors)" }
             let presets: [(String, VideoUNetConfig)] = [("svd / svd_xt", .svd), ("sv3d_u", .sv3dU), ("sv3d_p", .sv3dP),
-                                                        ("tiny sv3d_p", .tinySV3DP)]
+                                                        ("tiny sv3d_p", .tinySV3DP), ("wide sv3d_p (the default model's)", .wideSV3DP)]
             var closest = (name: "", differences: Int.max, example: "")
             for (name, config) in presets {
                 let expected = Dictionary(uniqueKeysWithValues: VideoUNet.parameterShapes(config).map { ($0.key, $0.shape) })

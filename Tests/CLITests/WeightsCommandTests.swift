@@ -1,5 +1,6 @@
-// `svdmv weights convert`: the bundled model written as F16 keeps every key, the config metadata
-// and each value to F16 rounding, at half the size, and loads with its layer weights kept half.
+// `svdmv weights convert`: a Float32 model written as F16 keeps every key, the config metadata
+// and each value to F16 rounding, at half the size, and loads with its layer weights kept half;
+// the bundled model (F16) widened to F32 keeps every value exactly.
 
 import Foundation
 import Generation
@@ -9,10 +10,17 @@ import XCTest
 final class WeightsCommandTests: XCTestCase {
     var resources: URL { Bundle.main.bundleURL.appendingPathComponent("SVDMV_svdmv.resources") }
 
+    func temporaryFile() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-convert-\(UUID()).safetensors")
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
     func testConvertToFloat16KeepsKeysMetadataAndValues() throws {
-        let source = resources.appendingPathComponent("default-model.safetensors")
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-convert-\(UUID()).safetensors")
-        addTeardownBlock { try? FileManager.default.removeItem(at: out) }
+        let source = temporaryFile(), out = temporaryFile()
+        let float32Model = SV3DModel(.tinySV3DP)
+        float32Model.initializeRandomly(seed: 7)
+        try float32Model.save(to: source)
         let (status, output) = try runSVDMV(["weights", "convert", source.path, "--out", out.path, "--dtype", "f16"])
         XCTAssertEqual(status, 0, output)
         let original = try SafeTensorsFile(url: source), converted = try SafeTensorsFile(url: out)
@@ -30,6 +38,16 @@ final class WeightsCommandTests: XCTestCase {
         let model = try SV3DModel.load(out)
         XCTAssertEqual(model.config, try SV3DModel.load(source).config)
         XCTAssertEqual(try SV3DModel.storedPrecision(of: converted), .float16)
+
+        // Widening the bundled F16 model is exact.
+        let bundled = resources.appendingPathComponent("default-model.safetensors"), widened = temporaryFile()
+        XCTAssertEqual(try runSVDMV(["weights", "convert", bundled.path, "--out", widened.path, "--dtype", "F32"]).status, 0)
+        let half = try SafeTensorsFile(url: bundled), full = try SafeTensorsFile(url: widened)
+        XCTAssertEqual(full.metadata, half.metadata)
+        for key in half.keys {
+            XCTAssertEqual(try full.info(key).dtype, .float32, key)
+            XCTAssertEqual(try full.tensor(key).scalars, try half.tensor(key).scalars, key)
+        }
 
         let (same, message) = try runSVDMV(["weights", "convert", source.path, "--out", source.path, "--dtype", "f16"])
         XCTAssertNotEqual(same, 0)

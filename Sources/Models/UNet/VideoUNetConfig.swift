@@ -128,7 +128,7 @@ extension VideoUNetConfig {
     /// SV3D_p-shaped tiny model: the real vector width (256 + 512 + 512), two levels with
     /// attention at both: 2,207,635 parameters.
     public static let tinySV3DP = tiny(32, [1, 2], [2, 1], 1, 16, vectorWidth: 1280)
-    /// `tinySV3DP` at twice the width (64 channels, heads of 32): 8,5M parameters, the UNet of
-    /// `SV3DModelConfig.wide`.
+    /// `tinySV3DP` at twice the width (64 channels, heads of 32): 8,353,555 parameters, the UNet
+    /// of `SV3DModelConfig.wide` (the bundled default model's).
     public static let wideSV3DP = tiny(64, [1, 2], [2, 1], 1, 32, vectorWidth: 1280)
 }
