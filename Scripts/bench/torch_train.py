@@ -102,7 +102,7 @@ def sampling_step(net, p, latent, frames):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="small,medium")
+    ap.add_argument("--models", default="small,wide,medium")
     ap.add_argument("--steps", default="train,sample")
     ap.add_argument("--frames", type=int, default=21)
     ap.add_argument("--warmup", type=int, default=1)

@@ -14,7 +14,7 @@ extension SVDMV.Bench {
             abstract: "Time UNet training steps (forward, backward, AdamW) and guided sampling steps.")
 
         @Option(help: "Configs to time, comma-separated: small (the first default model's UNet, 16x16 latents), wide (the bundled default model's UNet: small at twice the width), medium (tinyD widths with the real SV3D_p context and vector widths, 16x16 latents).")
-        var models = "small,medium"
+        var models = "small,wide,medium"
         @Option(help: "Steps to time, comma-separated: train, sample.")
         var steps = "train,sample"
         @Option(help: "Frames per video (SV3D uses 21).")
