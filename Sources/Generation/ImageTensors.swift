@@ -31,3 +31,21 @@ extension Raster where Sample == UInt8 {
         }
     }
 }
+
+/// Mean over images of the PSNR (dB) of `generated` against `truth`, both [N, 3, H, W] in [−1, 1]
+/// (PSNR taken in [0, 1] units; `generated` clamped to [−1, 1] first, as decoding to 8 bits would).
+/// A perfect image counts as 120 dB instead of infinity, so the mean stays finite.
+public func meanImagePSNR(_ generated: Tensor, _ truth: Tensor) -> Double {
+    precondition(generated.shape == truth.shape && generated.rank == 4, "meanImagePSNR: \(generated.shape) against \(truth.shape)")
+    let images = generated.shape[0], perImage = generated.count / images
+    var total = 0.0
+    for n in 0..<images {
+        var squared = 0.0
+        for i in (n * perImage)..<((n + 1) * perImage) {
+            let a = Double(min(max(generated.data[i], -1), 1)), b = Double(truth.data[i])
+            squared += (a - b) * (a - b) / 4   // [-1, 1] -> [0, 1]
+        }
+        total += 10 * log10(1 / max(squared / Double(perImage), 1e-12))
+    }
+    return total / Double(images)
+}

@@ -83,15 +83,7 @@ public struct SV3DAutoencoderObjective {
             for start in stride(from: 0, to: images.shape[0], by: batch) {
                 let part = images.sliced(axis: 0, start..<min(start + batch, images.shape[0]))
                 let decoded = model.decoder(model.conditioningEncoder.encode(part).mean, frameCount: 1)
-                let perImage = part.count / part.shape[0]
-                for n in 0..<part.shape[0] {
-                    var squared = 0.0
-                    for i in (n * perImage)..<((n + 1) * perImage) {
-                        let a = Double(min(max(decoded.data[i], -1), 1)), b = Double(part.data[i])
-                        squared += (a - b) * (a - b) / 4   // [-1, 1] -> [0, 1]
-                    }
-                    total += 10 * log10(1 / max(squared / Double(perImage), 1e-12))
-                }
+                total += meanImagePSNR(decoded, part) * Double(part.shape[0])
             }
             return total / Double(images.shape[0])
         }

@@ -12,6 +12,7 @@ import FileSupport
 import Foundation
 import Generation
 import Imaging
+import Metrics
 import Models
 import MultiViewData
 import Tensor
@@ -89,10 +90,10 @@ extension SVDMV {
                 let t = video.frames.shape[0]
                 let truth = video.frames.sliced(axis: 0, 0..<(t - 1))
                 let input = video.frames.sliced(axis: 0, (t - 1)..<t)
-                baselinePSNR += meanPSNR(input.broadcast(to: truth.shape), truth)
+                baselinePSNR += meanImagePSNR(input.broadcast(to: truth.shape), truth)
                 let x0 = objective.encoderLatents(video.frames) * scale
                 let decode = { (z: Tensor) in GradMode.withoutGradients { model.decoder(z * (1 / scale), frameCount: 1) } }
-                reconstructionPSNR += meanPSNR(decode(x0).sliced(axis: 0, 0..<(t - 1)), truth)
+                reconstructionPSNR += meanImagePSNR(decode(x0).sliced(axis: 0, 0..<(t - 1)), truth)
                 let cond = objective.conditioning(frames: video.frames, elevationsDeg: video.metadata.elevationsDeg,
                                                   azimuthsDeg: video.metadata.azimuthsDeg,
                                                   augmentation: .fixed(1e-5), dropout: false, generator: &generator)
@@ -100,10 +101,10 @@ extension SVDMV {
                 for (i, sigma) in levels.enumerated() {
                     let noised = x0 + generator.randn(x0.shape) * sigma
                     let d = GradMode.withoutGradients { objective.denoise(noised, sigma: sigma, conditioning: cond) }
-                    latentError[i] += meanSquare(d - x0)
-                    inputError[i] += meanSquare(noised - x0)
+                    latentError[i] += meanSquaredError(d, x0)
+                    inputError[i] += meanSquaredError(noised, x0)
                     let images = decode(d)
-                    psnr[i] += meanPSNR(images.sliced(axis: 0, 0..<(t - 1)), truth)
+                    psnr[i] += meanImagePSNR(images.sliced(axis: 0, 0..<(t - 1)), truth)
                     if v == 0 { pictureRows.append(views(images)) }
                     progress.step("σ \(sigma)")
                 }
@@ -121,7 +122,7 @@ extension SVDMV {
                     let images = GradMode.withoutGradients {
                         model.decoder(sampler.sampleLatents(image: input) * (1 / scale), frameCount: 1)
                     }
-                    samplePSNR += meanPSNR(images.sliced(axis: 0, 0..<(t - 1)), truth)
+                    samplePSNR += meanImagePSNR(images.sliced(axis: 0, 0..<(t - 1)), truth)
                     if v == 0 { pictureRows.append(views(images)) }
                 }
             }
@@ -144,27 +145,6 @@ extension SVDMV {
                           to: folder.appendingPathComponent("probe.png"))
             print(report)
             print("wrote \(folder.appendingPathComponent("probe.png").path) (rows: the first sequence's frames, then D at each σ, then the full sample)")
-        }
-
-        func meanSquare(_ x: Tensor) -> Double {
-            var s = 0.0
-            for i in 0..<x.count { s += Double(x.data[i]) * Double(x.data[i]) }
-            return s / Double(x.count)
-        }
-
-        /// Mean over frames of the PSNR of images in [-1, 1] (peak 2, i.e. 1 in [0, 1] units).
-        func meanPSNR(_ a: Tensor, _ b: Tensor) -> Double {
-            let frames = a.shape[0], per = a.count / frames
-            var total = 0.0
-            for f in 0..<frames {
-                var s = 0.0
-                for i in 0..<per {
-                    let x = Double(min(1, max(-1, a.data[f * per + i]))) - Double(b.data[f * per + i])
-                    s += x * x / 4
-                }
-                total += 10 * log10(1 / max(s / Double(per), 1e-12))
-            }
-            return total / Double(frames)
         }
     }
 }
