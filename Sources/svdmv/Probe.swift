@@ -63,15 +63,7 @@ extension SVDMV {
             let model = try SV3DModel.load(URL(fileURLWithPath: checkpoint), weightPrecision: .float32)
             guard model.config.variant.isOrbitModel else { throw ValidationError("\(checkpoint) is not an SV3D model") }
             let levels = try sigmaList()
-            let reader = ShardReader(urls: try shardURLs(data))
-            var videos: [TrainingSequence] = []
-            while videos.count < sequences, let (_, s) = try reader.next() {
-                guard s.metadata.width == model.config.imageSize, s.metadata.height == model.config.imageSize else {
-                    throw ValidationError("\(data): sequences are \(s.metadata.width)x\(s.metadata.height); the model takes \(model.config.imageSize)")
-                }
-                videos.append(s)
-            }
-            guard !videos.isEmpty else { throw ValidationError("no sequences in \(data)") }
+            let videos = try loadTrainingSequences(data, size: model.config.imageSize, limit: sequences)
             let objective = SV3DTrainingObjective(model: model)
             let scale = model.config.firstStage.scaleFactor
             var generator = TorchGenerator(seed: seed)
@@ -147,16 +139,4 @@ extension SVDMV {
             print("wrote \(folder.appendingPathComponent("probe.png").path) (rows: the first sequence's frames, then D at each σ, then the full sample)")
         }
     }
-}
-
-/// The shards of a folder, or one shard file.
-func shardURLs(_ path: String) throws -> [URL] {
-    let url = URL(fileURLWithPath: path)
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-        throw ValidationError("no such file or folder: \(path)")
-    }
-    let urls = isDirectory.boolValue ? try ShardReader.shards(in: url) : [url]
-    guard !urls.isEmpty else { throw ValidationError("\(path) holds no .tar shards") }
-    return urls
 }

@@ -136,7 +136,7 @@ extension SVDMV {
                     }
                 }
             }
-            let sequences = try loadSequences(size: model.config.imageSize)
+            let sequences = try loadTrainingSequences(data, size: model.config.imageSize, limit: maxSamples)
             if part == .autoencoder { return try trainAutoencoder(model, sequences: sequences, folder: folder) }
             var settings = SV3DTrainingSettings()
             settings.sigmaSampling = EDMSigmaSampling(pMean: pMean, pStd: pStd)
@@ -227,25 +227,6 @@ extension SVDMV {
                          scale, objective.reconstructionPSNR(images: images), sample.count))
             try model.save(to: folder.appendingPathComponent("model.safetensors"))
             print("wrote \(folder.appendingPathComponent("model.safetensors").path)")
-        }
-
-        /// Every sequence of the shards, resized to the model's image size, conditioning view last.
-        func loadSequences(size: Int) throws -> [TrainingSequence] {
-            let urls = try shardURLs(data)
-            let reader = ShardReader(urls: urls)
-            var out: [TrainingSequence] = []
-            while out.count < maxSamples, let (key, sequence) = try reader.next() {
-                guard sequence.metadata.conditioningIndex == sequence.metadata.frameCount - 1 else {
-                    throw ValidationError("sample \(key): the conditioning view must be the last frame")
-                }
-                guard sequence.metadata.width == size, sequence.metadata.height == size else {
-                    throw ValidationError("sample \(key) is \(sequence.metadata.width)x\(sequence.metadata.height); the model takes \(size)x\(size) (build the shards with --size \(size))")
-                }
-                out.append(sequence)
-            }
-            guard !out.isEmpty else { throw ValidationError("no samples in \(data)") }
-            print("loaded \(out.count) sequences of \(out[0].metadata.frameCount) frames from \(urls.count) shard(s)")
-            return out
         }
     }
 }
