@@ -29,8 +29,18 @@ public struct EDMSampler: Codable, Equatable, Sendable {
     public func sample(noise: Tensor, generator: inout TorchGenerator,
                        denoise: (Tensor, Float) -> Tensor,
                        step: (Int, Tensor) -> Void = { _, _ in }) -> Tensor {
+        let sigmaMax = discretization.sigmas(steps: steps)[0]
+        return sample(start: noise * (1 + sigmaMax * sigmaMax).squareRoot(), generator: &generator,
+                      denoise: denoise, step: step)
+    }
+
+    /// Runs the sampler from a given state `start` at the discretization's first σ (SDEdit: a
+    /// clean latent plus σ_max·ε, rather than pure noise).
+    public func sample(start: Tensor, generator: inout TorchGenerator,
+                       denoise: (Tensor, Float) -> Tensor,
+                       step: (Int, Tensor) -> Void = { _, _ in }) -> Tensor {
         let sigmas = discretization.sigmas(steps: steps)
-        var x = noise * (1 + sigmas[0] * sigmas[0]).squareRoot()
+        var x = start
         for i in 0..<(sigmas.count - 1) {
             let sigma = sigmas[i], next = sigmas[i + 1]
             let gamma: Float = (sTmin <= sigma && sigma <= sTmax)

@@ -24,6 +24,9 @@ public struct SV3DSamplingSettings: Codable, Equatable, Sendable {
     public var sigmaMax: Float = 700
     /// sgm's s_churn (noise re-injected at every step; SV3D samples with 0, a deterministic ODE).
     public var churn: Float = 0
+    /// SDEdit: start from the input view's latent on every frame plus σ_max·ε (σ_max a few, not
+    /// 700) instead of from pure noise. Not the reference's sampling; off by default.
+    public var startsFromInput = false
     public var method: EDMSampler.Method = .euler
     public var guider: Guider = .triangle(minScale: 1, maxScale: 2.5)
     public var seed: UInt64 = 23
@@ -106,13 +109,19 @@ public struct SV3DSampler {
             }
             var done = 0
             let total = settings.steps * (settings.method == .heun ? 2 : 1)
-            return sampler.sample(noise: noise, generator: &generator, denoise: { x, sigma in
+            let denoise: (Tensor, Float) -> Tensor = { x, sigma in
                 let doubled = batch == 2 ? Tensor.concatenated([x, x], axis: 0) : x
                 let d = denoiser(doubled, sigmas: [Float](repeating: sigma, count: batch * frames), network: network)
                 done += 1
                 step(min(done, total), total)
                 return guider.combine(d, frames: frames)
-            })
+            }
+            guard settings.startsFromInput else { return sampler.sample(noise: noise, generator: &generator, denoise: denoise) }
+            // The input's latent (sampling's cond_aug is negligible) repeated over the frames.
+            let inputLatent = concatLatent * model.config.firstStage.scaleFactor
+            let sigmaMax = sampler.discretization.sigmas(steps: settings.steps)[0]
+            let start = Tensor.concatenated([Tensor](repeating: inputLatent, count: frames), axis: 0) + noise * sigmaMax
+            return sampler.sample(start: start, generator: &generator, denoise: denoise)
         }
     }
 

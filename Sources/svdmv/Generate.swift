@@ -59,6 +59,12 @@ extension SVDMV {
         var frameRatio: Double?
         @Option(help: "Frames decoded at a time.")
         var decodingChunk = 14
+        @Option(help: "Largest noise level of the sampler's discretization (SV3D: 700).")
+        var sigmaMax: Float = 700
+        @Option(help: "s_churn: noise re-injected at each step (SV3D: 0, a deterministic sampler).")
+        var churn: Float = 0
+        @Flag(help: "SDEdit: start from the input view on every frame, noised to --sigma-max (use a few, not 700), instead of from pure noise. Not the reference's sampling.")
+        var fromInput = false
         @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
@@ -78,6 +84,7 @@ extension SVDMV {
                     throw ValidationError("--azimuths needs \(frames) values (one per frame, the input view last)")
                 }
             }
+            guard sigmaMax > 0.002, churn >= 0 else { throw ValidationError("--sigma-max must exceed σ_min 0.002 and --churn must not be negative") }
             if let frameRatio, !(frameRatio > 0 && frameRatio <= 1) { throw ValidationError("--frame-ratio must be in (0, 1]") }
         }
 
@@ -109,6 +116,9 @@ extension SVDMV {
             settings.seed = seed
             settings.method = method
             settings.decodingChunk = decodingChunk
+            settings.sigmaMax = sigmaMax
+            settings.churn = churn
+            settings.startsFromInput = fromInput
             settings.elevationsDegrees = try parseList(elevation, "--elevation")
             settings.azimuthsDegrees = try azimuths.map { try parseList($0, "--azimuths") }
             settings.guider = guider.guider(minScale: minGuidance, maxScale: maxGuidance)
@@ -142,6 +152,8 @@ extension SVDMV {
                 "format": "svdmv-generated-orbit", "version": 1,
                 "checkpoint": checkpoint, "variant": model.config.variant.rawValue,
                 "frames": settings.frames, "steps": settings.steps, "seed": settings.seed,
+                "sampler": settings.method.rawValue, "sigma_max": settings.sigmaMax, "churn": settings.churn,
+                "starts_from_input": settings.startsFromInput, "guider": String(describing: settings.guider),
                 "input_view": settings.frames - 1,
                 "elevation_deg": elevations,
                 "azimuth_deg": azimuths,

@@ -43,6 +43,32 @@ final class SV3DModelTests: XCTestCase {
         XCTAssertNotEqual(c.sliced(axis: 0, 0..<1).scalars, a.sliced(axis: 0, 0..<1).scalars, "another seed, another orbit")
     }
 
+    /// SDEdit sampling starts from the input's latent on every frame: from a σ_max this small the
+    /// denoiser barely moves it, so every frame's latent is the input's (the default start,
+    /// pure noise, lands elsewhere).
+    func testStartingFromTheInputKeepsTheInputLatentAtSmallSigmaMax() throws {
+        let model = SV3DModel(.tinySV3DP)
+        model.initializeRandomly(seed: 1)
+        var g = TorchGenerator(seed: 3)
+        let image = g.rand([1, 3, 64, 64]) * 2 - 1
+        var settings = SV3DSamplingSettings()
+        settings.frames = 4
+        settings.steps = 2
+        settings.sigmaMax = 0.01
+        settings.startsFromInput = true
+        let latents = SV3DSampler(model: model, settings: settings).sampleLatents(image: image)
+        let inputLatent = GradMode.withoutGradients { model.conditioningEncoder.encode(image).mode * model.config.firstStage.scaleFactor }
+        XCTAssertEqual(latents.shape[0], 4)
+        for frame in 0..<4 {
+            assertClose(latents.sliced(axis: 0, frame..<(frame + 1)), inputLatent, rtol: 0, atol: 0.05,
+                        "frame \(frame) starts from the input and σ_max 0.01 barely moves it")
+        }
+        settings.startsFromInput = false
+        let fromNoise = SV3DSampler(model: model, settings: settings).sampleLatents(image: image)
+        let gap = (fromNoise.sliced(axis: 0, 0..<1) - inputLatent).scalars.map(abs).max()!
+        XCTAssertGreaterThan(gap, 0.5, "from pure noise at σ_max 0.01 the frames are noise, not the input")
+    }
+
     /// An SVD-structured model (svd.yaml's parts at tiny widths: y = fps_id | motion_bucket_id |
     /// cond_aug, the conditioner's encoder at embedders.3, a temporal first-stage decoder): its
     /// checkpoint keys, strict loading, and a video (no frame replaced by the input) per seed.
