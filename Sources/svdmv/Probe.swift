@@ -3,7 +3,8 @@
 // σ, takes the denoiser's one-step estimate D(x; σ) under the sampling-time conditioning (cond_aug
 // 1e-5, no dropout, no guidance), and reports the latent error of D against that of the noisy
 // input, and the PSNR of the decoded estimate against the frames next to the repeat-the-input
-// baseline's. Full samples from the same orbits' input views show whether the sampler's path
+// baseline's and that of the decoded noisy input (how visible latent errors of that size are
+// once decoded). Full samples from the same orbits' input views show whether the sampler's path
 // goes where the one-step estimates do. A PNG shows the decoded estimates, one row per σ, then
 // the sample.
 
@@ -71,6 +72,7 @@ extension SVDMV {
             var latentError = [Double](repeating: 0, count: levels.count)
             var inputError = [Double](repeating: 0, count: levels.count)
             var psnr = [Double](repeating: 0, count: levels.count)
+            var noisyPSNR = [Double](repeating: 0, count: levels.count)
             var baselinePSNR = 0.0, reconstructionPSNR = 0.0, samplePSNR = 0.0
             var pictureRows: [[Image8]] = []
             let progress = ProgressBar(total: videos.count * levels.count)
@@ -97,6 +99,7 @@ extension SVDMV {
                     inputError[i] += meanSquaredError(noised, x0)
                     let images = decode(d)
                     psnr[i] += meanImagePSNR(images.sliced(axis: 0, 0..<(t - 1)), truth)
+                    noisyPSNR[i] += meanImagePSNR(decode(noised).sliced(axis: 0, 0..<(t - 1)), truth)
                     if v == 0 { pictureRows.append(views(images)) }
                     progress.step("σ \(sigma)")
                 }
@@ -121,9 +124,10 @@ extension SVDMV {
             let n = Double(videos.count)
             var report = "# Probe of \(checkpoint)\n\n\(videos.count) sequences of \(data); views 0..<T-1 against the frames.\n"
             report += String(format: "VAE reconstruction %.2f dB; repeat-the-input baseline %.2f dB.\n\n", reconstructionPSNR / n, baselinePSNR / n)
-            report += "| σ | latent MSE of D(x; σ) | of the noisy input x | PSNR of decoded D (dB) |\n|---:|---:|---:|---:|\n"
+            report += "| σ | latent MSE of D(x; σ) | of the noisy input x | PSNR of decoded D (dB) | of decoded x (dB) |\n|---:|---:|---:|---:|---:|\n"
             for (i, sigma) in levels.enumerated() {
-                report += String(format: "| %g | %.4f | %.4f | %.2f |\n", sigma, latentError[i] / n, inputError[i] / n, psnr[i] / n)
+                report += String(format: "| %g | %.4f | %.4f | %.2f | %.2f |\n", sigma, latentError[i] / n, inputError[i] / n,
+                                 psnr[i] / n, noisyPSNR[i] / n)
             }
             if sampleSteps > 0 {
                 report += "\nFull samples (\(sampleSteps) Euler steps from σ \(sampleSigmaMax), s_churn \(sampleChurn), guidance \(sampleGuider.rawValue) 1 -> 2.5): "

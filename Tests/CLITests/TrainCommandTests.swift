@@ -192,7 +192,9 @@ final class TrainCommandTests: XCTestCase {
             let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
             let inputError = try XCTUnwrap(Double(cells[2]), report)
             XCTAssertEqual(inputError, sigma * sigma, accuracy: 0.1 * sigma * sigma, report)
-            XCTAssertNotNil(Double(cells[3]), report)
+            let estimatePSNR = try XCTUnwrap(Double(cells[3]), report)
+            let noisyInputPSNR = try XCTUnwrap(Double(cells[4]), report)
+            XCTAssertTrue(estimatePSNR.isFinite && noisyInputPSNR.isFinite, report)
         }
         XCTAssertTrue(report.contains("Full samples (2 Euler steps"), report)
         let picture = try PNG.read(probe.appendingPathComponent("probe.png"))
