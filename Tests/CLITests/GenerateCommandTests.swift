@@ -25,6 +25,10 @@ final class GenerateCommandTests: XCTestCase {
         }
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("orbit.json"))) as? [String: Any]
         XCTAssertEqual(record?["checkpoint"] as? String, "bundled default model")
+        // The sampler settings are recorded, the reference's by default.
+        XCTAssertEqual(record?["sigma_max"] as? Double, 700)
+        XCTAssertEqual(record?["starts_from_input"] as? Bool, false)
+        XCTAssertEqual(record?["sampler"] as? String, "euler")
         let cameras = try RenderCameras.read(out.appendingPathComponent("cameras.json"))
         XCTAssertEqual(cameras.views.count, 21)
         XCTAssertEqual(cameras.width, 64)
