@@ -30,15 +30,21 @@ public struct EDMSampler: Codable, Equatable, Sendable {
                        denoise: (Tensor, Float) -> Tensor,
                        step: (Int, Tensor) -> Void = { _, _ in }) -> Tensor {
         let sigmaMax = discretization.sigmas(steps: steps)[0]
-        return sample(start: noise * (1 + sigmaMax * sigmaMax).squareRoot(), generator: &generator,
-                      denoise: denoise, step: step)
+        return run(from: noise * (1 + sigmaMax * sigmaMax).squareRoot(), generator: &generator,
+                   denoise: denoise, step: step)
     }
 
-    /// Runs the sampler from a given state `start` at the discretization's first σ (SDEdit: a
-    /// clean latent plus σ_max·ε, rather than pure noise).
-    public func sample(start: Tensor, generator: inout TorchGenerator,
+    /// SDEdit: runs the sampler from `clean` noised to the discretization's first σ
+    /// (clean + σ_max·noise) instead of from pure noise.
+    public func sample(editing clean: Tensor, noise: Tensor, generator: inout TorchGenerator,
                        denoise: (Tensor, Float) -> Tensor,
                        step: (Int, Tensor) -> Void = { _, _ in }) -> Tensor {
+        let sigmaMax = discretization.sigmas(steps: steps)[0]
+        return run(from: clean + noise * sigmaMax, generator: &generator, denoise: denoise, step: step)
+    }
+
+    private func run(from start: Tensor, generator: inout TorchGenerator,
+                     denoise: (Tensor, Float) -> Tensor, step: (Int, Tensor) -> Void) -> Tensor {
         let sigmas = discretization.sigmas(steps: steps)
         var x = start
         for i in 0..<(sigmas.count - 1) {

@@ -119,9 +119,8 @@ public struct SV3DSampler {
             guard settings.startsFromInput else { return sampler.sample(noise: noise, generator: &generator, denoise: denoise) }
             // The input's latent (sampling's cond_aug is negligible) repeated over the frames.
             let inputLatent = concatLatent * model.config.firstStage.scaleFactor
-            let sigmaMax = sampler.discretization.sigmas(steps: settings.steps)[0]
-            let start = Tensor.concatenated([Tensor](repeating: inputLatent, count: frames), axis: 0) + noise * sigmaMax
-            return sampler.sample(start: start, generator: &generator, denoise: denoise)
+            let clean = Tensor.concatenated([Tensor](repeating: inputLatent, count: frames), axis: 0)
+            return sampler.sample(editing: clean, noise: noise, generator: &generator, denoise: denoise)
         }
     }
 
