@@ -61,11 +61,7 @@ public struct SV3DAutoencoderObjective {
         }
         let posterior = model.conditioningEncoder.encode(images)
         let z = posterior.sample(using: &generator)
-        let reconstruction = model.decoder(z, frameCount: 1)
-        var loss = (reconstruction - images).absolute().mean()
-        if let perceptualDistance, settings.perceptualWeight != 0 {
-            loss = loss + perceptualDistance(images, reconstruction).mean() * settings.perceptualWeight
-        }
+        var loss = reconstructionLoss(model.decoder(z, frameCount: 1), images)
         if settings.klWeight != 0 {
             // KL(N(μ, σ²) ‖ N(0, 1)) = ½ Σ (μ² + σ² − 1 − ln σ²), summed per image, batch-averaged.
             let kl = (posterior.mean.squared() + posterior.logVariance.exp() - 1 - posterior.logVariance).sum() * 0.5
@@ -73,6 +69,26 @@ public struct SV3DAutoencoderObjective {
             loss = loss + kl * (settings.klWeight / (Float(images.shape[0]) * valuesPerImage))
         }
         return loss
+    }
+
+    /// The first-stage decoder alone, under its checkpoint key: what the `decoder` stage trains.
+    public var decoderPart: Module { PrefixedModule(SV3DModel.decoderPrefix, model.decoder) }
+
+    /// The decoder stage's loss: the reconstruction terms of `loss` for decoding `latents`, scaled
+    /// as the UNet produces them ([N, 4, s, s]), against `images` [N, 3, S, S]. Gradients reach the
+    /// decoder only, through whatever the latents were computed from without gradients.
+    public func decodingLoss(latents: Tensor, images: Tensor) throws -> Tensor {
+        guard latents.rank == 4, images.rank == 4, latents.shape[0] == images.shape[0] else {
+            throw SV3DTrainingError.badFrames("decoder batch: latents \(latents.shape), images \(images.shape)")
+        }
+        return reconstructionLoss(model.decoder(latents * (1 / model.config.firstStage.scaleFactor), frameCount: 1), images)
+    }
+
+    /// mean|x − x̂| + w_p · LPIPS(x, x̂), averaged over the batch.
+    public func reconstructionLoss(_ reconstruction: Tensor, _ images: Tensor) -> Tensor {
+        let loss = (reconstruction - images).absolute().mean()
+        guard let perceptualDistance, settings.perceptualWeight != 0 else { return loss }
+        return loss + perceptualDistance(images, reconstruction).mean() * settings.perceptualWeight
     }
 
     /// Mean PSNR (dB, images mapped to [0, 1]) of decoding the posterior means of `images`: how

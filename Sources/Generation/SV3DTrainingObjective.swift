@@ -9,7 +9,11 @@
 //    σ_aug also fed to y as cond_aug, as at sampling time;
 //  - classifier-free dropout: CLIP tokens and the concat latent each zeroed with probability 0.1,
 //    independently (inference's unconditional branch zeroes both; y is never dropped);
-//  - VWeighting ((σ² + 1)/σ²) with the v-prediction denoiser, L2 averaged over the video.
+//  - VWeighting ((σ² + 1)/σ²) with the v-prediction denoiser, L2 averaged over the video;
+//  - optionally (not in sgm; off by default) an image-space term: a few frames of the estimate D
+//    decoded by the frozen first-stage decoder and compared with the true frames by `decodedLoss`
+//    (the autoencoder's L1 + LPIPS), since latent MSE barely sees the texture errors that decode
+//    to visible mottling (Evaluation/default-model.md, session 5).
 // The conditioning view is the last frame (azimuth 0), the SV3D convention.
 
 import Diffusion
@@ -24,6 +28,10 @@ public struct SV3DTrainingSettings: Codable, Equatable, Sendable {
     public var clipDropProbability: Float = 0.1
     public var concatDropProbability: Float = 0.1
     public var weighting: LossWeighting = .v
+    /// Weight of the image-space term (0: off, sgm's objective).
+    public var decodedLossWeight: Float = 0
+    /// Frames of each video decoded for the image-space term (drawn at random, with repeats).
+    public var decodedFrames = 4
 
     public init() {}
 }
@@ -42,10 +50,15 @@ public enum SV3DTrainingError: Error, CustomStringConvertible {
 public struct SV3DTrainingObjective {
     public let model: SV3DModel
     public var settings: SV3DTrainingSettings
+    /// The image-space loss of decoded frames against true ones [N, 3, S, S], used when
+    /// `settings.decodedLossWeight` > 0.
+    public var decodedLoss: ((_ decoded: Tensor, _ frames: Tensor) -> Tensor)?
 
-    public init(model: SV3DModel, settings: SV3DTrainingSettings = SV3DTrainingSettings()) {
+    public init(model: SV3DModel, settings: SV3DTrainingSettings = SV3DTrainingSettings(),
+                decodedLoss: ((Tensor, Tensor) -> Tensor)? = nil) {
         self.model = model
         self.settings = settings
+        self.decodedLoss = decodedLoss
     }
 
     /// The frozen encoder's latents of a video (its posterior means, unscaled), which `loss` can
@@ -71,10 +84,33 @@ public struct SV3DTrainingObjective {
                                 augmentation: .sampled, dropout: true, generator: &g)
         let sigma = settings.sigmaSampling.sigmas(normals: [g.randn([1]).item])[0]
         let noised = x0 + g.randn(x0.shape) * sigma
-        generator = g
         let sigmas = [Float](repeating: sigma, count: t)
         let denoised = denoise(noised, sigma: sigma, conditioning: cond)
-        return weightedDenoisingLoss(denoised: denoised, target: x0, sigmas: sigmas, weighting: settings.weighting).mean()
+        let loss = weightedDenoisingLoss(denoised: denoised, target: x0, sigmas: sigmas, weighting: settings.weighting).mean()
+        defer { generator = g }
+        guard settings.decodedLossWeight > 0, let decodedLoss else { return loss }
+        let picks = (0..<settings.decodedFrames).map { _ in Int(g.nextUInt32() % UInt32(t)) }
+        func rows(_ x: Tensor) -> Tensor { Tensor.concatenated(picks.map { x.sliced(axis: 0, $0..<($0 + 1)) }, axis: 0) }
+        // The decoder's weights are constants here: gradients pass through it to the UNet only.
+        let decoded = model.decoder(rows(denoised) * (1 / scale), frameCount: 1)
+        return loss + decodedLoss(decoded, rows(frames)) * settings.decodedLossWeight
+    }
+
+    /// The denoiser's one-step estimate D(x0 + σ·n; σ) of a video's clean latents (scaled), without
+    /// gradients, conditioned as at sampling time (no dropout, σ_aug 1e-5), at a σ drawn from the
+    /// training distribution, or x0 itself with probability `cleanProbability`. The decoder stage
+    /// trains on these: they carry the UNet's kind of error, which the encoder's latents do not.
+    public func oneStepEstimate(frames: Tensor, elevationsDeg: [Double], azimuthsDeg: [Double], latents: Tensor,
+                                cleanProbability: Float, generator: inout TorchGenerator) -> Tensor {
+        let x0 = latents * model.config.firstStage.scaleFactor
+        var g = generator
+        defer { generator = g }
+        let sigma = settings.sigmaSampling.sigmas(normals: [g.randn([1]).item])[0]
+        let noise = g.randn(x0.shape)
+        guard g.nextUniformFloat() >= cleanProbability else { return x0 }
+        let cond = conditioning(frames: frames, elevationsDeg: elevationsDeg, azimuthsDeg: azimuthsDeg,
+                                augmentation: .fixed(1e-5), dropout: false, generator: &g)
+        return GradMode.withoutGradients { denoise(x0 + noise * sigma, sigma: sigma, conditioning: cond) }
     }
 
     /// How the conditioning frame is noise-augmented: with a σ_aug drawn as in training, or with a

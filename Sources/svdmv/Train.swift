@@ -35,6 +35,9 @@ enum TrainedPart: String, ExpressibleByArgument, CaseIterable {
     /// The conditioning encoder and first-stage decoder as a KL autoencoder (the first stage of a
     /// small model's recipe); UNet and CLIP untouched.
     case autoencoder
+    /// The first-stage decoder alone, on the UNet's one-step estimates of the training videos
+    /// (the last stage of a small model's recipe); encoder, UNet and CLIP frozen.
+    case decoder
 }
 
 extension SVDMV {
@@ -52,22 +55,28 @@ extension SVDMV {
         var fresh: InitialModel?
         @Option(help: "With --fresh: take the CLIP tower, VAE and latent scale factor from this checkpoint (e.g. an autoencoder stage's model.safetensors), so a fresh UNet trains on an existing VAE.")
         var autoencoderFrom: String?
-        @Option(help: "What to train: unet (the diffusion model; VAE and CLIP frozen) or autoencoder (conditioning encoder + first-stage decoder, sgm's KL-autoencoder loss without the GAN).")
+        @Option(help: "What to train: unet (the diffusion model; VAE and CLIP frozen), autoencoder (conditioning encoder + first-stage decoder, sgm's KL-autoencoder loss without the GAN), or decoder (the first-stage decoder alone, with the autoencoder's reconstruction loss, decoding the UNet's one-step estimates D(x0 + σn; σ) at ln σ ~ N(--p-mean, --p-std²) so that it learns the latents the UNet produces; the rest frozen).")
         var part: TrainedPart = .unet
-        @Option(help: "Autoencoder: images per step (random frames of random sequences).")
+        @Option(help: "Autoencoder: images per step (random frames of random sequences; decoder: random frames of one sequence).")
         var imagesPerStep = 8
-        @Option(help: "Autoencoder: weight of the LPIPS term (sgm's kl-f8 configs: 1; 0 turns it off).")
+        @Option(help: "Autoencoder, decoder and the UNet's image-space term: weight of the LPIPS term (sgm's kl-f8 configs: 1; 0 turns it off).")
         var perceptualWeight: Float = 1
         @Option(help: "Autoencoder: weight of the KL term (sgm's kl-f8 configs: 1e-6).")
         var klWeight: Float = 1e-6
-        @Option(help: "Autoencoder: LPIPS trunk of the perceptual term (sgm uses vgg).")
+        @Option(help: "Autoencoder, decoder and image-space term: LPIPS trunk of the perceptual term (sgm uses vgg).")
         var lpips: LPIPSNet = .vgg
-        @Option(help: ArgumentHelp("Autoencoder: folder holding the LPIPS weights (default $SVDMV_LPIPS_DIR or ~/.cache/svdmv/lpips).", valueName: "dir"))
+        @Option(help: ArgumentHelp("Autoencoder, decoder and image-space term: folder holding the LPIPS weights (default $SVDMV_LPIPS_DIR or ~/.cache/svdmv/lpips).", valueName: "dir"))
         var lpipsWeights: String?
-        @Option(help: "UNet: mean of ln σ of the training noise levels (default: SV3D's finetuning value, see SV3DTrainingObjective.swift). Negative values need '=': --p-mean=-1.2.")
+        @Option(help: "UNet and decoder: mean of ln σ of the training noise levels (default: SV3D's finetuning value, see SV3DTrainingObjective.swift). Negative values need '=': --p-mean=-1.2.")
         var pMean: Float = SV3DTrainingSettings().sigmaSampling.pMean
-        @Option(help: "UNet: standard deviation of ln σ.")
+        @Option(help: "UNet and decoder: standard deviation of ln σ.")
         var pStd: Float = SV3DTrainingSettings().sigmaSampling.pStd
+        @Option(help: "UNet: weight of an image-space term (not in sgm; 0, the default, is sgm's objective): --decoded-frames frames of the estimate D decoded by the frozen decoder, against the true frames with the autoencoder's L1 + LPIPS (--lpips, --perceptual-weight).")
+        var decodedLossWeight: Float = 0
+        @Option(help: "UNet: frames per video decoded for --decoded-loss-weight.")
+        var decodedFrames = 4
+        @Option(help: "Decoder: fraction of steps that decode the encoder's own latents instead of the UNet's estimates, so reconstruction is kept.")
+        var cleanFraction: Float = 0.25
         @Option(help: "Train LoRA adapters of this rank on the temporal attention instead of the whole UNet.")
         var lora: Int?
         @Option(help: "LoRA alpha (default: the rank).")
@@ -108,12 +117,19 @@ extension SVDMV {
                 throw ValidationError("--steps, --videos-per-step and --checkpoint-every must be positive")
             }
             if let lora, lora < 1 { throw ValidationError("--lora must be a positive rank") }
-            if part == .autoencoder {
-                guard lora == nil else { throw ValidationError("--lora trains the UNet; it does not apply to --part autoencoder") }
+            if part != .unet {
+                guard lora == nil else { throw ValidationError("--lora trains the UNet; it does not apply to --part \(part.rawValue)") }
                 guard imagesPerStep >= 1 else { throw ValidationError("--images-per-step must be positive") }
                 guard perceptualWeight >= 0, klWeight >= 0 else { throw ValidationError("--perceptual-weight and --kl-weight must be >= 0") }
+                guard cleanFraction >= 0, cleanFraction <= 1 else { throw ValidationError("--clean-fraction must be in [0, 1]") }
+            }
+            if part == .decoder, fresh != nil {
+                throw ValidationError("--part decoder adapts the decoder to a trained UNet: give --init-from (a fresh model's UNet is random)")
             }
             guard ema == 0 || (ema > 0 && ema < 1) else { throw ValidationError("--ema must be in [0, 1)") }
+            guard decodedLossWeight >= 0, decodedFrames >= 1, perceptualWeight >= 0 else {
+                throw ValidationError("--decoded-loss-weight and --perceptual-weight must be >= 0 and --decoded-frames positive")
+            }
             guard pStd > 0, pMean.isFinite else { throw ValidationError("--p-std must be positive and --p-mean finite") }
             let checkpoints = URL(fileURLWithPath: out).appendingPathComponent("checkpoints")
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path))?.contains { $0.hasPrefix("step-") } ?? false
@@ -138,21 +154,20 @@ extension SVDMV {
             }
             let sequences = try loadTrainingSequences(data, size: model.config.imageSize, limit: maxSamples)
             if part == .autoencoder { return try trainAutoencoder(model, sequences: sequences, folder: folder) }
-            var settings = SV3DTrainingSettings()
-            settings.sigmaSampling = EDMSigmaSampling(pMean: pMean, pStd: pStd)
-            let objective = SV3DTrainingObjective(model: model, settings: settings)
+            let objective = try diffusionObjective(model)
+            if part == .decoder { return try trainDecoder(model, diffusion: objective, sequences: sequences, folder: folder) }
             var config = trainingConfig
             config.objective = ["p_mean": pMean, "p_std": pStd]
+            if decodedLossWeight > 0 {
+                config.objective?["decoded_loss_weight"] = decodedLossWeight
+                config.objective?["decoded_frames"] = Float(decodedFrames)
+                config.objective?["perceptual_weight"] = perceptualWeight
+            }
             let unet = PrefixedModule(SV3DModel.unetPrefix, model.unet)
             let adapters = try lora.map { try LoRAAdapters(for: unet, config: LoRAConfig(rank: $0, alpha: loraAlpha), seed: seed) }
             let trainable: Module = adapters ?? unet
             let run = try openRun(folder: folder, config: config, trainable: trainable)
-            // The encoder is frozen: encode every video once, not at every step.
-            let encoding = ProgressBar(total: sequences.count)
-            let latents = sequences.map { s -> Tensor in
-                defer { encoding.step("encoding latents") }
-                return objective.encoderLatents(s.frames)
-            }
+            let latents = encodeOnce(sequences, objective)
             let progress = ProgressBar(total: steps, done: run.step)
             try run.run(loss: { _, _, generator in
                 let pick = Int(generator.nextUInt32() % UInt32(sequences.count))
@@ -171,6 +186,37 @@ extension SVDMV {
             }
             try model.save(to: folder.appendingPathComponent("model.safetensors"))
             print("wrote \(folder.appendingPathComponent("model.safetensors").path)")
+        }
+
+        func diffusionObjective(_ model: SV3DModel) throws -> SV3DTrainingObjective {
+            var settings = SV3DTrainingSettings()
+            settings.sigmaSampling = EDMSigmaSampling(pMean: pMean, pStd: pStd)
+            settings.decodedLossWeight = part == .unet ? decodedLossWeight : 0
+            settings.decodedFrames = decodedFrames
+            guard settings.decodedLossWeight > 0 else { return SV3DTrainingObjective(model: model, settings: settings) }
+            let imageLoss = try autoencoderObjective(model)
+            return SV3DTrainingObjective(model: model, settings: settings, decodedLoss: imageLoss.reconstructionLoss)
+        }
+
+        /// The encoder is frozen: encode every video once, not at every step.
+        func encodeOnce(_ sequences: [TrainingSequence], _ objective: SV3DTrainingObjective) -> [Tensor] {
+            let encoding = ProgressBar(total: sequences.count)
+            return sequences.map { s -> Tensor in
+                defer { encoding.step("encoding latents") }
+                return objective.encoderLatents(s.frames)
+            }
+        }
+
+        func autoencoderObjective(_ model: SV3DModel) throws -> SV3DAutoencoderObjective {
+            var perceptual: ((Tensor, Tensor) -> Tensor)?
+            if perceptualWeight > 0 {
+                let dir = lpipsWeights.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? LPIPS.defaultWeightsDirectory
+                let network = try LPIPS.pretrained(net: lpips, directory: dir)
+                perceptual = { network($0, $1) }
+            }
+            return SV3DAutoencoderObjective(
+                model: model, settings: SV3DAutoencoderSettings(perceptualWeight: perceptualWeight, klWeight: klWeight),
+                perceptualDistance: perceptual)
         }
 
         var trainingConfig: TrainingConfig {
@@ -193,15 +239,7 @@ extension SVDMV {
         /// the latent scale factor is set to 1/std of the encoder's latents over (up to) 512
         /// training frames, and the whole model is written with the trained VAE.
         func trainAutoencoder(_ model: SV3DModel, sequences: [TrainingSequence], folder: URL) throws {
-            var perceptual: ((Tensor, Tensor) -> Tensor)?
-            if perceptualWeight > 0 {
-                let dir = lpipsWeights.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? LPIPS.defaultWeightsDirectory
-                let network = try LPIPS.pretrained(net: lpips, directory: dir)
-                perceptual = { network($0, $1) }
-            }
-            let objective = SV3DAutoencoderObjective(
-                model: model, settings: SV3DAutoencoderSettings(perceptualWeight: perceptualWeight, klWeight: klWeight),
-                perceptualDistance: perceptual)
+            let objective = try autoencoderObjective(model)
             let trainable = objective.trainable
             let run = try openRun(folder: folder, config: trainingConfig, trainable: trainable)
             let frameCount = sequences[0].frames.shape[0]
@@ -225,6 +263,36 @@ extension SVDMV {
             model.setLatentScaleFactor(scale)
             print(String(format: "latent scale factor 1/std = %.5f; reconstruction PSNR %.2f dB over %d training frames",
                          scale, objective.reconstructionPSNR(images: images), sample.count))
+            try model.save(to: folder.appendingPathComponent("model.safetensors"))
+            print("wrote \(folder.appendingPathComponent("model.safetensors").path)")
+        }
+
+        /// The decoder stage: each step takes one video, the UNet's one-step estimate of its latents
+        /// (or, at --clean-fraction, the encoder's latents), and decodes `imagesPerStep` of its
+        /// frames against the true frames. The UNet's estimates carry errors the encoder's latents
+        /// never show the decoder (session 5 of Evaluation/default-model.md: they decode to a
+        /// mottled texture); this stage teaches the decoder to map them to clean images. The latent
+        /// space is unchanged (the encoder is frozen), so the UNet needs no retraining.
+        func trainDecoder(_ model: SV3DModel, diffusion: SV3DTrainingObjective, sequences: [TrainingSequence],
+                          folder: URL) throws {
+            let objective = try autoencoderObjective(model)
+            var config = trainingConfig
+            config.objective = ["p_mean": pMean, "p_std": pStd, "clean_fraction": cleanFraction, "perceptual_weight": perceptualWeight]
+            let run = try openRun(folder: folder, config: config, trainable: objective.decoderPart)
+            let latents = encodeOnce(sequences, diffusion)
+            let frameCount = sequences[0].frames.shape[0]
+            let progress = ProgressBar(total: steps, done: run.step)
+            try run.run(loss: { _, _, generator in
+                let pick = Int(generator.nextUInt32() % UInt32(sequences.count))
+                let s = sequences[pick]
+                let estimate = diffusion.oneStepEstimate(frames: s.frames, elevationsDeg: s.metadata.elevationsDeg,
+                                                         azimuthsDeg: s.metadata.azimuthsDeg, latents: latents[pick],
+                                                         cleanProbability: cleanFraction, generator: &generator)
+                let frames = (0..<min(imagesPerStep, frameCount)).map { _ in Int(generator.nextUInt32() % UInt32(frameCount)) }
+                func rows(_ t: Tensor) -> Tensor { Tensor.concatenated(frames.map { t.sliced(axis: 0, $0..<($0 + 1)) }, axis: 0) }
+                return try objective.decodingLoss(latents: rows(estimate), images: rows(s.frames))
+            }, onStep: { record in progress.step(String(format: "loss %.4f", record.loss)) })
+            if run.config.emaDecay != nil { try objective.decoderPart.load(run.evaluationWeights()) }
             try model.save(to: folder.appendingPathComponent("model.safetensors"))
             print("wrote \(folder.appendingPathComponent("model.safetensors").path)")
         }

@@ -111,6 +111,25 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(output.contains("--p-std must be positive"), output)
     }
 
+    /// The UNet's image-space term is off by default (sgm's objective); on, it changes the losses
+    /// and is part of the run's config, and bad values are refused naming the option.
+    func testDecodedLossIsOptInAndRecordedInTheRunConfig() throws {
+        let shards = try makeShard()
+        let plain = folder("plain"), decoded = folder("decoded")
+        let common = ["--data", shards.path, "--fresh", "tiny", "--steps", "2", "--seed", "3"]
+        XCTAssertEqual(try train(common + ["--out", plain.path]), 0)
+        let run = try runSVDMV(["train"] + common + ["--out", decoded.path, "--decoded-loss-weight", "1",
+                                                      "--decoded-frames", "2", "--lpips", "alex"])
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertNotEqual(try losses(decoded), try losses(plain))
+        let config = try String(contentsOf: decoded.appendingPathComponent("config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("decoded_loss_weight"), config)
+        XCTAssertFalse(try String(contentsOf: plain.appendingPathComponent("config.json"), encoding: .utf8).contains("decoded_loss_weight"))
+        let bad = try runSVDMV(["train"] + common + ["--out", folder("bad").path, "--decoded-loss-weight", "1", "--decoded-frames", "0"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.output.contains("--decoded-frames"), bad.output)
+    }
+
     /// The default-model recipe in miniature: the autoencoder stage trains only the VAE pair and
     /// sets the latent scale factor, the UNet stage then trains only the UNet, and the result
     /// generates an orbit whose cameras.json the dataset reader takes.
@@ -143,6 +162,23 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(afterStage2.config, afterStage1.config)
         XCTAssertEqual(weights(afterStage2, SV3DModel.decoderPrefix), weights(afterStage1, SV3DModel.decoderPrefix), "stage 2 leaves the VAE")
         XCTAssertNotEqual(weights(afterStage2, SV3DModel.unetPrefix), weights(afterStage1, SV3DModel.unetPrefix), "stage 2 trains the UNet")
+
+        // Stage 3 adapts the decoder to the stage-2 UNet's estimates and leaves everything else.
+        let decoder = folder("decoder")
+        let stage3 = try runSVDMV(["train", "--data", shards.path, "--out", decoder.path, "--init-from",
+                                   unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
+                                   "--steps", "2", "--images-per-step", "2", "--lpips", "alex", "--p-mean", "0", "--seed", "3"])
+        XCTAssertEqual(stage3.status, 0, stage3.output)
+        let afterStage3 = try SV3DModel.load(decoder.appendingPathComponent("model.safetensors"))
+        XCTAssertEqual(afterStage3.config, afterStage2.config)
+        XCTAssertNotEqual(weights(afterStage3, SV3DModel.decoderPrefix), weights(afterStage2, SV3DModel.decoderPrefix), "stage 3 trains the decoder")
+        for prefix in [SV3DModel.unetPrefix, SV3DModel.encoderPrefix, SV3DModel.clipPrefix] {
+            XCTAssertEqual(weights(afterStage3, prefix), weights(afterStage2, prefix), "stage 3 leaves \(prefix)")
+        }
+        let freshDecoder = try runSVDMV(["train", "--data", shards.path, "--out", folder("fresh-decoder").path,
+                                         "--fresh", "small", "--part", "decoder"])
+        XCTAssertNotEqual(freshDecoder.status, 0)
+        XCTAssertTrue(freshDecoder.output.contains("--part decoder"), freshDecoder.output)
 
         // Generate 5 views (the shard's orbit length) and read its cameras.json like a render's.
         let input = generated.deletingLastPathComponent().appendingPathComponent("input-\(UUID()).png")

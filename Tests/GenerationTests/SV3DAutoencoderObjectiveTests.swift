@@ -1,7 +1,9 @@
 // The autoencoder stage's loss, term by term against a direct Double-precision computation of
 // sgm's formula (L1 + perceptual + KL of the posterior, from the same posterior sample), its
-// gradients into both halves of the encoder's moments, and the latent scale factor.
+// gradients into both halves of the encoder's moments, and the latent scale factor; the decoder
+// stage's loss and the UNet's one-step estimates it decodes.
 
+import Diffusion
 import Foundation
 import Generation
 import Models
@@ -71,6 +73,65 @@ final class SV3DAutoencoderObjectiveTests: XCTestCase {
         let rows = (0..<8).map { r in (0..<8).reduce(Float(0)) { $0 + abs(grad.data[r * 8 + $1]) } }
         XCTAssertTrue(rows[0..<4].allSatisfy { $0 > 0 }, "mean rows \(rows)")
         XCTAssertTrue(rows[4..<8].allSatisfy { $0 > 0 }, "log-variance rows \(rows)")
+    }
+
+    /// The decoder stage decodes latents scaled as the UNet produces them (divided by the scale
+    /// factor first) with the autoencoder's reconstruction terms, and trains the decoder alone.
+    func testDecodingLossUnscalesTheLatentsAndTrainsOnlyTheDecoder() throws {
+        let model = makeModel()
+        model.setLatentScaleFactor(0.5)
+        let x = images(2, seed: 5)
+        var g = TorchGenerator(seed: 6)
+        let latents = g.randn([2, 4, 4, 4])
+        let perceptual: (Tensor, Tensor) -> Tensor = { a, b in (a - b).squared().mean(axes: [1, 2, 3]) }
+        let objective = SV3DAutoencoderObjective(model: model, settings: SV3DAutoencoderSettings(perceptualWeight: 0.5),
+                                                 perceptualDistance: perceptual)
+        let loss = try GradMode.withoutGradients { try objective.decodingLoss(latents: latents, images: x) }.item
+        let decoded = GradMode.withoutGradients { model.decoder(latents * 2, frameCount: 1) }
+        var l1 = 0.0, squared = 0.0
+        for i in 0..<x.count {
+            let d = Double(decoded.data[i]) - Double(x.data[i])
+            l1 += abs(d); squared += d * d
+        }
+        let expected = (l1 + 0.5 * squared) / Double(x.count)
+        XCTAssertEqual(Double(loss), expected, accuracy: 1e-5 * expected, "loss \(loss) vs \(expected)")
+
+        let trainable = objective.decoderPart.trainable()
+        XCTAssertTrue(trainable.namedParameters().allSatisfy { $0.key.hasPrefix(SV3DModel.decoderPrefix) })
+        try objective.decodingLoss(latents: latents, images: x).backward()
+        var withGradient = 0, total = 0
+        trainable.visitParameters { _, t in total += 1; if t.grad != nil { withGradient += 1 } }
+        XCTAssertEqual(withGradient, total, "every decoder parameter gets a gradient")
+        XCTAssertThrowsError(try objective.decodingLoss(latents: latents, images: images(3, seed: 5)))
+    }
+
+    /// What the decoder stage decodes: the encoder's scaled latents at the clean fraction, else the
+    /// UNet's estimate at a σ from the settings, which at a tiny σ stays next to those latents
+    /// (the v-parametrised denoiser passes x through as σ → 0) and at a large one does not.
+    func testOneStepEstimateIsTheScaledLatentsOrTheDenoiserAtATrainingSigma() throws {
+        let model = SV3DModel(.tinySV3DP)
+        model.initializeRandomly(seed: 12)
+        model.setLatentScaleFactor(0.5)
+        var g = TorchGenerator(seed: 7)
+        let frames = g.rand([5, 3, 64, 64]) * 2 - 1
+        let elevations = [Double](repeating: 10, count: 5), azimuths: [Double] = [72, 144, 216, 288, 0]
+        func estimate(pMean: Float, clean: Float) -> (latents: Tensor, estimate: Tensor) {
+            var settings = SV3DTrainingSettings()
+            settings.sigmaSampling = EDMSigmaSampling(pMean: pMean, pStd: 0.01)
+            let objective = SV3DTrainingObjective(model: model, settings: settings)
+            let latents = objective.encoderLatents(frames)
+            var generator = TorchGenerator(seed: 8)
+            return (latents, objective.oneStepEstimate(frames: frames, elevationsDeg: elevations, azimuthsDeg: azimuths,
+                                                       latents: latents, cleanProbability: clean, generator: &generator))
+        }
+        func maxDifference(_ a: Tensor, _ b: Tensor) -> Float { zip(a.scalars, b.scalars).map { abs($0 - $1) }.max()! }
+        let clean = estimate(pMean: 0, clean: 1)
+        XCTAssertEqual(clean.estimate.scalars, (clean.latents * 0.5).scalars, "clean: the scaled encoder latents")
+        let tiny = estimate(pMean: -9, clean: 0)
+        XCTAssertEqual(tiny.estimate.shape, tiny.latents.shape)
+        XCTAssertLessThan(maxDifference(tiny.estimate, tiny.latents * 0.5), 1e-2, "σ ≈ 1e-4: D(x) ≈ x")
+        let large = estimate(pMean: 2, clean: 0)
+        XCTAssertGreaterThan(maxDifference(large.estimate, large.latents * 0.5), 0.1, "σ ≈ 7: the UNet's own estimate")
     }
 
     func testLatentScaleFactorGivesUnitStandardDeviation() {
