@@ -90,10 +90,9 @@ public struct SV3DTrainingObjective {
         defer { generator = g }
         guard settings.decodedLossWeight > 0, let decodedLoss else { return loss }
         let picks = (0..<settings.decodedFrames).map { _ in Int(g.nextUInt32() % UInt32(t)) }
-        func rows(_ x: Tensor) -> Tensor { Tensor.concatenated(picks.map { x.sliced(axis: 0, $0..<($0 + 1)) }, axis: 0) }
         // The decoder's weights are constants here: gradients pass through it to the UNet only.
-        let decoded = model.decoder(rows(denoised) * (1 / scale), frameCount: 1)
-        return loss + decodedLoss(decoded, rows(frames)) * settings.decodedLossWeight
+        let decoded = model.decoder(denoised.rows(picks) * (1 / scale), frameCount: 1)
+        return loss + decodedLoss(decoded, frames.rows(picks)) * settings.decodedLossWeight
     }
 
     /// The denoiser's one-step estimate D(x0 + σ·n; σ) of a video's clean latents (scaled), without

@@ -76,6 +76,12 @@ extension Tensor {
         return permuted(order)
     }
 
+    /// The rows `indices` along the first axis, in that order and with repeats (a random batch of
+    /// frames); differentiable, as slices joined.
+    public func rows(_ indices: [Int]) -> Tensor {
+        Tensor.concatenated(indices.map { sliced(axis: 0, $0..<($0 + 1)) }, axis: 0)
+    }
+
     /// Elements `range` along `axis` (a copy unless `axis` is the first non-unit one: then a view).
     public func sliced(axis a: Int, _ range: Range<Int>) -> Tensor {
         let ax = axis(a)

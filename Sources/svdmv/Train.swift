@@ -289,8 +289,7 @@ extension SVDMV {
                                                          azimuthsDeg: s.metadata.azimuthsDeg, latents: latents[pick],
                                                          cleanProbability: cleanFraction, generator: &generator)
                 let frames = (0..<min(imagesPerStep, frameCount)).map { _ in Int(generator.nextUInt32() % UInt32(frameCount)) }
-                func rows(_ t: Tensor) -> Tensor { Tensor.concatenated(frames.map { t.sliced(axis: 0, $0..<($0 + 1)) }, axis: 0) }
-                return try objective.decodingLoss(latents: rows(estimate), images: rows(s.frames))
+                return try objective.decodingLoss(latents: estimate.rows(frames), images: s.frames.rows(frames))
             }, onStep: { record in progress.step(String(format: "loss %.4f", record.loss)) })
             if run.config.emaDecay != nil { try objective.decoderPart.load(run.evaluationWeights()) }
             try model.save(to: folder.appendingPathComponent("model.safetensors"))

@@ -62,6 +62,7 @@ final class GradientCheckTests: XCTestCase {
         gradCheck("reshape", [random([2, 6])]) { $0[0].reshaped([3, 4]) * 2 }
         gradCheck("permute", [random([2, 3, 4])]) { $0[0].permuted([2, 0, 1]) }
         gradCheck("slice", [random([3, 5, 2])]) { $0[0].sliced(axis: 1, 1..<4) }
+        gradCheck("rows", [random([4, 3])]) { $0[0].rows([2, 0, 2]) }
         gradCheck("concat", [random([2, 3]), random([2, 2])]) { Tensor.concatenated([$0[0], $0[1]], axis: 1) }
         gradCheck("split", [random([4, 3])]) { $0[0].split(axis: 0, sizes: [1, 3])[1] }
         gradCheck("upsample", [random([1, 2, 3, 3])]) { $0[0].upsampledNearest2x() }
