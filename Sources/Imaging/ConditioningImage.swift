@@ -20,6 +20,24 @@ public enum ConditioningImageError: Error, CustomStringConvertible {
 }
 
 public enum ConditioningImage {
+    /// The image as given, for inputs already framed like the model's training views (renders from
+    /// the same renderer, such as an evaluation's held-out input views): composited on white
+    /// (`rgb()`; no background removal), padded with white to a square about its own centre, and
+    /// Lanczos-resized to `size` only where the side differs. `sv3d` instead re-centres the
+    /// silhouette's box, which moves such an input by a few pixels against the ground truth and
+    /// against the orbit the model learned around the image centre.
+    public static func keepingFraming(_ input: Image8, size: Int) -> Image8 {
+        let rgb = input.rgb()
+        let side = max(rgb.width, rgb.height)
+        var square = rgb
+        if rgb.width != rgb.height {
+            square = Image8(width: side, height: side, channels: 3, fill: 255)
+            let (dx, dy) = ((side - rgb.width) / 2, (side - rgb.height) / 2)
+            for y in 0..<rgb.height { for x in 0..<rgb.width { for c in 0..<3 { square[dx + x, dy + y, c] = rgb[x, y, c] } } }
+        }
+        return side == size ? square : square.resized(width: size, height: size, filter: .lanczos)
+    }
+
     /// The prepared RGB image (size x size) for SV3D / SVD-MV.
     public static func sv3d(_ input: Image8, size: Int = 576, frameRatio: Double? = nil,
                             backgroundTolerance: Int = 12) throws -> Image8 {

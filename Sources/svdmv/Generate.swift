@@ -57,6 +57,8 @@ extension SVDMV {
         var frames = 21
         @Option(help: "Object size relative to the frame (the script's image_frame_ratio); default: as the input.")
         var frameRatio: Double?
+        @Flag(help: "Use the image's own framing: no re-centring or re-scaling of the object, only compositing on white and resizing (for inputs framed like the training views, e.g. renders from `svdmv render`).")
+        var keepFraming = false
         @Option(help: "Frames decoded at a time.")
         var decodingChunk = 14
         @Option(help: "Largest noise level of the sampler's discretization (SV3D: 700).")
@@ -86,6 +88,7 @@ extension SVDMV {
             }
             guard sigmaMax > 0.002, churn >= 0 else { throw ValidationError("--sigma-max must exceed σ_min 0.002 and --churn must not be negative") }
             if let frameRatio, !(frameRatio > 0 && frameRatio <= 1) { throw ValidationError("--frame-ratio must be in (0, 1]") }
+            if keepFraming, frameRatio != nil { throw ValidationError("--keep-framing keeps the object's size: leave out --frame-ratio") }
         }
 
         func parseList(_ text: String, _ option: String) throws -> [Double] {
@@ -109,7 +112,8 @@ extension SVDMV {
             }
             memory.apply()
             let input = try readImage(URL(fileURLWithPath: image))
-            let prepared = try ConditioningImage.sv3d(input, size: model.config.imageSize, frameRatio: frameRatio)
+            let prepared = keepFraming ? ConditioningImage.keepingFraming(input, size: model.config.imageSize)
+                : try ConditioningImage.sv3d(input, size: model.config.imageSize, frameRatio: frameRatio)
             var settings = SV3DSamplingSettings()
             settings.frames = frames
             settings.steps = steps
@@ -155,6 +159,7 @@ extension SVDMV {
                 "sampler": settings.method.rawValue, "sigma_max": settings.sigmaMax, "churn": settings.churn,
                 "starts_from_input": settings.startsFromInput, "guider": String(describing: settings.guider),
                 "input_view": settings.frames - 1,
+                "input_framing": keepFraming ? "as given" : "re-centred (the reference script's)",
                 "elevation_deg": elevations,
                 "azimuth_deg": azimuths,
                 "files": (0..<images.count).map { String(format: "%03d.png", $0) },

@@ -3,6 +3,7 @@
 
 import Foundation
 import Generation
+import Imaging
 import MultiViewData
 import XCTest
 
@@ -32,5 +33,33 @@ final class GenerateCommandTests: XCTestCase {
         let cameras = try RenderCameras.read(out.appendingPathComponent("cameras.json"))
         XCTAssertEqual(cameras.views.count, 21)
         XCTAssertEqual(cameras.width, 64)
+    }
+
+    func testKeepFramingConditionsOnTheImageAsGiven() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-generate-\(UUID())")
+        addTeardownBlock { try? FileManager.default.removeItem(at: out) }
+        // A 64x64 render whose object sits off the centre, as renders' silhouettes do.
+        var render = Image8(width: 64, height: 64, channels: 3, fill: 255)
+        for y in 10..<30 { for x in 36..<58 { render[x, y, 0] = 200; render[x, y, 1] = 60; render[x, y, 2] = 30 } }
+        let input = out.appendingPathComponent("render.png")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try PNG.write(render, to: input)
+        let (status, output) = try runSVDMV(["generate", input.path, "--out", out.appendingPathComponent("orbit").path,
+                                             "--steps", "1", "--keep-framing"])
+        XCTAssertEqual(status, 0, output)
+        // The model was conditioned on the render itself, and the input view (frame 20) is it, up
+        // to the 1 LSB of the reference's truncating float-to-8-bit conversion.
+        func largestDifference(_ name: String) throws -> Int {
+            zip(try PNG.read(out.appendingPathComponent(name)).pixels, render.pixels).map { abs(Int($0) - Int($1)) }.max() ?? -1
+        }
+        XCTAssertEqual(try largestDifference("orbit/input.png"), 0)
+        XCTAssertLessThanOrEqual(try largestDifference("orbit/020.png"), 1)
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("orbit/orbit.json"))) as? [String: Any]
+        XCTAssertEqual(record?["input_framing"] as? String, "as given")
+
+        let (refused, message) = try runSVDMV(["generate", input.path, "--out", out.appendingPathComponent("other").path,
+                                               "--keep-framing", "--frame-ratio", "0.8"])
+        XCTAssertNotEqual(refused, 0)
+        XCTAssertTrue(message.contains("--keep-framing"), message)
     }
 }

@@ -35,6 +35,29 @@ final class ResampleTests: XCTestCase {
         assertSame(try ConditioningImage.sv3d(rgba, size: 64, frameRatio: 0.75), try fixture("sv3d_prepared_ratio.png"), "ratio 0.75")
     }
 
+    func testKeepingFramingUsesTheImageAsGiven() throws {
+        // A square RGB image of the model's size is returned pixel for pixel: no re-centring.
+        var render = Image8(width: 16, height: 16, channels: 3, fill: 255)
+        for y in 2..<7 { for x in 9..<14 { render[x, y, 0] = 40; render[x, y, 1] = 160; render[x, y, 2] = 90 } }
+        XCTAssertEqual(ConditioningImage.keepingFraming(render, size: 16).pixels, render.pixels)
+        XCTAssertNotEqual(try ConditioningImage.sv3d(render, size: 16).pixels, render.pixels, "sv3d re-centres the same image")
+        // Another size is the Lanczos resize; RGBA is composited on white first.
+        XCTAssertEqual(ConditioningImage.keepingFraming(render, size: 8).pixels,
+                       render.resized(width: 8, height: 8, filter: .lanczos).pixels)
+        let rgba = try fixture("source_rgba.png")
+        XCTAssertEqual(ConditioningImage.keepingFraming(rgba, size: 24).pixels,
+                       ConditioningImage.keepingFraming(rgba.rgb(), size: 24).pixels)
+        // A wide image is padded with white above and below, its content unmoved within the square.
+        let wide = Image8(width: 8, height: 4, channels: 3, fill: 10)
+        let padded = ConditioningImage.keepingFraming(wide, size: 8)
+        XCTAssertEqual([padded.width, padded.height], [8, 8])
+        XCTAssertEqual(padded[3, 0, 0], 255)
+        XCTAssertEqual(padded[3, 1, 0], 255)
+        XCTAssertEqual(padded[3, 2, 0], 10)
+        XCTAssertEqual(padded[3, 5, 0], 10)
+        XCTAssertEqual(padded[3, 6, 0], 255)
+    }
+
     func testPlainBackgroundBecomesTransparentAndEmptyImagesAreErrors() throws {
         var photo = Image8(width: 20, height: 16, channels: 3, fill: 250)
         for y in 5..<11 { for x in 6..<14 { photo[x, y, 0] = 200; photo[x, y, 1] = 30; photo[x, y, 2] = 30 } }
