@@ -26,6 +26,27 @@ enum GuiderOption: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+/// Sampling settings a checkpoint recommends, in its safetensors metadata under
+/// `svdmv.sampling` (JSON; written by `svdmv weights convert --sampling-steps/--sampling-guider`).
+/// `generate` uses them where its own options are not given: a small model trained by us may
+/// sample best with settings other than SV3D's (the bundled default model: see
+/// Evaluation/default-model.md). Official checkpoints carry none, so they get SV3D's.
+struct SamplingRecommendation: Codable, Equatable {
+    static let metadataKey = "svdmv.sampling"
+    var steps: Int?
+    var guider: GuiderOption?
+
+    /// The recommendation in a checkpoint's metadata (nil without one), or an error naming the file.
+    static func read(_ url: URL) throws -> SamplingRecommendation? {
+        guard let json = try SafeTensorsFile(url: url).metadata?[metadataKey] else { return nil }
+        do { return try JSONDecoder().decode(SamplingRecommendation.self, from: Data(json.utf8)) } catch {
+            throw ValidationError("\(url.path): metadata \(metadataKey) is not a sampling recommendation (\(error))")
+        }
+    }
+}
+
+extension GuiderOption: Codable {}
+
 extension SVDMV {
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -41,12 +62,12 @@ extension SVDMV {
         var elevation = "10"
         @Option(help: "Azimuths in degrees, one per frame, the input view last (sv3d_p; default: an even orbit).")
         var azimuths: String?
-        @Option(help: "Sampler steps (SV3D: 50).")
-        var steps = 50
+        @Option(help: "Sampler steps (default: the checkpoint's recommendation, else SV3D's 50).")
+        var steps: Int?
         @Option(help: "Random seed (the reference script's default is 23).")
         var seed: UInt64 = 23
-        @Option(help: "Guidance schedule over frames: \(GuiderOption.allCases.map(\.rawValue).joined(separator: ", ")).")
-        var guider: GuiderOption = .triangle
+        @Option(help: "Guidance schedule over frames: \(GuiderOption.allCases.map(\.rawValue).joined(separator: ", ")) (default: the checkpoint's recommendation, else SV3D's triangle).")
+        var guider: GuiderOption?
         @Option(help: "Guidance scale at the ends of the schedule (and for linear, the first frame).")
         var minGuidance: Float = 1
         @Option(help: "Largest guidance scale (vanilla: the one scale).")
@@ -74,7 +95,7 @@ extension SVDMV {
             if let checkpoint, !FileManager.default.isReadableFile(atPath: checkpoint) {
                 throw ValidationError("cannot read checkpoint \(checkpoint)")
             }
-            guard steps >= 1, frames >= 2, decodingChunk >= 1 else {
+            guard (steps ?? 1) >= 1, frames >= 2, decodingChunk >= 1 else {
                 throw ValidationError("--steps, --frames and --decoding-chunk must be positive (frames at least 2)")
             }
             let e = try parseList(elevation, "--elevation")
@@ -109,6 +130,12 @@ extension SVDMV {
             let model = try SV3DModel.load(checkpointURL)
             guard model.config.variant.isOrbitModel else {
                 throw ValidationError("\(checkpointURL.path) is an SVD (image-to-video) checkpoint; generate makes SV3D orbits and needs an sv3d_u or sv3d_p file (SVD sampling is the Generation library's SV3DSampler with SV3DSamplingSettings.svd())")
+            }
+            let recommended = try SamplingRecommendation.read(checkpointURL)
+            let steps = steps ?? recommended?.steps ?? 50
+            let guider = guider ?? recommended?.guider ?? .triangle
+            if let recommended, self.steps == nil || self.guider == nil {
+                print("sampling: \(steps) steps, guider \(guider.rawValue) (the checkpoint recommends \(recommended.steps.map { "\($0) steps" } ?? "-"), \(recommended.guider?.rawValue ?? "-"); --steps and --guider override)")
             }
             memory.apply()
             let input = try readImage(URL(fileURLWithPath: image))

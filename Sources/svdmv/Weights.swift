@@ -21,7 +21,7 @@ extension DType: ExpressibleByArgument {
 extension SVDMV.Weights {
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a safetensors file's tensors in another dtype (F32, F16 or BF16), keys and metadata unchanged.")
+            abstract: "Write a safetensors file's tensors in another dtype (F32, F16 or BF16), keys and metadata unchanged (optionally adding the sampling settings `generate` should use).")
 
         @Argument(help: "A .safetensors file.")
         var file: String
@@ -29,18 +29,33 @@ extension SVDMV.Weights {
         var out: String
         @Option(help: "Dtype of every tensor: \(DType.allCases.map(\.rawValue).joined(separator: ", ")).")
         var dtype: DType
+        @Option(help: "Record in the metadata the sampler steps that `generate` uses with this checkpoint when --steps is not given.")
+        var samplingSteps: Int?
+        @Option(help: "Record in the metadata the guidance schedule that `generate` uses with this checkpoint when --guider is not given.")
+        var samplingGuider: GuiderOption?
 
         func validate() throws {
             guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("no such file: \(file)") }
             guard URL(fileURLWithPath: file).standardizedFileURL != URL(fileURLWithPath: out).standardizedFileURL else {
                 throw ValidationError("--out must differ from the input file (it is read while writing)")
             }
+            if let samplingSteps, samplingSteps < 1 { throw ValidationError("--sampling-steps must be positive") }
         }
 
         func run() throws {
             let source = try SafeTensorsFile(url: URL(fileURLWithPath: file))
             let tensors = try source.tensors()
-            try SafeTensors.write(tensors, dtype: dtype, metadata: source.metadata, to: URL(fileURLWithPath: out))
+            var metadata = source.metadata ?? [:]
+            if samplingSteps != nil || samplingGuider != nil {
+                // Given options replace the source's recommendation field by field.
+                var recommendation = try SamplingRecommendation.read(URL(fileURLWithPath: file)) ?? SamplingRecommendation()
+                recommendation.steps = samplingSteps ?? recommendation.steps
+                recommendation.guider = samplingGuider ?? recommendation.guider
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = .sortedKeys
+                metadata[SamplingRecommendation.metadataKey] = String(decoding: try encoder.encode(recommendation), as: UTF8.self)
+            }
+            try SafeTensors.write(tensors, dtype: dtype, metadata: metadata.isEmpty ? nil : metadata, to: URL(fileURLWithPath: out))
             let bytes = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
             print("wrote \(out): \(tensors.count) tensors as \(dtype.rawValue), \(bytes) bytes")
         }

@@ -5,6 +5,7 @@ import Foundation
 import Generation
 import Imaging
 import MultiViewData
+import Tensor
 import XCTest
 
 final class GenerateCommandTests: XCTestCase {
@@ -33,6 +34,35 @@ final class GenerateCommandTests: XCTestCase {
         let cameras = try RenderCameras.read(out.appendingPathComponent("cameras.json"))
         XCTAssertEqual(cameras.views.count, 21)
         XCTAssertEqual(cameras.width, 64)
+    }
+
+    func testACheckpointsSamplingRecommendationIsTheDefaultAndOptionsOverrideIt() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-generate-\(UUID())")
+        addTeardownBlock { try? FileManager.default.removeItem(at: out) }
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let recommending = out.appendingPathComponent("recommending.safetensors").path
+        let (converted, convertOutput) = try runSVDMV(["weights", "convert", resources.appendingPathComponent("default-model.safetensors").path,
+                                                       "--out", recommending, "--dtype", "f16", "--sampling-steps", "1", "--sampling-guider", "none"])
+        XCTAssertEqual(converted, 0, convertOutput)
+        let source = try SafeTensorsFile(url: resources.appendingPathComponent("default-model.safetensors"))
+        let file = try SafeTensorsFile(url: URL(fileURLWithPath: recommending))
+        XCTAssertEqual(file.metadata?["svdmv.sampling"], #"{"guider":"none","steps":1}"#)
+        XCTAssertEqual(file.metadata?[SV3DModelConfig.metadataKey], source.metadata?[SV3DModelConfig.metadataKey], "the config is kept")
+
+        // No --steps: the recommended 1 step; --guider given: it wins over the recommended none.
+        let (status, output) = try runSVDMV(["generate", resources.appendingPathComponent("example-input.png").path,
+                                             "--checkpoint", recommending, "--out", out.appendingPathComponent("orbit").path,
+                                             "--guider", "linear"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("the checkpoint recommends 1 steps, none"), output)
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("orbit/orbit.json"))) as? [String: Any]
+        XCTAssertEqual(record?["steps"] as? Int, 1)
+        XCTAssertTrue((record?["guider"] as? String)?.contains("linear") == true, "\(record?["guider"] ?? "nil")")
+
+        let (refused, message) = try runSVDMV(["weights", "convert", recommending, "--out", out.appendingPathComponent("x.safetensors").path,
+                                               "--dtype", "f32", "--sampling-steps", "0"])
+        XCTAssertNotEqual(refused, 0)
+        XCTAssertTrue(message.contains("--sampling-steps"), message)
     }
 
     func testKeepFramingConditionsOnTheImageAsGiven() throws {
