@@ -87,7 +87,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Diffusion", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "CLITests", dependencies: ["svdmv", "Generation", "Imaging", "MultiViewData", "Models", "Tensor", "TestSupport"],
+        .testTarget(name: "CLITests", dependencies: ["svdmv", "Diffusion", "Generation", "Imaging", "MultiViewData", "Models", "Tensor", "TestSupport"],
                     swiftSettings: swift5),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"], swiftSettings: swift5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],

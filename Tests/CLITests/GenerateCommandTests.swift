@@ -1,6 +1,7 @@
 // `svdmv generate` with no --checkpoint runs the bundled default model on the bundled example
 // image (the README's main job), and writes the whole orbit.
 
+import Diffusion
 import Foundation
 import Generation
 import Imaging
@@ -20,14 +21,18 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertEqual(model.config.imageSize, 64)
 
         let (status, output) = try runSVDMV(["generate", resources.appendingPathComponent("example-input.png").path,
-                                             "--out", out.path, "--steps", "2", "--elevation", "28.4"])
+                                             "--out", out.path, "--elevation", "28.4"])
         XCTAssertEqual(status, 0, output)
         for name in (0..<21).map({ String(format: "%03d.png", $0) }) + ["contact-sheet.png", "orbit.png", "orbit.json", "input.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), name)
         }
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("orbit.json"))) as? [String: Any]
         XCTAssertEqual(record?["checkpoint"] as? String, "bundled default model")
-        // The sampler settings are recorded, the reference's by default.
+        // The sampler settings are recorded: the bundled model's recommended 2 steps without
+        // guidance (Evaluation/default-model.md), the reference's otherwise.
+        XCTAssertTrue(output.contains("the checkpoint recommends 2 steps, none"), output)
+        XCTAssertEqual(record?["steps"] as? Int, 2)
+        XCTAssertEqual(record?["guider"] as? String, String(describing: Guider.identity))
         XCTAssertEqual(record?["sigma_max"] as? Double, 700)
         XCTAssertEqual(record?["starts_from_input"] as? Bool, false)
         XCTAssertEqual(record?["sampler"] as? String, "euler")
