@@ -43,6 +43,13 @@ struct SamplingRecommendation: Codable, Equatable {
             throw ValidationError("\(url.path): metadata \(metadataKey) is not a sampling recommendation (\(error))")
         }
     }
+
+    /// The metadata value `read` takes back (JSON, sorted keys).
+    func metadataValue() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
 }
 
 extension GuiderOption: Codable {}

@@ -51,9 +51,7 @@ extension SVDMV.Weights {
                 var recommendation = try SamplingRecommendation.read(URL(fileURLWithPath: file)) ?? SamplingRecommendation()
                 recommendation.steps = samplingSteps ?? recommendation.steps
                 recommendation.guider = samplingGuider ?? recommendation.guider
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = .sortedKeys
-                metadata[SamplingRecommendation.metadataKey] = String(decoding: try encoder.encode(recommendation), as: UTF8.self)
+                metadata[SamplingRecommendation.metadataKey] = try recommendation.metadataValue()
             }
             try SafeTensors.write(tensors, dtype: dtype, metadata: metadata.isEmpty ? nil : metadata, to: URL(fileURLWithPath: out))
             let bytes = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
