@@ -80,9 +80,11 @@ public struct SV3DModelConfig: Codable, Equatable, Sendable {
 public enum SV3DModelError: Error, CustomStringConvertible {
     case unrecognised(String)
     case weights(part: String, underlying: Error)
+    case architecture(String)
     public var description: String {
         switch self {
         case .unrecognised(let why): return "not an SV3D checkpoint: \(why)"
+        case .architecture(let why): return "cannot build that model: \(why)"
         case .weights(let part, let error): return "\(part) weights: \(error)"
         }
     }
@@ -131,15 +133,36 @@ public final class SV3DModel: Module {
               mine.firstStage == theirs.firstStage, mine.imageSize == theirs.imageSize else {
             throw SV3DModelError.unrecognised("the model's CLIP tower, encoder, decoder or image size differ from the source's, so its weights cannot be taken")
         }
-        func parameters(_ module: Module) -> [String: Tensor] {
-            var out: [String: Tensor] = [:]
-            module.visitParameters { k, t in out[k] = t }
-            return out
-        }
-        try clip.load(parameters(source.clip))
-        try conditioningEncoder.load(parameters(source.conditioningEncoder))
-        try decoder.load(parameters(source.decoder))
+        try clip.load(Self.parameters(of: source.clip))
+        try conditioningEncoder.load(Self.parameters(of: source.conditioningEncoder))
+        try decoder.load(Self.parameters(of: source.decoder))
         setLatentScaleFactor(source.config.firstStage.scaleFactor)
+    }
+
+    /// A copy of this model whose first-stage decoder is new: `decoderArchitecture`'s
+    /// (`ch`, `ch_mult`, `num_res_blocks`...; its scale factor is ignored, this model's is kept),
+    /// randomly initialised from `seed`. The UNet, CLIP tower and conditioning encoder are this
+    /// model's. The latents stay the same, so a decoder of another width can be trained on them
+    /// (`svdmv train --part decoder --decoder-channels`).
+    public func replacingDecoder(with decoderArchitecture: AutoencoderConfig, seed: UInt64) throws -> SV3DModel {
+        if let problem = decoderArchitecture.architectureProblem {
+            throw SV3DModelError.architecture("new first-stage decoder: \(problem)")
+        }
+        var newConfig = config
+        newConfig.firstStage = decoderArchitecture
+        newConfig.firstStage.scaleFactor = config.firstStage.scaleFactor
+        let model = SV3DModel(newConfig)
+        model.decoder.initializeRandomly(seed: seed)
+        try model.unet.load(Self.parameters(of: unet))
+        try model.clip.load(Self.parameters(of: clip))
+        try model.conditioningEncoder.load(Self.parameters(of: conditioningEncoder))
+        return model
+    }
+
+    private static func parameters(of module: Module) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        module.visitParameters { k, t in out[k] = t }
+        return out
     }
 
     /// Every parameter under its full checkpoint key.
@@ -155,11 +178,18 @@ public final class SV3DModel: Module {
     /// vector width.
     public static func config(of file: SafeTensorsFile) throws -> SV3DModelConfig {
         if let json = file.metadata?[SV3DModelConfig.metadataKey] {
+            let config: SV3DModelConfig
             do {
-                return try JSONDecoder().decode(SV3DModelConfig.self, from: Data(json.utf8))
+                config = try JSONDecoder().decode(SV3DModelConfig.self, from: Data(json.utf8))
             } catch {
                 throw SV3DModelError.unrecognised("\(file.path): metadata \(SV3DModelConfig.metadataKey) is not a model config (\(error))")
             }
+            for (name, part) in [("firstStage", config.firstStage), ("conditioningEncoder", config.conditioningEncoder)] {
+                if let problem = part.architectureProblem {
+                    throw SV3DModelError.unrecognised("\(file.path): metadata \(SV3DModelConfig.metadataKey), \(name): \(problem)")
+                }
+            }
+            return config
         }
         let labelKey = unetPrefix + "label_emb.0.0.weight"
         guard file.contains(labelKey) else {

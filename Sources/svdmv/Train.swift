@@ -77,6 +77,8 @@ extension SVDMV {
         var decodedFrames = 4
         @Option(help: "Decoder: fraction of steps that decode the encoder's own latents instead of the UNet's estimates, so reconstruction is kept.")
         var cleanFraction: Float = 0.25
+        @Option(help: "Decoder: start a new, randomly initialised first-stage decoder with this base width (sgm's ch; its ch_mult and block count are the checkpoint's) instead of the checkpoint's decoder. The latents are unchanged, so a wider decoder can be trained for a trained encoder and UNet.")
+        var decoderChannels: Int?
         @Option(help: "Train LoRA adapters of this rank on the temporal attention instead of the whole UNet.")
         var lora: Int?
         @Option(help: "LoRA alpha (default: the rank).")
@@ -126,6 +128,10 @@ extension SVDMV {
             if part == .decoder, fresh != nil {
                 throw ValidationError("--part decoder adapts the decoder to a trained UNet: give --init-from (a fresh model's UNet is random)")
             }
+            if let decoderChannels {
+                guard part == .decoder else { throw ValidationError("--decoder-channels starts a new decoder: it goes with --part decoder") }
+                guard decoderChannels >= 1 else { throw ValidationError("--decoder-channels must be positive") }
+            }
             guard ema == 0 || (ema > 0 && ema < 1) else { throw ValidationError("--ema must be in [0, 1)") }
             guard decodedLossWeight >= 0, decodedFrames >= 1, perceptualWeight >= 0 else {
                 throw ValidationError("--decoded-loss-weight and --perceptual-weight must be >= 0 and --decoded-frames positive")
@@ -139,9 +145,16 @@ extension SVDMV {
         func run() throws {
             memory.apply()
             let folder = URL(fileURLWithPath: out)
-            let model: SV3DModel
+            var model: SV3DModel
             if let initFrom {
                 model = try SV3DModel.load(URL(fileURLWithPath: initFrom), weightPrecision: .float32)  // trainable
+                if let decoderChannels {
+                    var architecture = model.config.firstStage
+                    architecture.baseChannels = decoderChannels
+                    if let problem = architecture.architectureProblem { throw ValidationError("--decoder-channels \(decoderChannels): \(problem)") }
+                    model = try model.replacingDecoder(with: architecture, seed: seed)
+                    print("new first-stage decoder: ch \(decoderChannels), ch_mult \(architecture.channelMultipliers), \(architecture.resBlockCount + 1) blocks per level")
+                }
             } else {
                 model = SV3DModel(fresh!.config)
                 model.initializeRandomly(seed: seed)
@@ -278,6 +291,8 @@ extension SVDMV {
             let objective = try autoencoderObjective(model)
             var config = trainingConfig
             config.objective = ["p_mean": pMean, "p_std": pStd, "clean_fraction": cleanFraction, "perceptual_weight": perceptualWeight]
+            // A resume must rebuild the same new decoder before loading its checkpoint.
+            if let decoderChannels { config.objective?["decoder_channels"] = Float(decoderChannels) }
             let run = try openRun(folder: folder, config: config, trainable: objective.decoderPart)
             let latents = encodeOnce(sequences, diffusion)
             let frameCount = sequences[0].frames.shape[0]

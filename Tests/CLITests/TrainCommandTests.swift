@@ -163,6 +163,12 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(weights(afterStage2, SV3DModel.decoderPrefix), weights(afterStage1, SV3DModel.decoderPrefix), "stage 2 leaves the VAE")
         XCTAssertNotEqual(weights(afterStage2, SV3DModel.unetPrefix), weights(afterStage1, SV3DModel.unetPrefix), "stage 2 trains the UNet")
 
+        let input = generated.deletingLastPathComponent().appendingPathComponent("input-\(UUID()).png")
+        addTeardownBlock { try? FileManager.default.removeItem(at: input) }
+        var image = Image8(width: 64, height: 64, channels: 3, fill: 255)
+        for y in 20..<44 { for x in 16..<48 { image[x, y, 0] = 200; image[x, y, 1] = 40 } }
+        try PNG.write(image, to: input)
+
         // Stage 3 adapts the decoder to the stage-2 UNet's estimates and leaves everything else.
         let decoder = folder("decoder")
         let stage3 = try runSVDMV(["train", "--data", shards.path, "--out", decoder.path, "--init-from",
@@ -175,17 +181,48 @@ final class TrainCommandTests: XCTestCase {
         for prefix in [SV3DModel.unetPrefix, SV3DModel.encoderPrefix, SV3DModel.clipPrefix] {
             XCTAssertEqual(weights(afterStage3, prefix), weights(afterStage2, prefix), "stage 3 leaves \(prefix)")
         }
+        // Stage 3 with a new decoder of another width: the saved config records it, the decoder
+        // is the only part that changes, and the model loads and generates like any other.
+        let narrow = folder("narrow-decoder")
+        let stage3b = try runSVDMV(["train", "--data", shards.path, "--out", narrow.path, "--init-from",
+                                    unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
+                                    "--decoder-channels", "64", "--steps", "2", "--images-per-step", "2",
+                                    "--lpips", "alex", "--p-mean", "0", "--seed", "3"])
+        XCTAssertEqual(stage3b.status, 0, stage3b.output)
+        let afterStage3b = try SV3DModel.load(narrow.appendingPathComponent("model.safetensors"))
+        var expectedConfig = afterStage2.config
+        expectedConfig.firstStage.baseChannels = 64
+        XCTAssertEqual(afterStage3b.config, expectedConfig, "only the decoder's width changes; the latent scale factor is kept")
+        var convInShape: [Int] = []
+        afterStage3b.visitParameters { k, t in if k == SV3DModel.decoderPrefix + "conv_in.weight" { convInShape = t.shape } }
+        XCTAssertEqual(convInShape, [128, 4, 3, 3], "ch 64 x ch_mult 2 at the latent level")
+        for prefix in [SV3DModel.unetPrefix, SV3DModel.encoderPrefix, SV3DModel.clipPrefix] {
+            XCTAssertEqual(weights(afterStage3b, prefix), weights(afterStage2, prefix), "a new decoder leaves \(prefix)")
+        }
+        let narrowGenerate = try runSVDMV(["generate", input.path, "--checkpoint", narrow.appendingPathComponent("model.safetensors").path,
+                                           "--out", folder("narrow-generated").path, "--steps", "2", "--frames", "5"])
+        XCTAssertEqual(narrowGenerate.status, 0, narrowGenerate.output)
+        let resumeOther = try runSVDMV(["train", "--data", shards.path, "--out", narrow.path, "--init-from",
+                                        unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
+                                        "--decoder-channels", "96", "--steps", "3", "--images-per-step", "2",
+                                        "--lpips", "alex", "--p-mean", "0", "--seed", "3", "--resume"])
+        XCTAssertNotEqual(resumeOther.status, 0, "a resume must not load a checkpoint into a decoder of another width")
+        let notAMultiple = try runSVDMV(["train", "--data", shards.path, "--out", folder("decoder-48").path, "--init-from",
+                                         unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
+                                         "--decoder-channels", "48", "--steps", "1"])
+        XCTAssertNotEqual(notAMultiple.status, 0, "48 x ch_mult [1, 2, 2] has a level of 48 channels, not a multiple of 32")
+        XCTAssertTrue(notAMultiple.output.contains("multiples of 32"), notAMultiple.output)
+        let unetWithChannels = try runSVDMV(["train", "--data", shards.path, "--out", folder("unet-channels").path, "--init-from",
+                                             unet.appendingPathComponent("model.safetensors").path, "--decoder-channels", "16"])
+        XCTAssertNotEqual(unetWithChannels.status, 0)
+        XCTAssertTrue(unetWithChannels.output.contains("--decoder-channels"), unetWithChannels.output)
+
         let freshDecoder = try runSVDMV(["train", "--data", shards.path, "--out", folder("fresh-decoder").path,
                                          "--fresh", "small", "--part", "decoder"])
         XCTAssertNotEqual(freshDecoder.status, 0)
         XCTAssertTrue(freshDecoder.output.contains("--part decoder"), freshDecoder.output)
 
         // Generate 5 views (the shard's orbit length) and read its cameras.json like a render's.
-        let input = generated.deletingLastPathComponent().appendingPathComponent("input-\(UUID()).png")
-        addTeardownBlock { try? FileManager.default.removeItem(at: input) }
-        var image = Image8(width: 64, height: 64, channels: 3, fill: 255)
-        for y in 20..<44 { for x in 16..<48 { image[x, y, 0] = 200; image[x, y, 1] = 40 } }
-        try PNG.write(image, to: input)
         let generate = try runSVDMV(["generate", input.path, "--checkpoint", unet.appendingPathComponent("model.safetensors").path,
                                 "--out", generated.path, "--steps", "2", "--frames", "5", "--elevation", "12.5"])
         XCTAssertEqual(generate.status, 0, generate.output)

@@ -49,6 +49,22 @@ public struct AutoencoderConfig: Codable, Equatable, Sendable {
 
     /// Width of level `i`.
     public func channels(level i: Int) -> Int { baseChannels * channelMultipliers[i] }
+
+    /// Groups of every GroupNorm in the autoencoder (sgm `Normalize`: 32).
+    public static let normGroupCount = 32
+
+    /// Why this architecture cannot be built, or nil: every level's width must be a positive
+    /// multiple of the GroupNorm group count.
+    public var architectureProblem: String? {
+        guard !channelMultipliers.isEmpty, baseChannels > 0, channelMultipliers.allSatisfy({ $0 > 0 }) else {
+            return "ch \(baseChannels) and ch_mult \(channelMultipliers) must be positive and non-empty"
+        }
+        let widths = channelMultipliers.indices.map(channels(level:))
+        guard widths.allSatisfy({ $0 % Self.normGroupCount == 0 }) else {
+            return "level widths \(widths) (ch \(baseChannels) x ch_mult \(channelMultipliers)) must be multiples of \(Self.normGroupCount), the GroupNorm group count"
+        }
+        return nil
+    }
     public var levelCount: Int { channelMultipliers.count }
     /// Image size / latent size.
     public var downsamplingFactor: Int { 1 << (levelCount - 1) }

@@ -9,7 +9,9 @@ import NN
 import Tensor
 
 /// sgm `Normalize`: GroupNorm with 32 groups, eps 1e-6.
-func vaeGroupNorm(_ channels: Int) -> GroupNorm { GroupNorm(groups: 32, channels: channels, eps: 1e-6) }
+func vaeGroupNorm(_ channels: Int) -> GroupNorm {
+    GroupNorm(groups: AutoencoderConfig.normGroupCount, channels: channels, eps: 1e-6)
+}
 
 /// sgm `ResnetBlock` without time embedding (temb_channels 0), optionally followed by the
 /// temporal mix of `VideoResBlock`. Keys: norm1, conv1, norm2, conv2, nin_shortcut (when the width
@@ -55,9 +57,9 @@ final class TemporalResBlock: Module {
     let isMixFactorLearned: Bool
 
     init(_ channels: Int, config: VideoDecoderConfig, allocation: ParameterAllocation) {
-        inNorm = GroupNorm(groups: 32, channels: channels, eps: 1e-5)
+        inNorm = GroupNorm(groups: AutoencoderConfig.normGroupCount, channels: channels, eps: 1e-5)
         inConv = TemporalConv(channels, channels, kernelSize: config.temporalKernelSize, allocation: allocation)
-        outNorm = GroupNorm(groups: 32, channels: channels, eps: 1e-5)
+        outNorm = GroupNorm(groups: AutoencoderConfig.normGroupCount, channels: channels, eps: 1e-5)
         outConv = TemporalConv(channels, channels, kernelSize: config.temporalKernelSize, allocation: allocation)
         mixFactor = Tensor(zeros: [1])
         isMixFactorLearned = config.isMixFactorLearned
