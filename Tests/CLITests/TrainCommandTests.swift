@@ -183,13 +183,13 @@ final class TrainCommandTests: XCTestCase {
         }
         // Stage 3 with a new decoder of another width: the saved config records it, the decoder
         // is the only part that changes, and the model loads and generates like any other.
-        let narrow = folder("narrow-decoder")
-        let stage3b = try runSVDMV(["train", "--data", shards.path, "--out", narrow.path, "--init-from",
+        let wideDecoder = folder("wide-decoder")
+        let stage3b = try runSVDMV(["train", "--data", shards.path, "--out", wideDecoder.path, "--init-from",
                                     unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
                                     "--decoder-channels", "64", "--steps", "2", "--images-per-step", "2",
                                     "--lpips", "alex", "--p-mean", "0", "--seed", "3"])
         XCTAssertEqual(stage3b.status, 0, stage3b.output)
-        let afterStage3b = try SV3DModel.load(narrow.appendingPathComponent("model.safetensors"))
+        let afterStage3b = try SV3DModel.load(wideDecoder.appendingPathComponent("model.safetensors"))
         var expectedConfig = afterStage2.config
         expectedConfig.firstStage.baseChannels = 64
         XCTAssertEqual(afterStage3b.config, expectedConfig, "only the decoder's width changes; the latent scale factor is kept")
@@ -199,10 +199,10 @@ final class TrainCommandTests: XCTestCase {
         for prefix in [SV3DModel.unetPrefix, SV3DModel.encoderPrefix, SV3DModel.clipPrefix] {
             XCTAssertEqual(weights(afterStage3b, prefix), weights(afterStage2, prefix), "a new decoder leaves \(prefix)")
         }
-        let narrowGenerate = try runSVDMV(["generate", input.path, "--checkpoint", narrow.appendingPathComponent("model.safetensors").path,
-                                           "--out", folder("narrow-generated").path, "--steps", "2", "--frames", "5"])
-        XCTAssertEqual(narrowGenerate.status, 0, narrowGenerate.output)
-        let resumeOther = try runSVDMV(["train", "--data", shards.path, "--out", narrow.path, "--init-from",
+        let wideGenerate = try runSVDMV(["generate", input.path, "--checkpoint", wideDecoder.appendingPathComponent("model.safetensors").path,
+                                           "--out", folder("wide-generated").path, "--steps", "2", "--frames", "5"])
+        XCTAssertEqual(wideGenerate.status, 0, wideGenerate.output)
+        let resumeOther = try runSVDMV(["train", "--data", shards.path, "--out", wideDecoder.path, "--init-from",
                                         unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
                                         "--decoder-channels", "96", "--steps", "3", "--images-per-step", "2",
                                         "--lpips", "alex", "--p-mean", "0", "--seed", "3", "--resume"])
