@@ -151,8 +151,9 @@ extension SVDMV {
                 if let decoderChannels {
                     var architecture = model.config.firstStage
                     architecture.baseChannels = decoderChannels
-                    if let problem = architecture.architectureProblem { throw ValidationError("--decoder-channels \(decoderChannels): \(problem)") }
-                    model = try model.replacingDecoder(with: architecture, seed: seed)
+                    do { model = try model.replacingDecoder(with: architecture, seed: seed) } catch {
+                        throw ValidationError("--decoder-channels \(decoderChannels): \(error)")
+                    }
                     print("new first-stage decoder: ch \(decoderChannels), ch_mult \(architecture.channelMultipliers), \(architecture.resBlockCount + 1) blocks per level")
                 }
             } else {
