@@ -139,12 +139,23 @@ public final class SV3DModel: Module {
         setLatentScaleFactor(source.config.firstStage.scaleFactor)
     }
 
+    /// How `replacingDecoder` starts the new decoder.
+    public enum DecoderInitialisation: Equatable, Sendable {
+        /// Random weights from `seed` (a decoder to train from scratch).
+        case random(seed: UInt64)
+        /// This model's decoder widened by `DecoderWidening` (the new width a whole multiple of
+        /// the old, the same ch_mult and block count), plus noise of relative size
+        /// `perturbation` from `seed`; with 0 it decodes exactly as this model's does.
+        case widened(perturbation: Float, seed: UInt64)
+    }
+
     /// A copy of this model whose first-stage decoder is new: `decoderArchitecture`'s
     /// (`ch`, `ch_mult`, `num_res_blocks`...; its scale factor is ignored, this model's is kept),
-    /// randomly initialised from `seed`. The UNet, CLIP tower and conditioning encoder are this
+    /// started as `initialisation` says. The UNet, CLIP tower and conditioning encoder are this
     /// model's. The latents stay the same, so a decoder of another width can be trained on them
     /// (`svdmv train --part decoder --decoder-channels`).
-    public func replacingDecoder(with decoderArchitecture: AutoencoderConfig, seed: UInt64) throws -> SV3DModel {
+    public func replacingDecoder(with decoderArchitecture: AutoencoderConfig,
+                                 initialisation: DecoderInitialisation) throws -> SV3DModel {
         if let problem = decoderArchitecture.architectureProblem {
             throw SV3DModelError.architecture("new first-stage decoder: \(problem)")
         }
@@ -152,7 +163,26 @@ public final class SV3DModel: Module {
         newConfig.firstStage = decoderArchitecture
         newConfig.firstStage.scaleFactor = config.firstStage.scaleFactor
         let model = SV3DModel(newConfig)
-        model.decoder.initializeRandomly(seed: seed)
+        switch initialisation {
+        case .random(let seed):
+            model.decoder.initializeRandomly(seed: seed)
+        case .widened(let perturbation, let seed):
+            var narrowArchitecture = config.firstStage, wideArchitecture = decoderArchitecture
+            narrowArchitecture.baseChannels = 0; narrowArchitecture.scaleFactor = 0
+            wideArchitecture.baseChannels = 0; wideArchitecture.scaleFactor = 0
+            let old = config.firstStage.baseChannels, new = decoderArchitecture.baseChannels
+            guard narrowArchitecture == wideArchitecture, new >= old, new % old == 0 else {
+                throw SV3DModelError.architecture("a widened decoder keeps the checkpoint's decoder architecture except ch, which must be a whole multiple of its ch \(old) (asked: ch \(new), ch_mult \(decoderArchitecture.channelMultipliers); the checkpoint's: ch \(old), ch_mult \(config.firstStage.channelMultipliers))")
+            }
+            var shapes: [String: [Int]] = [:]
+            model.decoder.visitParameters { k, t in shapes[k] = t.shape }
+            do {
+                try model.decoder.load(DecoderWidening.widen(Self.parameters(of: decoder), to: shapes,
+                                                             perturbation: perturbation, seed: seed))
+            } catch {
+                throw SV3DModelError.architecture("widening the first-stage decoder: \(error)")
+            }
+        }
         try model.unet.load(Self.parameters(of: unet))
         try model.clip.load(Self.parameters(of: clip))
         try model.conditioningEncoder.load(Self.parameters(of: conditioningEncoder))

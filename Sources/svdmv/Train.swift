@@ -44,6 +44,9 @@ extension SVDMV {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Finetune (full or LoRA) an SV3D-structured model on orbit shards; resumable.")
+        /// Relative noise on a widened decoder's weights (`--decoder-init widened`): small enough
+        /// to start from the narrow decoder's output, large enough for Adam to separate the copies.
+        static let wideningPerturbation: Float = 0.01
 
         @Option(help: "Folder of .tar shards (svdmv dataset ...) or one shard.")
         var data: String
@@ -77,8 +80,10 @@ extension SVDMV {
         var decodedFrames = 4
         @Option(help: "Decoder: fraction of steps that decode the encoder's own latents instead of the UNet's estimates, so reconstruction is kept.")
         var cleanFraction: Float = 0.25
-        @Option(help: "Decoder: start a new, randomly initialised first-stage decoder with this base width (sgm's ch; its ch_mult and block count are the checkpoint's) instead of the checkpoint's decoder. The latents are unchanged, so a wider decoder can be trained for a trained encoder and UNet.")
+        @Option(help: "Decoder: start a new first-stage decoder with this base width (sgm's ch; its ch_mult and block count are the checkpoint's) instead of the checkpoint's decoder. The latents are unchanged, so a wider decoder can be trained for a trained encoder and UNet.")
         var decoderChannels: Int?
+        @Option(help: "Decoder, with --decoder-channels: random weights, or the checkpoint's decoder widened so that it decodes as before (Net2WiderNet; the width a whole multiple of the checkpoint's; weights then perturbed by \(Self.wideningPerturbation) of their RMS so the copies can diverge).")
+        var decoderInit: DecoderInitOption = .random
         @Option(help: "Train LoRA adapters of this rank on the temporal attention instead of the whole UNet.")
         var lora: Int?
         @Option(help: "LoRA alpha (default: the rank).")
@@ -131,6 +136,8 @@ extension SVDMV {
             if let decoderChannels {
                 guard part == .decoder else { throw ValidationError("--decoder-channels starts a new decoder: it goes with --part decoder") }
                 guard decoderChannels >= 1 else { throw ValidationError("--decoder-channels must be positive") }
+            } else if decoderInit != .random {
+                throw ValidationError("--decoder-init goes with --decoder-channels")
             }
             guard ema == 0 || (ema > 0 && ema < 1) else { throw ValidationError("--ema must be in [0, 1)") }
             guard decodedLossWeight >= 0, decodedFrames >= 1, perceptualWeight >= 0 else {
@@ -151,10 +158,12 @@ extension SVDMV {
                 if let decoderChannels {
                     var architecture = model.config.firstStage
                     architecture.baseChannels = decoderChannels
-                    do { model = try model.replacingDecoder(with: architecture, seed: seed) } catch {
-                        throw ValidationError("--decoder-channels \(decoderChannels): \(error)")
+                    let initialisation: SV3DModel.DecoderInitialisation = decoderInit == .random
+                        ? .random(seed: seed) : .widened(perturbation: Self.wideningPerturbation, seed: seed)
+                    do { model = try model.replacingDecoder(with: architecture, initialisation: initialisation) } catch {
+                        throw ValidationError("--decoder-channels \(decoderChannels) --decoder-init \(decoderInit.rawValue): \(error)")
                     }
-                    print("new first-stage decoder: ch \(decoderChannels), ch_mult \(architecture.channelMultipliers), \(architecture.resBlockCount + 1) blocks per level")
+                    print("new first-stage decoder (\(decoderInit.rawValue)): ch \(decoderChannels), ch_mult \(architecture.channelMultipliers), \(architecture.resBlockCount + 1) blocks per level")
                 }
             } else {
                 model = SV3DModel(fresh!.config)
@@ -293,7 +302,10 @@ extension SVDMV {
             var config = trainingConfig
             config.objective = ["p_mean": pMean, "p_std": pStd, "clean_fraction": cleanFraction, "perceptual_weight": perceptualWeight]
             // A resume must rebuild the same new decoder before loading its checkpoint.
-            if let decoderChannels { config.objective?["decoder_channels"] = Float(decoderChannels) }
+            if let decoderChannels {
+                config.objective?["decoder_channels"] = Float(decoderChannels)
+                if decoderInit == .widened { config.objective?["decoder_widened"] = 1 }
+            }
             let run = try openRun(folder: folder, config: config, trainable: objective.decoderPart)
             let latents = encodeOnce(sequences, diffusion)
             let frameCount = sequences[0].frames.shape[0]
@@ -312,6 +324,10 @@ extension SVDMV {
             print("wrote \(folder.appendingPathComponent("model.safetensors").path)")
         }
     }
+}
+
+enum DecoderInitOption: String, ExpressibleByArgument, CaseIterable {
+    case random, widened
 }
 
 enum LearningRateScheduleOption: String, ExpressibleByArgument, CaseIterable {

@@ -5,7 +5,9 @@
 import Foundation
 import Generation
 import Imaging
+import Models
 import MultiViewData
+import Tensor
 import XCTest
 
 final class TrainCommandTests: XCTestCase {
@@ -207,6 +209,33 @@ final class TrainCommandTests: XCTestCase {
                                         "--decoder-channels", "96", "--steps", "3", "--images-per-step", "2",
                                         "--lpips", "alex", "--p-mean", "0", "--seed", "3", "--resume"])
         XCTAssertNotEqual(resumeOther.status, 0, "a resume must not load a checkpoint into a decoder of another width")
+        // The same width widened from the trained decoder (Net2WiderNet) starts where that decoder
+        // is: after one small step it decodes like the narrow one, which a random decoder does not.
+        let widened = folder("widened-decoder")
+        let stage3c = try runSVDMV(["train", "--data", shards.path, "--out", widened.path, "--init-from",
+                                    unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
+                                    "--decoder-channels", "64", "--decoder-init", "widened", "--steps", "1", "--learning-rate", "0",
+                                    "--images-per-step", "2", "--lpips", "alex", "--p-mean", "0", "--seed", "3"])
+        XCTAssertEqual(stage3c.status, 0, stage3c.output)
+        let afterStage3c = try SV3DModel.load(widened.appendingPathComponent("model.safetensors"))
+        XCTAssertEqual(afterStage3c.config, expectedConfig)
+        let runConfig = try String(contentsOf: widened.appendingPathComponent("config.json"), encoding: .utf8)
+        XCTAssertTrue(runConfig.contains("decoder_widened"), runConfig)
+        var generator = TorchGenerator(seed: 9)
+        let latents = generator.randn([2, 4, 16, 16])
+        let narrowImages = afterStage2.decoder(latents)
+        let meanDifference = { (m: SV3DModel) -> Float in
+            let d = (m.decoder(latents) - narrowImages).scalars.map(abs)
+            return d.reduce(0, +) / Float(d.count)
+        }
+        XCTAssertLessThan(meanDifference(afterStage3c), 0.02, "a widened decoder starts from the trained one")
+        XCTAssertGreaterThan(meanDifference(try SV3DModel.load(wideDecoder.appendingPathComponent("model.safetensors"))), 0.1,
+                             "a random decoder of the same width does not")
+        let initWithoutChannels = try runSVDMV(["train", "--data", shards.path, "--out", folder("init-only").path, "--init-from",
+                                                unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
+                                                "--decoder-init", "widened"])
+        XCTAssertNotEqual(initWithoutChannels.status, 0)
+        XCTAssertTrue(initWithoutChannels.output.contains("--decoder-init goes with --decoder-channels"), initWithoutChannels.output)
         let notAMultiple = try runSVDMV(["train", "--data", shards.path, "--out", folder("decoder-48").path, "--init-from",
                                          unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
                                          "--decoder-channels", "48", "--steps", "1"])

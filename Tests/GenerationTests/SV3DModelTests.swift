@@ -246,4 +246,46 @@ final class SV3DModelTests: XCTestCase {
             XCTAssertTrue("\(error)".contains(key), "\(error)")
         }
     }
+
+    /// `--decoder-init widened`: a decoder widened 2x and 3x (Net2WiderNet) decodes what the
+    /// narrow one does, through every GroupNorm, skip and the mid attention (layer tolerance
+    /// 1e-4: the duplicated channels change the summation order). The UNet, CLIP and encoder are
+    /// kept; the perturbation moves the output only a little; other architectures are refused.
+    func testWidenedDecoderDecodesAsTheNarrowOne() throws {
+        let model = SV3DModel(.small)
+        model.initializeRandomly(seed: 5)
+        // Random biases and GroupNorm affines too, so the widening of every rank-1 tensor is checked.
+        var generator = TorchGenerator(seed: 6)
+        model.decoder.visitParameters { _, t in if t.rank == 1 { t = generator.randn(t.shape) * 0.5 + (t.scalars.first ?? 0) } }
+        let latents = generator.randn([2, 4, 16, 16])
+        let narrow = model.decoder(latents)
+        for factor in [2, 3] {
+            var architecture = model.config.firstStage
+            architecture.baseChannels *= factor
+            let wide = try model.replacingDecoder(with: architecture, initialisation: .widened(perturbation: 0, seed: 1))
+            XCTAssertEqual(wide.config.firstStage.baseChannels, 32 * factor)
+            XCTAssertEqual(wide.namedParameters().first { $0.key == "first_stage_model.decoder.mid.attn_1.q.weight" }?.value.shape,
+                           [64 * factor, 64 * factor, 1, 1])
+            assertClose(wide.decoder(latents), narrow, rtol: 1e-4, atol: 1e-4, "widened \(factor)x")
+            let others = { (m: SV3DModel) in m.namedParameters().filter { !$0.key.hasPrefix(SV3DModel.decoderPrefix) } }
+            for ((k, a), (_, b)) in zip(others(wide), others(model)) { XCTAssertEqual(a.scalars, b.scalars, k) }
+        }
+        var doubled = model.config.firstStage
+        doubled.baseChannels = 64
+        let perturbed = try model.replacingDecoder(with: doubled, initialisation: .widened(perturbation: 0.01, seed: 1))
+        let difference = (perturbed.decoder(latents) - narrow).scalars.map(abs)
+        XCTAssertGreaterThan(difference.max()!, 0, "the copies are perturbed")
+        XCTAssertLessThan(difference.reduce(0, +) / Float(difference.count), 0.05, "by little")
+
+        var notMultiple = model.config.firstStage
+        notMultiple.baseChannels = 32
+        let wider = try model.replacingDecoder(with: doubled, initialisation: .widened(perturbation: 0, seed: 1))
+        notMultiple.baseChannels = 96
+        XCTAssertThrowsError(try wider.replacingDecoder(with: notMultiple, initialisation: .widened(perturbation: 0, seed: 1))) {
+            XCTAssertTrue("\($0)".contains("whole multiple of its ch 64"), "\($0)")
+        }
+        var otherLevels = doubled
+        otherLevels.channelMultipliers = [1, 2]
+        XCTAssertThrowsError(try model.replacingDecoder(with: otherLevels, initialisation: .widened(perturbation: 0, seed: 1)))
+    }
 }
