@@ -65,9 +65,9 @@ extension SVDMV {
         var checkpoint: String?
         @Option(help: "Output folder.")
         var out: String
-        @Option(help: "Camera elevation in degrees (sv3d_p), one value or one per frame, comma-separated.")
+        @Option(parsing: .unconditional, help: "Camera elevation in degrees (sv3d_p), one value or one per frame, comma-separated (negative values as they are: --elevation -5).")
         var elevation = "10"
-        @Option(help: "Azimuths in degrees, one per frame, the input view last (sv3d_p; default: an even orbit).")
+        @Option(parsing: .unconditional, help: "Azimuths in degrees, one per frame, the input view last (sv3d_p; default: an even orbit).")
         var azimuths: String?
         @Option(help: "Sampler steps (default: the checkpoint's recommendation, else SV3D's 50).")
         var steps: Int?

@@ -17,8 +17,7 @@ extension SVDMV {
             discussion: """
             Each object goes to OUT/<id>/: 000.png..., cameras.json and, when asked, NNN-depth.png and \
             NNN-normal.png; OUT/manifest.tsv gets one line per object (ok or the error). Objects with a \
-            cameras.json, or that failed before in this shard's manifest, are skipped on a rerun. \
-            Negative values need '=': --elevation-range=-5:30, --elevation=-10.
+            cameras.json, or that failed before in this shard's manifest, are skipped on a rerun.
             """)
 
         @Argument(help: "A mesh file, a folder of meshes (searched recursively) or a .txt/.lst list of paths.")
@@ -33,10 +32,10 @@ extension SVDMV {
         @Option(help: "Image width and height in pixels.")
         var size = 576
 
-        @Option(help: "Fixed orbit elevation in degrees (overrides --elevation-range).")
+        @Option(parsing: .unconditional, help: "Fixed orbit elevation in degrees (overrides --elevation-range).")
         var elevation: Double?
 
-        @Option(help: "Elevation range LO:HI in degrees; each object draws one elevation from it with the seed.")
+        @Option(parsing: .unconditional, help: "Elevation range LO:HI in degrees; each object draws one elevation from it with the seed.")
         var elevationRange = "-5:30"
 
         @Option(help: "Azimuth of the first view in degrees (0 = camera on +X).")
@@ -95,7 +94,7 @@ extension SVDMV {
             if let distance { guard distance > 0, distance.isFinite else { throw ValidationError("--distance must be positive") } }
             if let elevation { guard abs(elevation) <= 90 else { throw ValidationError("--elevation must be in [-90, 90]") } }
             guard let range = parseRange(elevationRange), range.0 <= range.1, abs(range.0) <= 90, abs(range.1) <= 90 else {
-                throw ValidationError("--elevation-range must be LO:HI with -90 <= LO <= HI <= 90 (write --elevation-range=-5:30)")
+                throw ValidationError("--elevation-range must be LO:HI with -90 <= LO <= HI <= 90, e.g. -5:30")
             }
             guard parseShard(shard) != nil else { throw ValidationError("--shard must be I/N with 0 <= I < N") }
             guard jobs >= 1, jobs <= 256 else { throw ValidationError("--jobs must be in 1...256") }

@@ -70,7 +70,7 @@ extension SVDMV {
         var lpips: LPIPSNet = .vgg
         @Option(help: ArgumentHelp("Autoencoder, decoder and image-space term: folder holding the LPIPS weights (default $SVDMV_LPIPS_DIR or ~/.cache/svdmv/lpips).", valueName: "dir"))
         var lpipsWeights: String?
-        @Option(help: "UNet and decoder: mean of ln σ of the training noise levels (default: SV3D's finetuning value, see SV3DTrainingObjective.swift). Negative values need '=': --p-mean=-1.2.")
+        @Option(parsing: .unconditional, help: "UNet and decoder: mean of ln σ of the training noise levels (default: SV3D's finetuning value, see SV3DTrainingObjective.swift).")
         var pMean: Float = SV3DTrainingSettings().sigmaSampling.pMean
         @Option(help: "UNet and decoder: standard deviation of ln σ.")
         var pStd: Float = SV3DTrainingSettings().sigmaSampling.pStd

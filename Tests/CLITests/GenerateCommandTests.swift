@@ -80,7 +80,7 @@ final class GenerateCommandTests: XCTestCase {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try PNG.write(render, to: input)
         let (status, output) = try runSVDMV(["generate", input.path, "--out", out.appendingPathComponent("orbit").path,
-                                             "--steps", "1", "--keep-framing"])
+                                             "--steps", "1", "--keep-framing", "--elevation", "-4.5"])
         XCTAssertEqual(status, 0, output)
         // The model was conditioned on the render itself, and the input view (frame 20) is it, up
         // to the 1 LSB of the reference's truncating float-to-8-bit conversion.
@@ -91,6 +91,8 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertLessThanOrEqual(try largestDifference("orbit/020.png"), 1)
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("orbit/orbit.json"))) as? [String: Any]
         XCTAssertEqual(record?["input_framing"] as? String, "as given")
+        // A negative elevation is a value, not an option (orbits below the equator are common).
+        XCTAssertEqual(record?["elevation_deg"] as? [Double], Array(repeating: -4.5, count: 21))
 
         let (refused, message) = try runSVDMV(["generate", input.path, "--out", out.appendingPathComponent("other").path,
                                                "--keep-framing", "--frame-ratio", "0.8"])

@@ -96,7 +96,7 @@ final class TrainCommandTests: XCTestCase {
         }
         let defaults = try run([])
         XCTAssertEqual(try run(["--p-mean", "1.0", "--p-std", "1.6"]), defaults, "the defaults are 1.0 / 1.6")
-        XCTAssertNotEqual(try run(["--p-mean=-1.2", "--p-std", "1.2"]), defaults, "other noise levels, other losses")
+        XCTAssertNotEqual(try run(["--p-mean", "-1.2", "--p-std", "1.2"]), defaults, "other noise levels, other losses")
         // A resume must use the run's own noise levels (they are part of its config.json).
         let out = folder("sigma-resume")
         XCTAssertEqual(try train(["--data", shards.path, "--out", out.path, "--fresh", "tiny", "--steps", "2",
