@@ -145,7 +145,7 @@ public final class SV3DModel: Module {
         case random(seed: UInt64)
         /// This model's decoder widened by `DecoderWidening` (the new width a whole multiple of
         /// the old, the same ch_mult and block count), plus noise of relative size
-        /// `perturbation` from `seed`; with 0 it decodes exactly as this model's does.
+        /// `perturbation` from `seed`; with 0 it decodes as this model's does, up to rounding.
         case widened(perturbation: Float, seed: UInt64)
     }
 

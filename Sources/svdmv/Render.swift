@@ -38,7 +38,7 @@ extension SVDMV {
         @Option(parsing: .unconditional, help: "Elevation range LO:HI in degrees; each object draws one elevation from it with the seed.")
         var elevationRange = "-5:30"
 
-        @Option(help: "Azimuth of the first view in degrees (0 = camera on +X).")
+        @Option(parsing: .unconditional, help: "Azimuth of the first view in degrees (0 = camera on +X).")
         var azimuthStart = 0.0
 
         @Option(help: "Camera distance from the origin (the object is normalised to a unit box). Default: fitted per object, bounding-sphere radius / sin(fov/2).")

@@ -38,7 +38,7 @@ final class CLITests: XCTestCase {
         try FileManager.default.copyItem(at: input, to: folder.appendingPathComponent("box.glb"))
         try "not a mesh".write(to: folder.appendingPathComponent("bad.ply"), atomically: true, encoding: .utf8)
         let result = try run(["render", folder.path, "--out", out.path, "--views", "3", "--size", "40",
-                              "--elevation-range", "-20:-10", "--azimuth-start=15", "--fov", "40", "--samples", "9",
+                              "--elevation-range", "-20:-10", "--azimuth-start", "-15", "--fov", "40", "--samples", "9",
                               "--background", "white", "--depth", "--normals", "--seed", "3", "--png", "small",
                               "--jobs", "2"])
         XCTAssertEqual(result.status, 0, result.errors)
@@ -46,7 +46,7 @@ final class CLITests: XCTestCase {
         options.views = 3
         options.size = 40
         options.elevation = .range(-20, -10)
-        options.azimuthStart = 15
+        options.azimuthStart = -15
         options.fovDegrees = 40
         options.samples = 9
         options.background = .white
