@@ -93,6 +93,8 @@ extension SVDMV {
         var sigmaMax: Float = 700
         @Option(help: "s_churn: noise re-injected at each step (SV3D: 0, a deterministic sampler).")
         var churn: Float = 0
+        @Option(help: "cond_aug: noise added to the conditioning image and fed to the UNet as its level (SV3D's script: 1e-5; svdmv train draws ln σ ~ N(-3, 0.5²)).")
+        var condAug: Float = SV3DSamplingSettings().conditioningAugmentation
         @Flag(help: "SDEdit: start from the input view on every frame, noised to --sigma-max (use a few, not 700), instead of from pure noise. Not the reference's sampling.")
         var fromInput = false
         @OptionGroup var memory: MemoryOptions
@@ -114,6 +116,7 @@ extension SVDMV {
                     throw ValidationError("--azimuths needs \(frames) values (one per frame, the input view last)")
                 }
             }
+            guard condAug >= 0, condAug.isFinite else { throw ValidationError("--cond-aug must be a noise level >= 0") }
             guard sigmaMax > 0.002, churn >= 0 else { throw ValidationError("--sigma-max must exceed σ_min 0.002 and --churn must not be negative") }
             if let frameRatio, !(frameRatio > 0 && frameRatio <= 1) { throw ValidationError("--frame-ratio must be in (0, 1]") }
             if keepFraming, frameRatio != nil { throw ValidationError("--keep-framing keeps the object's size: leave out --frame-ratio") }
@@ -156,6 +159,7 @@ extension SVDMV {
             settings.decodingChunk = decodingChunk
             settings.sigmaMax = sigmaMax
             settings.churn = churn
+            settings.conditioningAugmentation = condAug
             settings.startsFromInput = fromInput
             settings.elevationsDegrees = try parseList(elevation, "--elevation")
             settings.azimuthsDegrees = try azimuths.map { try parseList($0, "--azimuths") }
@@ -191,6 +195,7 @@ extension SVDMV {
                 "checkpoint": checkpoint, "variant": model.config.variant.rawValue,
                 "frames": settings.frames, "steps": settings.steps, "seed": settings.seed,
                 "sampler": settings.method.rawValue, "sigma_max": settings.sigmaMax, "churn": settings.churn,
+                "cond_aug": settings.conditioningAugmentation,
                 "starts_from_input": settings.startsFromInput, "guider": String(describing: settings.guider),
                 "input_view": settings.frames - 1,
                 "input_framing": keepFraming ? "as given" : "re-centred (the reference script's)",

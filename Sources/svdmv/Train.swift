@@ -74,6 +74,10 @@ extension SVDMV {
         var pMean: Float = SV3DTrainingSettings().sigmaSampling.pMean
         @Option(help: "UNet and decoder: standard deviation of ln σ.")
         var pStd: Float = SV3DTrainingSettings().sigmaSampling.pStd
+        @Option(parsing: .unconditional, help: "UNet and decoder: mean of ln σ_aug, the noise added to the conditioning frame (and fed to the UNet as cond_aug); the default is the community SVD scripts' (see SV3DTrainingObjective.swift).")
+        var condAugMean: Float = SV3DTrainingSettings().conditioningAugmentationLogMean
+        @Option(help: "UNet and decoder: standard deviation of ln σ_aug.")
+        var condAugStd: Float = SV3DTrainingSettings().conditioningAugmentationLogStd
         @Option(help: "UNet: weight of an image-space term (not in sgm; 0, the default, is sgm's objective): --decoded-frames frames of the estimate D decoded by the frozen decoder, against the true frames with the autoencoder's L1 + LPIPS (--lpips, --perceptual-weight).")
         var decodedLossWeight: Float = 0
         @Option(help: "UNet: frames per video decoded for --decoded-loss-weight.")
@@ -144,6 +148,9 @@ extension SVDMV {
                 throw ValidationError("--decoded-loss-weight and --perceptual-weight must be >= 0 and --decoded-frames positive")
             }
             guard pStd > 0, pMean.isFinite else { throw ValidationError("--p-std must be positive and --p-mean finite") }
+            guard condAugStd >= 0, condAugStd.isFinite, condAugMean.isFinite else {
+                throw ValidationError("--cond-aug-std must be >= 0 and --cond-aug-mean finite")
+            }
             let checkpoints = URL(fileURLWithPath: out).appendingPathComponent("checkpoints")
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path))?.contains { $0.hasPrefix("step-") } ?? false
             if existing && !resume { throw ValidationError("\(out) already holds checkpoints: pass --resume to continue it, or choose another --out") }
@@ -181,6 +188,7 @@ extension SVDMV {
             if part == .decoder { return try trainDecoder(model, diffusion: objective, sequences: sequences, folder: folder) }
             var config = trainingConfig
             config.objective = ["p_mean": pMean, "p_std": pStd]
+            recordConditioningAugmentation(in: &config)
             if decodedLossWeight > 0 {
                 config.objective?["decoded_loss_weight"] = decodedLossWeight
                 config.objective?["decoded_frames"] = Float(decodedFrames)
@@ -211,9 +219,21 @@ extension SVDMV {
             print("wrote \(folder.appendingPathComponent("model.safetensors").path)")
         }
 
+        /// Other than default conditioning-augmentation levels are part of the run's config (so a
+        /// resume keeps them); runs made before the option existed keep their configs.
+        func recordConditioningAugmentation(in config: inout TrainingConfig) {
+            let defaults = SV3DTrainingSettings()
+            guard condAugMean != defaults.conditioningAugmentationLogMean
+                || condAugStd != defaults.conditioningAugmentationLogStd else { return }
+            config.objective?["cond_aug_log_mean"] = condAugMean
+            config.objective?["cond_aug_log_std"] = condAugStd
+        }
+
         func diffusionObjective(_ model: SV3DModel) throws -> SV3DTrainingObjective {
             var settings = SV3DTrainingSettings()
             settings.sigmaSampling = EDMSigmaSampling(pMean: pMean, pStd: pStd)
+            settings.conditioningAugmentationLogMean = condAugMean
+            settings.conditioningAugmentationLogStd = condAugStd
             settings.decodedLossWeight = part == .unet ? decodedLossWeight : 0
             settings.decodedFrames = decodedFrames
             guard settings.decodedLossWeight > 0 else { return SV3DTrainingObjective(model: model, settings: settings) }
@@ -301,6 +321,7 @@ extension SVDMV {
             let objective = try autoencoderObjective(model)
             var config = trainingConfig
             config.objective = ["p_mean": pMean, "p_std": pStd, "clean_fraction": cleanFraction, "perceptual_weight": perceptualWeight]
+            recordConditioningAugmentation(in: &config)
             // A resume must rebuild the same new decoder before loading its checkpoint.
             if let decoderChannels {
                 config.objective?["decoder_channels"] = Float(decoderChannels)

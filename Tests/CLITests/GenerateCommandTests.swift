@@ -34,6 +34,7 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertEqual(record?["steps"] as? Int, 2)
         XCTAssertEqual(record?["guider"] as? String, String(describing: Guider.identity))
         XCTAssertEqual(record?["sigma_max"] as? Double, 700)
+        XCTAssertEqual(record?["cond_aug"] as? Double ?? -1, 1e-5, accuracy: 1e-9, "SV3D's cond_aug")
         XCTAssertEqual(record?["starts_from_input"] as? Bool, false)
         XCTAssertEqual(record?["sampler"] as? String, "euler")
         let cameras = try RenderCameras.read(out.appendingPathComponent("cameras.json"))
@@ -98,5 +99,17 @@ final class GenerateCommandTests: XCTestCase {
                                                "--keep-framing", "--frame-ratio", "0.8"])
         XCTAssertNotEqual(refused, 0)
         XCTAssertTrue(message.contains("--keep-framing"), message)
+        // cond_aug noises the conditioning image and is the UNet's input: another orbit, recorded.
+        let (noised, noisedOutput) = try runSVDMV(["generate", input.path, "--out", out.appendingPathComponent("noised").path,
+                                                   "--steps", "1", "--keep-framing", "--elevation", "-4.5", "--cond-aug", "0.05"])
+        XCTAssertEqual(noised, 0, noisedOutput)
+        XCTAssertNotEqual(try PNG.read(out.appendingPathComponent("noised/000.png")).pixels,
+                          try PNG.read(out.appendingPathComponent("orbit/000.png")).pixels)
+        let noisedRecord = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("noised/orbit.json"))) as? [String: Any]
+        XCTAssertEqual(noisedRecord?["cond_aug"] as? Double ?? -1, 0.05, accuracy: 1e-7)
+        let (negative, why) = try runSVDMV(["generate", input.path, "--out", out.appendingPathComponent("noise").path,
+                                            "--cond-aug", "-0.1"])
+        XCTAssertNotEqual(negative, 0)
+        XCTAssertTrue(why.contains("--cond-aug"), why)
     }
 }

@@ -97,6 +97,9 @@ final class TrainCommandTests: XCTestCase {
         let defaults = try run([])
         XCTAssertEqual(try run(["--p-mean", "1.0", "--p-std", "1.6"]), defaults, "the defaults are 1.0 / 1.6")
         XCTAssertNotEqual(try run(["--p-mean", "-1.2", "--p-std", "1.2"]), defaults, "other noise levels, other losses")
+        // The conditioning frame's noise augmentation likewise: ln σ_aug ~ N(-3, 0.5²) by default.
+        XCTAssertEqual(try run(["--cond-aug-mean", "-3", "--cond-aug-std", "0.5"]), defaults, "the defaults are -3 / 0.5")
+        XCTAssertNotEqual(try run(["--cond-aug-mean", "-6"]), defaults, "a cleaner conditioning frame, other losses")
         // A resume must use the run's own noise levels (they are part of its config.json).
         let out = folder("sigma-resume")
         XCTAssertEqual(try train(["--data", shards.path, "--out", out.path, "--fresh", "tiny", "--steps", "2",
@@ -111,6 +114,15 @@ final class TrainCommandTests: XCTestCase {
                                              "--fresh", "tiny", "--p-std", "0"])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("--p-std must be positive"), output)
+        // Other than default augmentation levels are in the run's config, so a resume keeps them.
+        let augmented = folder("cond-aug")
+        XCTAssertEqual(try train(["--data", shards.path, "--out", augmented.path, "--fresh", "tiny", "--steps", "1",
+                                  "--cond-aug-mean", "-6", "--cond-aug-std", "0.25"]), 0)
+        let runConfig = try String(contentsOf: augmented.appendingPathComponent("config.json"), encoding: .utf8)
+        XCTAssertTrue(runConfig.contains("\"cond_aug_log_mean\" : -6") && runConfig.contains("\"cond_aug_log_std\" : 0.25"), runConfig)
+        let (resumedOther, _) = try runSVDMV(["train", "--data", shards.path, "--out", augmented.path, "--fresh", "tiny",
+                                              "--steps", "2", "--resume"])
+        XCTAssertNotEqual(resumedOther, 0, "resumed with the default augmentation")
     }
 
     /// The UNet's image-space term is off by default (sgm's objective); on, it changes the losses
