@@ -18,8 +18,8 @@ import Tensor
 
 public enum DecoderWidening {
     /// The wide decoder's parameters from the narrow decoder's (`narrow`, by key), for the wide
-    /// decoder's keys and shapes (`wideShapes`). Every wide key must exist in `narrow`, with each
-    /// dimension equal or a multiple by one common factor `k` (dims 0 and 1 only). With
+    /// decoder's keys and shapes (`wideShapes`). Every wide key must exist in `narrow`, with
+    /// dimensions 0 and 1 equal or whole multiples of the narrow ones and the rest equal. With
     /// `perturbation` > 0, every widened weight of rank >= 2 gets Gaussian noise of that size
     /// relative to its RMS, so the copies can drift apart in training (identical copies get
     /// identical gradients and would stay copies); with 0 the wide decoder computes exactly
