@@ -91,7 +91,7 @@ let package = Package(
                     swiftSettings: swift5),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"], swiftSettings: swift5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],
-                    swiftSettings: swift5),
+                    resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DatasetTests", dependencies: ["MultiViewData", "TestSupport", "svdmv", "SeededRandom"],

@@ -32,6 +32,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var keepCheckpoints = 2
     /// EMA decay of the weights; nil for none.
     public var emaDecay: Float?
+    /// true: the EMA's decay warms up as sgm's LitEma does by default (`ExponentialMovingAverage`);
+    /// nil: a constant decay (LitEma's `use_num_upates=False`, and every run folder from before
+    /// the warm-up existed, so those resume unchanged).
+    public var emaWarmUp: Bool?
     public var seed: UInt64 = 0
     /// The learning rate after the warm-up; nil: constant (sgm's video finetuning default).
     public var decay: LearningRateDecay?
@@ -119,7 +123,7 @@ public final class TrainingRun {
         self.trainable = trainable
         optimizer = AdamW(config.optimizer)
         generator = TorchGenerator(seed: config.seed)
-        ema = config.emaDecay.map { ExponentialMovingAverage(decay: $0, of: trainable) }
+        ema = config.emaDecay.map { ExponentialMovingAverage(decay: $0, warmsUp: config.emaWarmUp == true, of: trainable) }
         try FileManager.default.createDirectory(at: checkpointsFolder, withIntermediateDirectories: true)
         let configURL = folder.appendingPathComponent("config.json")
         if let saved = try? JSONDecoder().decode(TrainingConfig.self, from: Data(contentsOf: configURL)) {
@@ -127,11 +131,43 @@ public final class TrainingRun {
             comparable.steps = config.steps
             if saved.objective == nil { comparable.objective = config.objective }
             guard comparable == config else {
-                throw TrainingError.configMismatch("\(configURL.path) differs from the requested settings: resume with the options the run was started with")
+                let fields = Self.differingFields(comparable, config)
+                throw TrainingError.configMismatch("\(configURL.path) differs from the requested settings in \(fields.joined(separator: ", ")): resume with the options the run was started with")
             }
         }
         try writeAtomically(try Self.encoder.encode(config), to: configURL)
         if let latest = checkpointSteps().last { try restore(step: latest) }
+    }
+
+    /// The settings in which two configs differ (nested ones as `optimizer.learningRate` or
+    /// `objective.p_mean`), each as `name (run: X, requested: Y)`, so a refused resume says what
+    /// to repeat.
+    static func differingFields(_ saved: TrainingConfig, _ requested: TrainingConfig) -> [String] {
+        func unwrapped(_ value: Any) -> Any? {
+            let mirror = Mirror(reflecting: value)
+            guard mirror.displayStyle == .optional else { return value }
+            return mirror.children.first.map { unwrapped($0.value) } ?? nil
+        }
+        func fields(_ c: TrainingConfig) -> [String: String] {
+            var out: [String: String] = [:]
+            for child in Mirror(reflecting: c).children {
+                guard let label = child.label, let value = unwrapped(child.value) else { continue }
+                if let entries = value as? [String: Float] {
+                    for (name, v) in entries { out["\(label).\(name)"] = "\(v)" }
+                } else if Mirror(reflecting: value).displayStyle == .struct {
+                    for field in Mirror(reflecting: value).children {
+                        if let name = field.label { out["\(label).\(name)"] = "\(field.value)" }
+                    }
+                } else {
+                    out[label] = "\(value)"
+                }
+            }
+            return out
+        }
+        let (a, b) = (fields(saved), fields(requested))
+        return Set(a.keys).union(b.keys).sorted().compactMap { key in
+            a[key] == b[key] ? nil : "\(key) (run: \(a[key] ?? "unset"), requested: \(b[key] ?? "unset"))"
+        }
     }
 
     static let encoder: JSONEncoder = {
@@ -185,7 +221,7 @@ public final class TrainingRun {
             let norm = config.maxGradientNorm.map { clipGradientNorm(trainable, maxNorm: $0) } ?? gradientNorm()
             let lr = config.learningRate(atStep: nextStep)
             GradMode.withoutGradients { optimizer.update(trainable, learningRate: lr) }
-            ema?.update(from: trainable)
+            ema?.update(from: trainable, updateNumber: nextStep)
             step = nextStep
             let record = StepRecord(step: step, loss: total / Float(config.gradientAccumulation), learningRate: lr,
                                     gradientNorm: norm, seconds: Date().timeIntervalSince(started))

@@ -108,6 +108,9 @@ extension SVDMV {
         var clip: Float = 1
         @Option(help: "EMA decay of the weights (0: off).")
         var ema: Float = 0
+        @Flag(inversion: .prefixedNo,
+              help: "With --ema: warm the decay up as sgm's LitEma does, min(decay, (1+n)/(10+n)) at update n; --no-ema-warmup keeps it constant.")
+        var emaWarmup = true
         @Option(help: "Steps between checkpoints.")
         var checkpointEvery = 100
         @Option(help: "Random seed (data order, noise, dropout).")
@@ -268,6 +271,7 @@ extension SVDMV {
                                         maxGradientNorm: clip > 0 ? clip : nil, checkpointEvery: checkpointEvery,
                                         emaDecay: ema > 0 ? ema : nil, seed: seed)
             config.keepCheckpoints = 2
+            config.emaWarmUp = ema > 0 && emaWarmup ? true : nil
             config.decay = schedule.decay
             return config
         }

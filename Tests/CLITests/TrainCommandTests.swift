@@ -70,7 +70,7 @@ final class TrainCommandTests: XCTestCase {
     func testKilledAndResumedRunRepeatsTheLossCurve() throws {
         let shards = try makeShard()
         let common = ["--data", shards.path, "--fresh", "tiny", "--steps", "4", "--checkpoint-every", "2",
-                      "--learning-rate", "1e-3", "--seed", "5"]
+                      "--learning-rate", "1e-3", "--seed", "5", "--ema", "0.9"]
         let straight = folder("straight")
         XCTAssertEqual(try train(common + ["--out", straight.path]), 0)
         let interrupted = folder("interrupted")
@@ -80,6 +80,18 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(try train(common + ["--out", interrupted.path, "--resume"]), 0)
         XCTAssertEqual(try losses(straight).count, 4)
         XCTAssertEqual(try losses(interrupted), try losses(straight), "same loss curve after SIGKILL and --resume")
+        // The exported weights are the EMA's; its warm-up (sgm's LitEma default) counts updates
+        // from the run's start, so the resumed run's average is the same to the bit.
+        let exported = { (run: URL) in try SafeTensorsFile(url: run.appendingPathComponent("model.safetensors")).tensors() }
+        let (straightWeights, resumedWeights) = (try exported(straight), try exported(interrupted))
+        XCTAssertEqual(straightWeights.keys.sorted(), resumedWeights.keys.sorted())
+        for (key, w) in straightWeights { XCTAssertEqual(w.scalars, resumedWeights[key]?.scalars, "exported \(key)") }
+        XCTAssertTrue(try String(contentsOf: straight.appendingPathComponent("config.json"), encoding: .utf8)
+            .contains("\"emaWarmUp\" : true"))
+        let constant = folder("constant-ema")
+        XCTAssertEqual(try train(common + ["--out", constant.path, "--no-ema-warmup"]), 0)
+        XCTAssertNotEqual(try exported(constant)["model.diffusion_model.out.2.weight"]?.scalars,
+                          straightWeights["model.diffusion_model.out.2.weight"]?.scalars, "a constant decay averages otherwise")
         let model = try SV3DModel.load(straight.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(model.config, .tinySV3DP)
         XCTAssertTrue(FileManager.default.fileExists(atPath: straight.appendingPathComponent("loss.png").path))
@@ -107,7 +119,7 @@ final class TrainCommandTests: XCTestCase {
         let (mismatch, message) = try runSVDMV(["train", "--data", shards.path, "--out", out.path, "--fresh", "tiny",
                                                 "--steps", "3", "--checkpoint-every", "1", "--resume"])
         XCTAssertNotEqual(mismatch, 0, "resumed with the default --p-std")
-        XCTAssertTrue(message.contains("differs from the requested settings"), message)
+        XCTAssertTrue(message.contains("differs from the requested settings in objective.p_std (run: 1.2, requested: 1.6)"), message)
         XCTAssertEqual(try train(["--data", shards.path, "--out", out.path, "--fresh", "tiny", "--steps", "3",
                                   "--checkpoint-every", "1", "--p-std", "1.2", "--resume"]), 0)
         let (status, output) = try runSVDMV(["train", "--data", shards.path, "--out", folder("bad").path,

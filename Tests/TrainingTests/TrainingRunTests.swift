@@ -40,9 +40,13 @@ final class TrainingRunTests: XCTestCase {
         }
     }
 
-    let config = TrainingConfig(steps: 12, optimizer: AdamWConfig(learningRate: 1e-2, weightDecay: 0.01),
-                                warmupSteps: 3, gradientAccumulation: 2, maxGradientNorm: 0.5,
-                                checkpointEvery: 4, emaDecay: 0.9, seed: 7)
+    let config: TrainingConfig = {
+        var c = TrainingConfig(steps: 12, optimizer: AdamWConfig(learningRate: 1e-2, weightDecay: 0.01),
+                               warmupSteps: 3, gradientAccumulation: 2, maxGradientNorm: 0.5,
+                               checkpointEvery: 4, emaDecay: 0.9, seed: 7)
+        c.emaWarmUp = true  // the warm-up's decay depends on the update count, which a resume must restore
+        return c
+    }()
 
     func testLearningRateWarmsUpThenStaysOrFollowsTheCosine() throws {
         var c = TrainingConfig(steps: 110, optimizer: AdamWConfig(learningRate: 2e-3), warmupSteps: 10)
@@ -90,6 +94,12 @@ final class TrainingRunTests: XCTestCase {
         for ((k, a), (_, b)) in zip(straight.namedParameters(), resumedModel.namedParameters()) {
             XCTAssertEqual(a.scalars, b.scalars, "weights \(k)")
         }
+        let (averageA, averageC) = (runA.evaluationWeights(), runC.evaluationWeights())
+        for (k, a) in averageA {
+            XCTAssertEqual(a.scalars, averageC[k]?.scalars, "EMA weights \(k)")
+            XCTAssertNotEqual(a.scalars, straight.namedParameters().first { $0.key == k }?.value.scalars,
+                              "the EMA is an average, not the last weights (\(k))")
+        }
         XCTAssertEqual(runC.checkpointSteps(), [8, 12], "keeps the two newest checkpoints")
         let csv = try String(contentsOf: folder.appendingPathComponent("metrics.csv"), encoding: .utf8)
         XCTAssertEqual(csv.split(separator: "\n").count, 13)
@@ -109,6 +119,13 @@ final class TrainingRunTests: XCTestCase {
         other.seed = 8
         XCTAssertThrowsError(try TrainingRun(folder: folder, config: other, trainable: TinyMLP(seed: 1))) { error in
             XCTAssertTrue("\(error)".contains("config.json"), "\(error)")
+            XCTAssertTrue("\(error)".contains("seed (run: 7, requested: 8)"), "names the setting: \(error)")
+        }
+        // A constant EMA decay is another curve (a run folder from before the warm-up has none).
+        var constant = config
+        constant.emaWarmUp = nil
+        XCTAssertThrowsError(try TrainingRun(folder: folder, config: constant, trainable: TinyMLP(seed: 1))) { error in
+            XCTAssertTrue("\(error)".contains("emaWarmUp (run: true, requested: unset)"), "\(error)")
         }
         // More steps with the same settings resume.
         XCTAssertEqual(try TrainingRun(folder: folder, config: config, trainable: TinyMLP(seed: 1)).step, 4)
