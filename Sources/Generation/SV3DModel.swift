@@ -126,11 +126,9 @@ public final class SV3DModel: Module {
     /// of another width can then train on an existing VAE. The three parts must have the same
     /// configurations in both models.
     public func adoptEncodersAndDecoder(of source: SV3DModel) throws {
-        var mine = config, theirs = source.config
-        mine.conditioningEncoder.scaleFactor = 0; mine.firstStage.scaleFactor = 0
-        theirs.conditioningEncoder.scaleFactor = 0; theirs.firstStage.scaleFactor = 0
-        guard mine.clip == theirs.clip, mine.conditioningEncoder == theirs.conditioningEncoder,
-              mine.firstStage == theirs.firstStage, mine.imageSize == theirs.imageSize else {
+        let (mine, theirs) = (config, source.config)
+        guard mine.clip == theirs.clip, mine.conditioningEncoder.hasSameArchitecture(as: theirs.conditioningEncoder),
+              mine.firstStage.hasSameArchitecture(as: theirs.firstStage), mine.imageSize == theirs.imageSize else {
             throw SV3DModelError.unrecognised("the model's CLIP tower, encoder, decoder or image size differ from the source's, so its weights cannot be taken")
         }
         try clip.load(Self.parameters(of: source.clip))
@@ -167,11 +165,9 @@ public final class SV3DModel: Module {
         case .random(let seed):
             model.decoder.initializeRandomly(seed: seed)
         case .widened(let perturbation, let seed):
-            var narrowArchitecture = config.firstStage, wideArchitecture = decoderArchitecture
-            narrowArchitecture.baseChannels = 0; narrowArchitecture.scaleFactor = 0
-            wideArchitecture.baseChannels = 0; wideArchitecture.scaleFactor = 0
             let old = config.firstStage.baseChannels, new = decoderArchitecture.baseChannels
-            guard narrowArchitecture == wideArchitecture, new >= old, new % old == 0 else {
+            guard config.firstStage.hasSameArchitecture(as: decoderArchitecture, ignoringWidth: true),
+                  new >= old, new % old == 0 else {
                 throw SV3DModelError.architecture("a widened decoder keeps the checkpoint's decoder architecture except ch, which must be a whole multiple of its ch \(old) (asked: ch \(new), ch_mult \(decoderArchitecture.channelMultipliers); the checkpoint's: ch \(old), ch_mult \(config.firstStage.channelMultipliers))")
             }
             var shapes: [String: [Int]] = [:]

@@ -50,6 +50,16 @@ public struct AutoencoderConfig: Codable, Equatable, Sendable {
     /// Width of level `i`.
     public func channels(level i: Int) -> Int { baseChannels * channelMultipliers[i] }
 
+    /// Whether the two configs build the same networks, so weights move between them: every
+    /// field but the latent scale factor (a statistic of the training data, not of the
+    /// architecture), and, with `ignoringWidth`, but `baseChannels`.
+    public func hasSameArchitecture(as other: AutoencoderConfig, ignoringWidth: Bool = false) -> Bool {
+        var (a, b) = (self, other)
+        a.scaleFactor = 0; b.scaleFactor = 0
+        if ignoringWidth { a.baseChannels = 0; b.baseChannels = 0 }
+        return a == b
+    }
+
     /// Groups of every GroupNorm in the autoencoder (sgm `Normalize`: 32).
     public static let normGroupCount = 32
 
