@@ -54,6 +54,12 @@ struct SamplingRecommendation: Codable, Equatable {
 
 extension GuiderOption: Codable {}
 
+/// `svdmv train`'s default conditioning-augmentation distribution, "-3, 0.5²", for help texts.
+let trainingCondAugDistribution: String = {
+    let settings = SV3DTrainingSettings()
+    return String(format: "%g, %g²", settings.conditioningAugmentationLogMean, settings.conditioningAugmentationLogStd)
+}()
+
 extension SVDMV {
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -93,7 +99,7 @@ extension SVDMV {
         var sigmaMax: Float = 700
         @Option(help: "s_churn: noise re-injected at each step (SV3D: 0, a deterministic sampler).")
         var churn: Float = 0
-        @Option(help: "cond_aug: noise added to the conditioning image and fed to the UNet as its level (SV3D's script: 1e-5; svdmv train draws ln σ ~ N(-3, 0.5²)).")
+        @Option(help: "cond_aug: noise added to the conditioning image and fed to the UNet as its level (SV3D's script: 1e-5; svdmv train draws ln σ ~ N(\(trainingCondAugDistribution))).")
         var condAug: Float = SV3DSamplingSettings().conditioningAugmentation
         @Flag(help: "SDEdit: start from the input view on every frame, noised to --sigma-max (use a few, not 700), instead of from pure noise. Not the reference's sampling.")
         var fromInput = false
