@@ -33,8 +33,8 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// EMA decay of the weights; nil for none.
     public var emaDecay: Float?
     /// true: the EMA's decay warms up as sgm's LitEma does by default (`ExponentialMovingAverage`);
-    /// nil: a constant decay (LitEma's `use_num_upates=False`, and every run folder from before
-    /// the warm-up existed, so those resume unchanged).
+    /// nil: a constant decay (LitEma's `use_num_upates=False`; also what a run folder from before
+    /// the warm-up existed records, so such a run resumes as it ran, with `--no-ema-warmup`).
     public var emaWarmUp: Bool?
     public var seed: UInt64 = 0
     /// The learning rate after the warm-up; nil: constant (sgm's video finetuning default).
