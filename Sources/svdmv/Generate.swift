@@ -54,12 +54,6 @@ struct SamplingRecommendation: Codable, Equatable {
 
 extension GuiderOption: Codable {}
 
-/// `svdmv train`'s default conditioning-augmentation distribution, "-3, 0.5²", for help texts.
-let trainingCondAugDistribution: String = {
-    let settings = SV3DTrainingSettings()
-    return String(format: "%g, %g²", settings.conditioningAugmentationLogMean, settings.conditioningAugmentationLogStd)
-}()
-
 extension SVDMV {
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(

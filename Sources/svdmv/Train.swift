@@ -40,6 +40,13 @@ enum TrainedPart: String, ExpressibleByArgument, CaseIterable {
     case decoder
 }
 
+/// `svdmv train`'s default conditioning-augmentation distribution, "-3, 0.5²", for help texts
+/// (`generate --cond-aug` quotes it too).
+let trainingCondAugDistribution: String = {
+    let settings = SV3DTrainingSettings()
+    return String(format: "%g, %g²", settings.conditioningAugmentationLogMean, settings.conditioningAugmentationLogStd)
+}()
+
 extension SVDMV {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -108,9 +115,9 @@ extension SVDMV {
         var clip: Float = 1
         @Option(help: "EMA decay of the weights (0: off).")
         var ema: Float = 0
-        @Flag(inversion: .prefixedNo,
+        @Flag(name: .customLong("ema-warmup"), inversion: .prefixedNo,
               help: "With --ema: warm the decay up as sgm's LitEma does, min(decay, (1+n)/(10+n)) at update n; --no-ema-warmup keeps it constant.")
-        var emaWarmup = true
+        var emaWarmUp = true
         @Option(help: "Steps between checkpoints.")
         var checkpointEvery = 100
         @Option(help: "Random seed (data order, noise, dropout).")
@@ -271,7 +278,7 @@ extension SVDMV {
                                         maxGradientNorm: clip > 0 ? clip : nil, checkpointEvery: checkpointEvery,
                                         emaDecay: ema > 0 ? ema : nil, seed: seed)
             config.keepCheckpoints = 2
-            config.emaWarmUp = ema > 0 && emaWarmup ? true : nil
+            config.emaWarmUp = ema > 0 && emaWarmUp ? true : nil
             config.decay = schedule.decay
             return config
         }
