@@ -141,8 +141,46 @@ extension Tensor {
     }
 
     /// GEGLU on the last axis: halves (h, gate) -> h · gelu(gate) (sgm/diffusers `GEGLU` after its
-    /// projection).
+    /// projection). One pass over each row, forward and backward, so neither half is copied out
+    /// and no h·g or gelu(gate) tensor is kept; the values and gradients are those of
+    /// `gegluComposed` to the bit (the same kernels on the same numbers).
     public func geglu() -> Tensor {
+        let width = shape[rank - 1]
+        precondition(width % 2 == 0, "geglu needs an even last axis, got \(shape)")
+        let half = width / 2, rows = count / max(width, 1)
+        var outShape = shape
+        outShape[rank - 1] = half
+        let out = Tensor(uninitialized: outShape)
+        let x = self, xp = data, yp = out.data
+        Parallel.forEach(rows, costPerItem: 8 * half) { r in
+            for row in r {
+                let h = xp + row * width, y = yp + row * half
+                ck_gelu(y, h + half, half)
+                for i in 0..<half { y[i] = h[i] * y[i] }
+            }
+        }
+        return out.recorded("geglu", [self]) { g in
+            let dx = Tensor(uninitialized: x.shape)
+            let gp = g.data, xp = x.data, dp = dx.data
+            Parallel.forEach(rows, costPerItem: 16 * half) { r in
+                let upstream = UnsafeMutablePointer<Float>.allocate(capacity: half)
+                defer { upstream.deallocate() }
+                for row in r {
+                    let h = xp + row * width, gy = gp + row * half
+                    let dh = dp + row * width, dgate = dh + half
+                    // d gate = gelu'(gate) · (g · h); d h = g · gelu(gate).
+                    for i in 0..<half { upstream[i] = gy[i] * h[i] }
+                    ck_gelu_backward(dgate, upstream, h + half, half)
+                    ck_gelu(dh, h + half, half)
+                    for i in 0..<half { dh[i] = gy[i] * dh[i] }
+                }
+            }
+            return [dx]
+        }
+    }
+
+    /// GEGLU from the engine's own ops (split, gelu, product): the readable twin of `geglu()`.
+    public func gegluComposed() -> Tensor {
         let halves = chunked(2, axis: -1)
         return halves[0] * halves[1].gelu()
     }

@@ -148,4 +148,19 @@ final class FastMathTests: XCTestCase {
         assertClose(fast.values, slow.values, rtol: 1e-6, atol: 1e-30, "exp")
         XCTAssertEqual(fast.sum, slow.sum, accuracy: 1e-6 * slow.sum)
     }
+
+    func testFusedGEGLUEqualsItsComposedTwin() {
+        // Rows split over the workers (a row count above the parallel grain) and a half width
+        // that leaves the gelu kernel's scalar tail; the values and both halves' gradients must be
+        // the composed ops' own, not just close to them.
+        var rng = TorchGenerator(seed: 5)
+        let x = rng.randn([3, 700, 2 * 13]) * 2, g = rng.randn([3, 700, 13])
+        let fusedLeaf = x.requiringGrad(), composedLeaf = x.requiringGrad()
+        let fused = fusedLeaf.geglu(), composed = composedLeaf.gegluComposed()
+        XCTAssertEqual(fused.shape, [3, 700, 13])
+        assertClose(fused.scalars, composed.scalars, rtol: 0, atol: 0, "geglu forward")
+        fused.backward(g)
+        composed.backward(g)
+        assertClose(fusedLeaf.grad!.scalars, composedLeaf.grad!.scalars, rtol: 0, atol: 0, "geglu backward")
+    }
 }
