@@ -48,6 +48,25 @@ static inline float exp_cephes(float x) {
     return y * scale;
 }
 
+// Eight Double lanes per sum break the add chain (the sequential loop waits on each add), and
+// Double keeps the sums exact enough that the Float mean and rstd match the sequential ones.
+DISPATCH(void, ck_moments, (const float *x, long n, double *sum, double *sum_squares), (x, n, sum, sum_squares))
+VARIANTS(void, ck_moments, (const float *x, long n, double *sum, double *sum_squares), {
+    double s[8] = {0}, s2[8] = {0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            double v = x[i + j];
+            s[j] += v;
+            s2[j] += v * v;
+        }
+    double rs = 0, rs2 = 0;
+    for (int j = 0; j < 8; j++) { rs += s[j]; rs2 += s2[j]; }
+    for (; i < n; i++) { double v = x[i]; rs += v; rs2 += v * v; }
+    *sum = rs;
+    *sum_squares = rs2;
+})
+
 DISPATCH(float, ck_row_max, (const float *x, long n), (x, n))
 VARIANTS(float, ck_row_max, (const float *x, long n), {
     float m[8] = {-__builtin_inff(), -__builtin_inff(), -__builtin_inff(), -__builtin_inff(),

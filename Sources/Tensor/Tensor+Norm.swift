@@ -24,8 +24,7 @@ extension Tensor {
                 Parallel.forEach(n * groups, costPerItem: groupSize) { range in
                     for ng in range {
                         let base = src + ng * groupSize
-                        var s: Double = 0, s2: Double = 0
-                        for i in 0..<groupSize { let v = Double(base[i]); s += v; s2 += v * v }
+                        let (s, s2) = moments(base, groupSize)
                         let mean = s / Double(groupSize)
                         let variance = max(0, s2 / Double(groupSize) - mean * mean)
                         let rstd = 1 / (variance + Double(eps)).squareRoot()
@@ -65,13 +64,21 @@ extension Tensor {
                 Parallel.forEach(rows, costPerItem: d) { range in
                     for r in range {
                         let row = src + r * d, o = dst + r * d
-                        var s: Double = 0, s2: Double = 0
-                        for i in 0..<d { let v = Double(row[i]); s += v; s2 += v * v }
+                        let (s, s2) = moments(row, d)
                         let mean = s / Double(d)
                         let rstd = Float(1 / (max(0, s2 / Double(d) - mean * mean) + Double(eps)).squareRoot())
                         mp[r] = Float(mean); rp[r] = rstd
                         let m = Float(mean)
-                        for i in 0..<d { o[i] = (row[i] - m) * rstd * (w?[i] ?? 1) + (b?[i] ?? 0) }
+                        // The affine cases apart, so each loop is a plain vector loop.
+                        if let w, let b {
+                            for i in 0..<d { o[i] = (row[i] - m) * rstd * w[i] + b[i] }
+                        } else if let w {
+                            for i in 0..<d { o[i] = (row[i] - m) * rstd * w[i] }
+                        } else if let b {
+                            for i in 0..<d { o[i] = (row[i] - m) * rstd + b[i] }
+                        } else {
+                            for i in 0..<d { o[i] = (row[i] - m) * rstd }
+                        }
                     }
                 }
             }

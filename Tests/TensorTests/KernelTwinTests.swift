@@ -163,4 +163,16 @@ final class FastMathTests: XCTestCase {
         composed.backward(g)
         assertClose(fusedLeaf.grad!.scalars, composedLeaf.grad!.scalars, rtol: 0, atol: 0, "geglu backward")
     }
+
+    func testMomentsMatchOneSequentialSum() {
+        // Lengths below, at and past the eight lanes, and a large offset (the variance is then a
+        // small difference of large sums, where a sloppy accumulation would show first).
+        var rng = TorchGenerator(seed: 8)
+        for n in [1, 7, 8, 9, 64, 1003, 65_536] {
+            let x = (rng.randn([n]) * 3 + 40).scalars
+            let fast = momentsFast(x), slow = momentsReference(x)
+            XCTAssertEqual(fast.sum, slow.sum, accuracy: 1e-12 * Swift.abs(slow.sum), "sum, n = \(n)")
+            XCTAssertEqual(fast.sumSquares, slow.sumSquares, accuracy: 1e-12 * slow.sumSquares, "sum of squares, n = \(n)")
+        }
+    }
 }

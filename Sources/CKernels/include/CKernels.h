@@ -5,6 +5,8 @@
 #ifndef SVDMV_CKERNELS_H
 #define SVDMV_CKERNELS_H
 
+/// sum and sum of squares of x[0..n), accumulated in Double (the moments of group and layer norm).
+void ck_moments(const float *x, long n, double *sum, double *sum_squares);
 /// max of x[0..n).
 float ck_row_max(const float *x, long n);
 /// y[i] = exp(x[i] - shift) (Cephes polynomial, about 1 ulp); returns the sum of y. y may be x.

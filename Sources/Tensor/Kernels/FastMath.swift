@@ -29,6 +29,26 @@ func softmaxRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n
     ck_scale(y, n, 1 / expRow(y, x, n))
 }
 
+/// Σx and Σx² over n contiguous values, in Double (group and layer norm statistics).
+@inline(__always)
+func moments(_ x: UnsafePointer<Float>, _ n: Int) -> (sum: Double, sumSquares: Double) {
+    var sum: Double = 0, sumSquares: Double = 0
+    ck_moments(x, n, &sum, &sumSquares)
+    return (sum, sumSquares)
+}
+
+/// Readable twin of `moments`: one sequential Double accumulation, for tests.
+public func momentsReference(_ x: [Float]) -> (sum: Double, sumSquares: Double) {
+    var sum: Double = 0, sumSquares: Double = 0
+    for v in x.map(Double.init) { sum += v; sumSquares += v * v }
+    return (sum, sumSquares)
+}
+
+/// `moments` on an array, for tests.
+public func momentsFast(_ x: [Float]) -> (sum: Double, sumSquares: Double) {
+    x.withUnsafeBufferPointer { moments($0.baseAddress!, $0.count) }
+}
+
 /// Readable twin of `expShiftedRow` with libm's expf, for tests.
 public func expShiftedRowReference(_ x: [Float], shift: Float) -> (values: [Float], sum: Float) {
     let values = x.map { expf($0 - shift) }
