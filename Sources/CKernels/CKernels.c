@@ -67,6 +67,59 @@ VARIANTS(void, ck_moments, (const float *x, long n, double *sum, double *sum_squ
     *sum_squares = rs2;
 })
 
+DISPATCH(void, ck_norm_run_sums,
+         (const float *g, const float *x, long n, float mean, float rstd, float *sum_g, float *sum_g_xhat),
+         (g, x, n, mean, rstd, sum_g, sum_g_xhat))
+VARIANTS(void, ck_norm_run_sums,
+         (const float *g, const float *x, long n, float mean, float rstd, float *sum_g, float *sum_g_xhat), {
+    float s[8] = {0}, sx[8] = {0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            s[j] += g[i + j];
+            sx[j] += g[i + j] * ((x[i + j] - mean) * rstd);
+        }
+    float rs = 0, rsx = 0;
+    for (int j = 0; j < 8; j++) { rs += s[j]; rsx += sx[j]; }
+    for (; i < n; i++) { rs += g[i]; rsx += g[i] * ((x[i] - mean) * rstd); }
+    *sum_g = rs;
+    *sum_g_xhat = rsx;
+})
+
+DISPATCH(void, ck_layer_norm_row_backward,
+         (float *dx, double *dw, double *db, const float *g, const float *x, const float *w, long d, float mean,
+          float rstd),
+         (dx, dw, db, g, x, w, d, mean, rstd))
+VARIANTS(void, ck_layer_norm_row_backward,
+         (float *dx, double *dw, double *db, const float *g, const float *x, const float *w, long d, float mean,
+          float rstd), {
+    double sd[8] = {0}, sdx[8] = {0};
+    long i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (int j = 0; j < 8; j++) {
+            float xhat = (x[i + j] - mean) * rstd, gw = g[i + j] * (w ? w[i + j] : 1.0f);
+            dw[i + j] += (double)(g[i + j] * xhat);
+            db[i + j] += (double)g[i + j];
+            sd[j] += (double)gw;
+            sdx[j] += (double)(gw * xhat);
+        }
+    double sum_d = 0, sum_dx = 0;
+    for (int j = 0; j < 8; j++) { sum_d += sd[j]; sum_dx += sdx[j]; }
+    for (; i < d; i++) {
+        float xhat = (x[i] - mean) * rstd, gw = g[i] * (w ? w[i] : 1.0f);
+        dw[i] += (double)(g[i] * xhat);
+        db[i] += (double)g[i];
+        sum_d += (double)gw;
+        sum_dx += (double)(gw * xhat);
+    }
+    if (!dx) return;
+    float m_d = (float)(sum_d / (double)d), m_dx = (float)(sum_dx / (double)d);
+    for (i = 0; i < d; i++) {
+        float xhat = (x[i] - mean) * rstd, gw = g[i] * (w ? w[i] : 1.0f);
+        dx[i] = rstd * (gw - m_d - xhat * m_dx);
+    }
+})
+
 DISPATCH(float, ck_row_max, (const float *x, long n), (x, n))
 VARIANTS(float, ck_row_max, (const float *x, long n), {
     float m[8] = {-__builtin_inff(), -__builtin_inff(), -__builtin_inff(), -__builtin_inff(),

@@ -5,6 +5,7 @@
 // position, so a video laid out [B, C, T, H, W] gets statistics over all its frames, as sgm's
 // temporal resblocks need, while (B·T, C, H, W) gets per-frame statistics.
 
+import CKernels
 import Dispatch
 import Foundation
 
@@ -95,6 +96,12 @@ extension Tensor {
     }
 }
 
+/// Which backward the norms use: the vectorised C kernels (default), or the readable Swift loops
+/// they replaced, kept as their twin for tests.
+public enum NormBackwardKernel {
+    nonisolated(unsafe) public static var useReference = false
+}
+
 /// Shared backward of group and layer norm. Each normalised row has its mean and rstd and is
 /// `segments` runs of `segmentLength` elements; run s of row r has affine channel
 /// `firstChannel(r) + s` (group norm: a run per channel of the group; layer norm: a run per element).
@@ -109,6 +116,7 @@ private func normBackward(_ g: Tensor, x: Tensor, rows: Int, segments: Int, segm
     var dwPartial = [Double](repeating: 0, count: workers * channels)
     var dbPartial = [Double](repeating: 0, count: workers * channels)
     let xs = x.data, gs = g.data, w = weight?.data
+    let reference = NormBackwardKernel.useReference
     dwPartial.withUnsafeMutableBufferPointer { dwBuf in
         dbPartial.withUnsafeMutableBufferPointer { dbBuf in
             let dwAll = dwBuf.baseAddress!, dbAll = dbBuf.baseAddress!
@@ -117,28 +125,33 @@ private func normBackward(_ g: Tensor, x: Tensor, rows: Int, segments: Int, segm
                 for r in (worker * rows / workers)..<((worker + 1) * rows / workers) {
                     let mean = means[r], rstd = rstds[r], c0 = firstChannel(r)
                     let xr = xs + r * rowSize, gr = gs + r * rowSize
-                    var sumD: Double = 0, sumDX: Double = 0
-                    for s in 0..<segments {
-                        let ch = c0 + s, wc = w?[ch] ?? 1
-                        var segDW: Float = 0, segDB: Float = 0, segD: Float = 0, segDX: Float = 0
-                        for i in (s * segmentLength)..<((s + 1) * segmentLength) {
-                            let xhat = (xr[i] - mean) * rstd
-                            segDW += gr[i] * xhat
-                            segDB += gr[i]
-                            segD += gr[i] * wc
-                            segDX += gr[i] * wc * xhat
+                    let o = dx.map { $0.data + r * rowSize }
+                    if reference {
+                        normRowBackwardReference(o, dwp, dbp, gr, xr, w, segments: segments,
+                                                 segmentLength: segmentLength, firstChannel: c0,
+                                                 mean: mean, rstd: rstd)
+                    } else if segmentLength == 1 {
+                        // Layer norm: the row is one run per channel, all of it in one kernel call.
+                        ck_layer_norm_row_backward(o, dwp + c0, dbp + c0, gr, xr, w.map { $0 + c0 },
+                                                   rowSize, mean, rstd)
+                    } else {
+                        var sumD: Double = 0, sumDX: Double = 0
+                        for s in 0..<segments {
+                            let ch = c0 + s, wc = w?[ch] ?? 1
+                            var sumG: Float = 0, sumGXhat: Float = 0
+                            ck_norm_run_sums(gr + s * segmentLength, xr + s * segmentLength, segmentLength,
+                                             mean, rstd, &sumG, &sumGXhat)
+                            dwp[ch] += Double(sumGXhat); dbp[ch] += Double(sumG)
+                            sumD += Double(sumG * wc); sumDX += Double(sumGXhat * wc)
                         }
-                        dwp[ch] += Double(segDW); dbp[ch] += Double(segDB)
-                        sumD += Double(segD); sumDX += Double(segDX)
-                    }
-                    guard let dx else { continue }
-                    let mD = Float(sumD / Double(rowSize)), mDX = Float(sumDX / Double(rowSize))
-                    let o = dx.data + r * rowSize
-                    for s in 0..<segments {
-                        let wc = w?[c0 + s] ?? 1
-                        for i in (s * segmentLength)..<((s + 1) * segmentLength) {
-                            let xhat = (xr[i] - mean) * rstd
-                            o[i] = rstd * (gr[i] * wc - mD - xhat * mDX)
+                        guard let o else { continue }
+                        let mD = Float(sumD / Double(rowSize)), mDX = Float(sumDX / Double(rowSize))
+                        for s in 0..<segments {
+                            let wc = w?[c0 + s] ?? 1
+                            for i in (s * segmentLength)..<((s + 1) * segmentLength) {
+                                let xhat = (xr[i] - mean) * rstd
+                                o[i] = rstd * (gr[i] * wc - mD - xhat * mDX)
+                            }
                         }
                     }
                 }
@@ -154,4 +167,35 @@ private func normBackward(_ g: Tensor, x: Tensor, rows: Int, segments: Int, segm
     if let weight { grads.append(weight.requiresGrad ? reduce(dwPartial) : nil) }
     if hasBias { grads.append(reduce(dbPartial)) }
     return grads
+}
+
+/// The readable twin of the norm backward kernels: one row, Float sums per run in order.
+private func normRowBackwardReference(_ o: UnsafeMutablePointer<Float>?, _ dwp: UnsafeMutablePointer<Double>,
+                                      _ dbp: UnsafeMutablePointer<Double>, _ gr: UnsafePointer<Float>,
+                                      _ xr: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, segments: Int,
+                                      segmentLength: Int, firstChannel c0: Int, mean: Float, rstd: Float) {
+    let rowSize = segments * segmentLength
+    var sumD: Double = 0, sumDX: Double = 0
+    for s in 0..<segments {
+        let ch = c0 + s, wc = w?[ch] ?? 1
+        var segDW: Float = 0, segDB: Float = 0, segD: Float = 0, segDX: Float = 0
+        for i in (s * segmentLength)..<((s + 1) * segmentLength) {
+            let xhat = (xr[i] - mean) * rstd
+            segDW += gr[i] * xhat
+            segDB += gr[i]
+            segD += gr[i] * wc
+            segDX += gr[i] * wc * xhat
+        }
+        dwp[ch] += Double(segDW); dbp[ch] += Double(segDB)
+        sumD += Double(segD); sumDX += Double(segDX)
+    }
+    guard let o else { return }
+    let mD = Float(sumD / Double(rowSize)), mDX = Float(sumDX / Double(rowSize))
+    for s in 0..<segments {
+        let wc = w?[c0 + s] ?? 1
+        for i in (s * segmentLength)..<((s + 1) * segmentLength) {
+            let xhat = (xr[i] - mean) * rstd
+            o[i] = rstd * (gr[i] * wc - mD - xhat * mDX)
+        }
+    }
 }

@@ -175,4 +175,32 @@ final class FastMathTests: XCTestCase {
             XCTAssertEqual(fast.sumSquares, slow.sumSquares, accuracy: 1e-12 * slow.sumSquares, "sum of squares, n = \(n)")
         }
     }
+
+    func testNormBackwardKernelsMatchTheirTwin() {
+        // Layer norm rows of 13 (the eight-lane loop and a tail), and group norm runs of 5·7
+        // positions with two channels per group; weight and bias, then neither.
+        var rng = TorchGenerator(seed: 9)
+        let cases: [(String, Tensor, Tensor, (Tensor, Tensor?, Tensor?) -> Tensor)] = [
+            ("layer norm", rng.randn([6, 11, 13]) * 2 + 0.5, rng.randn([13]),
+             { $0.layerNorm(weight: $1, bias: $2, eps: 1e-5) }),
+            ("group norm", rng.randn([3, 8, 5, 7]) * 2 + 0.5, rng.randn([8]),
+             { $0.groupNorm(groups: 4, weight: $1, bias: $2, eps: 1e-5) }),
+        ]
+        defer { NormBackwardKernel.useReference = false }
+        for (name, x, w, norm) in cases {
+            for affine in [true, false] {
+                var grads: [[[Float]]] = []
+                for reference in [false, true] {
+                    NormBackwardKernel.useReference = reference
+                    let xl = x.requiringGrad(), wl = w.requiringGrad(), bl = (w * 0.5).requiringGrad()
+                    let y = affine ? norm(xl, wl, bl) : norm(xl, nil, nil)
+                    y.backward(y * 0.3 + 0.1)
+                    grads.append([xl.grad!.scalars] + (affine ? [wl.grad!.scalars, bl.grad!.scalars] : []))
+                }
+                for (k, label) in ["dx", "dw", "db"].prefix(grads[0].count).enumerated() {
+                    assertClose(grads[0][k], grads[1][k], rtol: 1e-5, atol: 1e-5, "\(name) \(label), affine \(affine)")
+                }
+            }
+        }
+    }
 }

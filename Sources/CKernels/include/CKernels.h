@@ -7,6 +7,13 @@
 
 /// sum and sum of squares of x[0..n), accumulated in Double (the moments of group and layer norm).
 void ck_moments(const float *x, long n, double *sum, double *sum_squares);
+/// Group norm backward over one channel's run: Σg and Σg·x̂, x̂ = (x − mean)·rstd (eight lanes).
+void ck_norm_run_sums(const float *g, const float *x, long n, float mean, float rstd, float *sum_g,
+                      float *sum_g_xhat);
+/// Layer norm backward of one row of d elements: dw[i] += g·x̂ and db[i] += g (Double), and when dx
+/// is not NULL dx = rstd·(g·w − mean(g·w) − x̂·mean(g·w·x̂)); w NULL means 1.
+void ck_layer_norm_row_backward(float *dx, double *dw, double *db, const float *g, const float *x,
+                                const float *w, long d, float mean, float rstd);
 /// max of x[0..n).
 float ck_row_max(const float *x, long n);
 /// y[i] = exp(x[i] - shift) (Cephes polynomial, about 1 ulp); returns the sum of y. y may be x.
