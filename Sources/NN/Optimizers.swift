@@ -41,12 +41,15 @@ public final class AdamW {
             let v = expAvgSq[key] ?? Tensor(zeros: p.shape)
             expAvg[key] = m; expAvgSq[key] = v
             let pp = p.data, gp = g.data, mp = m.data, vp = v.data
-            for i in 0..<p.count {
-                pp[i] *= 1 - lr * wd
-                mp[i] += (gp[i] - mp[i]) * (1 - b1)            // torch: exp_avg.lerp_(grad, 1 - beta1)
-                vp[i] = vp[i] * b2 + (1 - b2) * gp[i] * gp[i]  // exp_avg_sq.mul_(b2).addcmul_(g, g, 1 - b2)
-                let denom = vp[i].squareRoot() / bc2Sqrt + eps
-                pp[i] += -stepSize * mp[i] / denom
+            // Each element on its own, so splitting a large tensor over the workers changes no bit.
+            Parallel.forEach(p.count, costPerItem: 8) { range in
+                for i in range {
+                    pp[i] *= 1 - lr * wd
+                    mp[i] += (gp[i] - mp[i]) * (1 - b1)            // torch: exp_avg.lerp_(grad, 1 - beta1)
+                    vp[i] = vp[i] * b2 + (1 - b2) * gp[i] * gp[i]  // exp_avg_sq.mul_(b2).addcmul_(g, g, 1 - b2)
+                    let denom = vp[i].squareRoot() / bc2Sqrt + eps
+                    pp[i] += -stepSize * mp[i] / denom
+                }
             }
         }
     }
