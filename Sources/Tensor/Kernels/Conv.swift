@@ -59,9 +59,11 @@ func im2col(_ col: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ g: 
                     // Contiguous run: zero the borders, copy the middle.
                     let shift = kx - g.padding.left
                     let lo = max(0, -shift), hi = min(ow, g.width - shift)
-                    if lo > 0 { d.update(repeating: 0, count: min(lo, ow)) }
-                    if hi > lo { (d + lo).update(from: srow + lo + shift, count: hi - lo) }
-                    if hi < ow { (d + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
+                    // Plain loops rather than memset/memcpy calls: the default model's rows are
+                    // 8-16 floats, where a library call costs more than the copy.
+                    for ox in 0..<min(max(lo, 0), ow) { d[ox] = 0 }
+                    if hi > lo { for ox in lo..<hi { d[ox] = srow[ox + shift] } }
+                    for ox in max(hi, 0)..<ow { d[ox] = 0 }
                 } else {
                     for ox in 0..<ow {
                         let ix = ox * g.stride + kx - g.padding.left
