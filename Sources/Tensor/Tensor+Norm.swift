@@ -145,14 +145,8 @@ private func normBackward(_ g: Tensor, x: Tensor, rows: Int, segments: Int, segm
                             sumD += Double(sumG * wc); sumDX += Double(sumGXhat * wc)
                         }
                         guard let o else { continue }
-                        let mD = Float(sumD / Double(rowSize)), mDX = Float(sumDX / Double(rowSize))
-                        for s in 0..<segments {
-                            let wc = w?[c0 + s] ?? 1
-                            for i in (s * segmentLength)..<((s + 1) * segmentLength) {
-                                let xhat = (xr[i] - mean) * rstd
-                                o[i] = rstd * (gr[i] * wc - mD - xhat * mDX)
-                            }
-                        }
+                        normRowInputGradient(o, gr, xr, w, segments: segments, segmentLength: segmentLength,
+                                             firstChannel: c0, mean: mean, rstd: rstd, sumD: sumD, sumDX: sumDX)
                     }
                 }
             }
@@ -174,7 +168,6 @@ private func normRowBackwardReference(_ o: UnsafeMutablePointer<Float>?, _ dwp: 
                                       _ dbp: UnsafeMutablePointer<Double>, _ gr: UnsafePointer<Float>,
                                       _ xr: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, segments: Int,
                                       segmentLength: Int, firstChannel c0: Int, mean: Float, rstd: Float) {
-    let rowSize = segments * segmentLength
     var sumD: Double = 0, sumDX: Double = 0
     for s in 0..<segments {
         let ch = c0 + s, wc = w?[ch] ?? 1
@@ -190,6 +183,17 @@ private func normRowBackwardReference(_ o: UnsafeMutablePointer<Float>?, _ dwp: 
         sumD += Double(segD); sumDX += Double(segDX)
     }
     guard let o else { return }
+    normRowInputGradient(o, gr, xr, w, segments: segments, segmentLength: segmentLength,
+                         firstChannel: c0, mean: mean, rstd: rstd, sumD: sumD, sumDX: sumDX)
+}
+
+/// dx of one row from its sums Σ g·w and Σ g·w·x̂ (shared by group norm and the twin; each
+/// element on its own, so the loops vectorise as they are).
+private func normRowInputGradient(_ o: UnsafeMutablePointer<Float>, _ gr: UnsafePointer<Float>,
+                                  _ xr: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, segments: Int,
+                                  segmentLength: Int, firstChannel c0: Int, mean: Float, rstd: Float,
+                                  sumD: Double, sumDX: Double) {
+    let rowSize = segments * segmentLength
     let mD = Float(sumD / Double(rowSize)), mDX = Float(sumDX / Double(rowSize))
     for s in 0..<segments {
         let wc = w?[c0 + s] ?? 1
