@@ -88,6 +88,7 @@ let package = Package(
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Diffusion", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "CLITests", dependencies: ["svdmv", "Diffusion", "Generation", "Imaging", "MultiViewData", "Models", "Tensor", "TestSupport"],
+                    exclude: ["Snapshots"],  // read and rewritten (SVDMV_RECORD_SNAPSHOTS) in the source tree
                     swiftSettings: swift5),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"], swiftSettings: swift5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],
