@@ -81,6 +81,11 @@ public final class GroupNorm: Module {
         x.groupNorm(groups: groups, weight: weight, bias: bias, eps: eps)
     }
 
+    /// silu(self(x)) as one op (`Tensor.groupNormSiLU`): the same values, one pass fewer.
+    public func callAsFunction(_ x: Tensor, thenSiLU: Bool) -> Tensor {
+        thenSiLU ? x.groupNormSiLU(groups: groups, weight: weight, bias: bias, eps: eps) : self(x)
+    }
+
     public func visitParameters(_ body: (String, inout Tensor) -> Void) {
         body("weight", &weight)
         body("bias", &bias)

@@ -12,6 +12,17 @@ import Foundation
 extension Tensor {
     /// GroupNorm: x [N, C, *], weight/bias [C] (either optional).
     public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
+        groupNorm(groups: groups, weight: weight, bias: bias, eps: eps, thenSiLU: false)
+    }
+
+    /// silu(groupNorm(x)), the norm-then-activation every ResBlock opens with, in one pass: the
+    /// normalised tensor is neither written out nor kept, and the backward recomputes it from the
+    /// saved statistics. Values and gradients are those of `groupNorm(...).silu()` to the bit.
+    public func groupNormSiLU(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
+        groupNorm(groups: groups, weight: weight, bias: bias, eps: eps, thenSiLU: true)
+    }
+
+    private func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float, thenSiLU: Bool) -> Tensor {
         precondition(rank >= 2 && shape[1] % groups == 0, "groupNorm: \(shape) with \(groups) groups")
         let n = shape[0], c = shape[1], spatial = count / (n * c), cpg = c / groups
         let groupSize = cpg * spatial
@@ -19,6 +30,11 @@ extension Tensor {
         var means = [Float](repeating: 0, count: n * groups), rstds = means
         let src = data, dst = out.data
         let w = weight?.data, b = bias?.data
+        /// Channel `ch`'s affine map from x to the normalised value, given its group's statistics.
+        func affine(_ ch: Int, mean: Float, rstd: Float) -> (scale: Float, shift: Float) {
+            let scale = rstd * (w?[ch] ?? 1)
+            return (scale, (b?[ch] ?? 0) - mean * scale)
+        }
         means.withUnsafeMutableBufferPointer { meanBuf in
             rstds.withUnsafeMutableBufferPointer { rstdBuf in
                 let mp = meanBuf.baseAddress!, rp = rstdBuf.baseAddress!
@@ -32,11 +48,10 @@ extension Tensor {
                         mp[ng] = Float(mean); rp[ng] = Float(rstd)
                         let gi = ng % groups
                         for cc in 0..<cpg {
-                            let ch = gi * cpg + cc
-                            let scale = Float(rstd) * (w?[ch] ?? 1)
-                            let shift = (b?[ch] ?? 0) - Float(mean) * scale
+                            let (scale, shift) = affine(gi * cpg + cc, mean: Float(mean), rstd: Float(rstd))
                             let row = base + cc * spatial, o = dst + ng * groupSize + cc * spatial
                             for i in 0..<spatial { o[i] = row[i] * scale + shift }
+                            if thenSiLU { ck_silu(o, o, spatial) }
                         }
                     }
                 }
@@ -46,9 +61,28 @@ extension Tensor {
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
         let x = self
-        return out.recorded("groupNorm", inputs) { g in
-            normBackward(g, x: x, rows: n * groups, segments: cpg, segmentLength: spatial,
-                         firstChannel: { row in (row % groups) * cpg }, channels: c, means: means, rstds: rstds, weight: weight, hasBias: bias != nil)
+        return out.recorded(thenSiLU ? "groupNormSiLU" : "groupNorm", inputs) { g in
+            var upstream = g
+            if thenSiLU {
+                // Through the SiLU first, at the normalised values recomputed exactly as above.
+                upstream = Tensor(uninitialized: x.shape)
+                let xs = x.data, gs = g.data, dz = upstream.data
+                Parallel.forEach(n * groups, costPerItem: 2 * groupSize) { range in
+                    let z = UnsafeMutablePointer<Float>.allocate(capacity: spatial)
+                    defer { z.deallocate() }
+                    for ng in range {
+                        for cc in 0..<cpg {
+                            let (scale, shift) = affine((ng % groups) * cpg + cc, mean: means[ng], rstd: rstds[ng])
+                            let offset = ng * groupSize + cc * spatial, row = xs + offset
+                            for i in 0..<spatial { z[i] = row[i] * scale + shift }
+                            ck_silu_backward(dz + offset, gs + offset, z, spatial)
+                        }
+                    }
+                }
+            }
+            return normBackward(upstream, x: x, rows: n * groups, segments: cpg, segmentLength: spatial,
+                                firstChannel: { row in (row % groups) * cpg }, channels: c, means: means,
+                                rstds: rstds, weight: weight, hasBias: bias != nil)
         }
     }
 

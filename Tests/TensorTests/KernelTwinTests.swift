@@ -203,4 +203,22 @@ final class FastMathTests: XCTestCase {
             }
         }
     }
+
+    func testGroupNormSiLUEqualsNormThenSiLU() {
+        // A video-shaped input (statistics over frames and positions) with a tail after the eight
+        // lanes; values and all three gradients must be those of the two ops in turn.
+        var rng = TorchGenerator(seed: 10)
+        let x = rng.randn([2, 8, 3, 5, 7]) * 2 + 0.3, w = rng.randn([8]), b = rng.randn([8]), g = rng.randn([2, 8, 3, 5, 7])
+        var results: [[[Float]]] = []
+        for fused in [true, false] {
+            let leaves = [x, w, b].map { $0.requiringGrad() }
+            let y = fused ? leaves[0].groupNormSiLU(groups: 4, weight: leaves[1], bias: leaves[2], eps: 1e-6)
+                : leaves[0].groupNorm(groups: 4, weight: leaves[1], bias: leaves[2], eps: 1e-6).silu()
+            y.backward(g)
+            results.append([y.scalars] + leaves.map { $0.grad!.scalars })
+        }
+        for (index, label) in ["out", "dx", "dw", "db"].enumerated() {
+            assertClose(results[0][index], results[1][index], rtol: 0, atol: 0, "groupNormSiLU \(label)")
+        }
+    }
 }

@@ -26,9 +26,9 @@ extension UNet {
 
         /// x [B·T, Cin, h, w], embedding [B·T, E].
         public func callAsFunction(_ x: Tensor, embedding: Tensor) -> Tensor {
-            var h = inConv(inNorm(x).silu())
+            var h = inConv(inNorm(x, thenSiLU: true))
             h = h + embeddingProjection(embedding.silu()).reshaped([x.shape[0], -1, 1, 1])
-            h = outConv(outNorm(h).silu())
+            h = outConv(outNorm(h, thenSiLU: true))
             return (skip.map { $0(x) } ?? x) + h
         }
 
@@ -60,11 +60,11 @@ extension UNet {
         /// x [B, C, T, h, w], embedding [B·T, E].
         public func callAsFunction(_ x: Tensor, embedding: Tensor) -> Tensor {
             let (videos, channels, frames) = (x.shape[0], x.shape[1], x.shape[2])
-            var h = inConv(inNorm(x).silu())
+            var h = inConv(inNorm(x, thenSiLU: true))
             // emb (b t) e -> b t c -> b c t 1 1
             let e = embeddingProjection(embedding.silu()).reshaped([videos, frames, channels])
             h = h + e.permuted([0, 2, 1]).reshaped([videos, channels, frames, 1, 1])
-            h = outConv(outNorm(h).silu())
+            h = outConv(outNorm(h, thenSiLU: true))
             return x + h
         }
 

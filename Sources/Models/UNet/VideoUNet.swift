@@ -85,7 +85,7 @@ public final class VideoUNet: Module {
         for block in outputBlocks {
             h = block(Tensor.concatenated([h, skips.removeLast()], axis: 1), inputs)
         }
-        return outConv(outNorm(h).silu())
+        return outConv(outNorm(h, thenSiLU: true))
     }
 
     public func visitParameters(_ body: (String, inout Tensor) -> Void) {

@@ -32,8 +32,8 @@ public final class VAEResnetBlock: Module {
 
     /// x [B·T, C, H, W] -> [B·T, C', H, W]; `frameCount` (T) is used only by the temporal mix.
     public func callAsFunction(_ x: Tensor, frameCount: Int = 1) -> Tensor {
-        var h = conv1(norm1(x).silu())
-        h = conv2(norm2(h).silu())
+        var h = conv1(norm1(x, thenSiLU: true))
+        h = conv2(norm2(h, thenSiLU: true))
         let spatial = (ninShortcut.map { $0(x) } ?? x) + h
         guard let temporal else { return spatial }
         return temporal(spatial, frameCount: frameCount)
@@ -71,8 +71,8 @@ final class TemporalResBlock: Module {
         precondition(bt % t == 0, "VideoResBlock: \(bt) rows are not whole videos of \(t) frames")
         // (b t) c h w -> b c t h w
         let video = spatial.reshaped([bt / t, t, c, hh, ww]).permuted([0, 2, 1, 3, 4])
-        var h = inConv(inNorm(video).silu())
-        h = outConv(outNorm(h).silu())
+        var h = inConv(inNorm(video, thenSiLU: true))
+        h = outConv(outNorm(h, thenSiLU: true))
         let temporal = video + h
         let alpha = isMixFactorLearned ? mixFactor.sigmoid() : mixFactor
         let mixed = alpha * temporal + (1 - alpha) * video

@@ -93,7 +93,7 @@ public final class VAEDecoder: Module {
         var h = convIn(z)
         h = mid(h, frameCount: frameCount)
         for level in levels.reversed() { h = level(h, frameCount: frameCount) }
-        h = convOut(normOut(h).silu())
+        h = convOut(normOut(h, thenSiLU: true))
         guard let timeMixConv else { return h }
         let (bt, c, hh, ww) = (h.shape[0], h.shape[1], h.shape[2], h.shape[3])
         precondition(bt % frameCount == 0, "VideoDecoder: \(bt) rows are not whole videos of \(frameCount) frames")

@@ -79,7 +79,7 @@ public final class VAEEncoder: Module {
         var h = convIn(x)
         for level in levels { h = level(h) }
         h = mid(h)
-        return convOut(normOut(h).silu())
+        return convOut(normOut(h, thenSiLU: true))
     }
 
     public func visitParameters(_ body: (String, inout Tensor) -> Void) {
