@@ -284,6 +284,18 @@ extension SV3DModelConfig {
                                       hasQuantConvs: false),
         imageSize: 64)
 
+    /// This structure with `count` latent channels: both VAEs' `z_channels`/`embed_dim`, and the
+    /// UNet's input (noisy latents | concat latent, 2·count) and output (count) widths with them.
+    /// SV3D's VAE has 4; more keep more of a small image's detail through the round trip.
+    public func withLatentChannels(_ count: Int) -> SV3DModelConfig {
+        var config = self
+        config.conditioningEncoder.latentChannels = count
+        config.firstStage.latentChannels = count
+        config.unet.inChannels = 2 * count
+        config.unet.outChannels = count
+        return config
+    }
+
     /// `small` with the UNet twice as wide (`VideoUNetConfig.wideSV3DP`, 64 channels).
     public static let wide: SV3DModelConfig = {
         var config = SV3DModelConfig.small

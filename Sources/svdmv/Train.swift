@@ -65,6 +65,8 @@ extension SVDMV {
         var fresh: InitialModel?
         @Option(help: "With --fresh: take the CLIP tower, VAE and latent scale factor from this checkpoint (e.g. an autoencoder stage's model.safetensors), so a fresh UNet trains on an existing VAE.")
         var autoencoderFrom: String?
+        @Option(help: "With --fresh: latent channels of the VAE (SV3D's: 4), the UNet's input and output widths following; with --autoencoder-from, the source's must match.")
+        var latentChannels: Int?
         @Option(help: "What to train: unet (the diffusion model; VAE and CLIP frozen), autoencoder (conditioning encoder + first-stage decoder, sgm's KL-autoencoder loss without the GAN), or decoder (the first-stage decoder alone, with the autoencoder's reconstruction loss, decoding the UNet's one-step estimates D(x0 + σn; σ) at ln σ ~ N(--p-mean, --p-std²) so that it learns the latents the UNet produces; the rest frozen).")
         var part: TrainedPart = .unet
         @Option(help: "Autoencoder: images per step (random frames of random sequences; decoder: random frames of one sequence).")
@@ -130,6 +132,10 @@ extension SVDMV {
 
         func validate() throws {
             guard (initFrom == nil) != (fresh == nil) else { throw ValidationError("give exactly one of --init-from and --fresh") }
+            if let latentChannels {
+                guard fresh != nil else { throw ValidationError("--latent-channels shapes a fresh model: it goes with --fresh (--init-from keeps its checkpoint's)") }
+                guard latentChannels >= 1 else { throw ValidationError("--latent-channels must be positive") }
+            }
             if let autoencoderFrom {
                 guard fresh != nil else { throw ValidationError("--autoencoder-from goes with --fresh (--init-from already brings its own VAE)") }
                 guard FileManager.default.isReadableFile(atPath: autoencoderFrom) else { throw ValidationError("cannot read --autoencoder-from \(autoencoderFrom)") }
@@ -183,12 +189,16 @@ extension SVDMV {
                     print("new first-stage decoder (\(decoderInit.rawValue)): ch \(decoderChannels), ch_mult \(architecture.channelMultipliers), \(architecture.resBlockCount + 1) blocks per level")
                 }
             } else {
-                model = SV3DModel(fresh!.config)
+                var config = fresh!.config
+                if let latentChannels { config = config.withLatentChannels(latentChannels) }
+                model = SV3DModel(config)
                 model.initializeRandomly(seed: seed)
                 if let autoencoderFrom {
                     let source = try SV3DModel.load(URL(fileURLWithPath: autoencoderFrom), weightPrecision: .float32)
                     do { try model.adoptEncodersAndDecoder(of: source) } catch {
-                        throw ValidationError("--autoencoder-from \(autoencoderFrom): \(error)")
+                        let theirs = source.config.firstStage.latentChannels, mine = model.config.firstStage.latentChannels
+                        let hint = theirs == mine ? "" : " (its VAE has \(theirs) latent channels, this model \(mine): pass --latent-channels \(theirs))"
+                        throw ValidationError("--autoencoder-from \(autoencoderFrom): \(error)\(hint)")
                     }
                 }
             }

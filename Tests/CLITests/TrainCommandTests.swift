@@ -304,6 +304,35 @@ final class TrainCommandTests: XCTestCase {
                                      "--autoencoder-from", autoencoder.appendingPathComponent("model.safetensors").path, "--steps", "1"])
         XCTAssertNotEqual(mismatch.status, 0)
         XCTAssertTrue(mismatch.output.contains("--autoencoder-from"), mismatch.output)
+        // A VAE of 8 latent channels (--latent-channels): a fresh UNet on it must be given the same
+        // width, and then takes 16 input channels (noisy latents | concat latent) and returns 8.
+        let autoencoder8 = folder("autoencoder-8")
+        let stage1d = try runSVDMV(["train", "--data", shards.path, "--out", autoencoder8.path, "--fresh", "small",
+                                    "--latent-channels", "8", "--part", "autoencoder", "--steps", "1", "--images-per-step", "2"])
+        XCTAssertEqual(stage1d.status, 0, stage1d.output)
+        let unetOn4 = try runSVDMV(["train", "--data", shards.path, "--out", folder("unet-on-8-as-4").path, "--fresh", "small",
+                                    "--autoencoder-from", autoencoder8.appendingPathComponent("model.safetensors").path, "--steps", "1"])
+        XCTAssertNotEqual(unetOn4.status, 0)
+        XCTAssertTrue(unetOn4.output.contains("pass --latent-channels 8"), unetOn4.output)
+        let unet8 = folder("unet-8")
+        let stage2d = try runSVDMV(["train", "--data", shards.path, "--out", unet8.path, "--fresh", "small", "--latent-channels", "8",
+                                    "--autoencoder-from", autoencoder8.appendingPathComponent("model.safetensors").path, "--steps", "1"])
+        XCTAssertEqual(stage2d.status, 0, stage2d.output)
+        let afterStage2d = try SV3DModel.load(unet8.appendingPathComponent("model.safetensors"))
+        var expected8 = SV3DModelConfig.small.withLatentChannels(8)
+        let autoencoder8Config = try SV3DModel.load(autoencoder8.appendingPathComponent("model.safetensors")).config
+        expected8.firstStage.scaleFactor = autoencoder8Config.firstStage.scaleFactor
+        expected8.conditioningEncoder.scaleFactor = autoencoder8Config.conditioningEncoder.scaleFactor
+        XCTAssertEqual(afterStage2d.config, expected8)
+        XCTAssertEqual([afterStage2d.config.unet.inChannels, afterStage2d.config.unet.outChannels,
+                        afterStage2d.config.firstStage.latentChannels, afterStage2d.config.conditioningEncoder.latentChannels], [16, 8, 8, 8])
+        let generate8 = try runSVDMV(["generate", input.path, "--checkpoint", unet8.appendingPathComponent("model.safetensors").path,
+                                      "--out", folder("generated-8").path, "--steps", "2", "--frames", "5"])
+        XCTAssertEqual(generate8.status, 0, generate8.output)
+        let latentsWithInit = try runSVDMV(["train", "--data", shards.path, "--out", folder("init-8").path, "--init-from",
+                                            unet8.appendingPathComponent("model.safetensors").path, "--latent-channels", "8"])
+        XCTAssertNotEqual(latentsWithInit.status, 0)
+        XCTAssertTrue(latentsWithInit.output.contains("--latent-channels shapes a fresh model"), latentsWithInit.output)
 
         // The per-σ probe of the stage-2 model: one row per σ, the noisy input's latent error is
         // σ² (unit-variance noise), and the picture has the frames, one row per σ and the sample.
