@@ -86,8 +86,45 @@ final class GradientCheckTests: XCTestCase {
         gradCheck("conv1x1", [random([1, 3, 4, 4]), random([2, 3, 1, 1])]) {
             Tensor.conv2d($0[0], weight: $0[1])
         }
+        // Small images share one GEMM in groups in the forward pass, one image alone does not:
+        // both paths, 3x3 and pointwise.
+        gradCheck("conv2d one image", [random([1, 3, 5, 5]), random([4, 3, 3, 3], scale: 0.3), random([4])]) {
+            Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], padding: Padding2D(1))
+        }
+        gradCheck("conv1x1 three images", [random([3, 3, 4, 4]), random([2, 3, 1, 1])]) {
+            Tensor.conv2d($0[0], weight: $0[1])
+        }
         gradCheck("temporalConv", [random([1, 3, 4, 2, 2]), random([2, 3, 3, 1, 1], scale: 0.3), random([2])]) {
             Tensor.temporalConv($0[0], weight: $0[1], bias: $0[2], padding: 1)
+        }
+        // Two videos, and paddings where the taps reach different runs of frames.
+        for padding in [0, 2] {
+            gradCheck("temporalConv padding \(padding)", [random([2, 3, 5, 2, 1]), random([2, 3, 3, 1, 1], scale: 0.3)]) {
+                Tensor.temporalConv($0[0], weight: $0[1], padding: padding)
+            }
+        }
+    }
+
+    /// The temporal convolution against its definition, a sum over taps and channels per output
+    /// frame, for paddings that leave taps partly or wholly outside the video. Kernel level: 1e-5.
+    func testTemporalConvMatchesItsDefinition() {
+        let (b, c, t, h, w, o, k) = (2, 3, 5, 2, 3, 4, 3)
+        let x = random([b, c, t, h, w]), weight = random([o, c, k, 1, 1]), bias = random([o])
+        for padding in [0, 1, 2, 3] {
+            let tOut = t + 2 * padding - k + 1
+            var expected = [Float](repeating: 0, count: b * o * tOut * h * w)
+            for bi in 0..<b { for oc in 0..<o { for to in 0..<tOut { for p in 0..<(h * w) {
+                var sum = bias.scalars[oc]
+                for j in 0..<k {
+                    let ti = to + j - padding
+                    guard ti >= 0 && ti < t else { continue }
+                    for ci in 0..<c { sum += weight.scalars[(oc * c + ci) * k + j] * x.scalars[((bi * c + ci) * t + ti) * h * w + p] }
+                }
+                expected[((bi * o + oc) * tOut + to) * h * w + p] = sum
+            } } } }
+            let actual = Tensor.temporalConv(x, weight: weight, bias: bias, padding: padding)
+            XCTAssertEqual(actual.shape, [b, o, tOut, h, w])
+            assertClose(actual.scalars, expected, rtol: 1e-5, atol: 1e-5, "temporalConv padding \(padding)")
         }
     }
 
