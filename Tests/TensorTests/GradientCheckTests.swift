@@ -110,15 +110,16 @@ final class GradientCheckTests: XCTestCase {
     func testTemporalConvMatchesItsDefinition() {
         let (b, c, t, h, w, o, k) = (2, 3, 5, 2, 3, 4, 3)
         let x = random([b, c, t, h, w]), weight = random([o, c, k, 1, 1]), bias = random([o])
+        let (xs, ws, bs) = (x.scalars, weight.scalars, bias.scalars)
         for padding in [0, 1, 2, 3] {
             let tOut = t + 2 * padding - k + 1
             var expected = [Float](repeating: 0, count: b * o * tOut * h * w)
             for bi in 0..<b { for oc in 0..<o { for to in 0..<tOut { for p in 0..<(h * w) {
-                var sum = bias.scalars[oc]
+                var sum = bs[oc]
                 for j in 0..<k {
                     let ti = to + j - padding
                     guard ti >= 0 && ti < t else { continue }
-                    for ci in 0..<c { sum += weight.scalars[(oc * c + ci) * k + j] * x.scalars[((bi * c + ci) * t + ti) * h * w + p] }
+                    for ci in 0..<c { sum += ws[(oc * c + ci) * k + j] * xs[((bi * c + ci) * t + ti) * h * w + p] }
                 }
                 expected[((bi * o + oc) * tOut + to) * h * w + p] = sum
             } } } }
