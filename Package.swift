@@ -14,10 +14,23 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "svdmv", targets: ["svdmv"]),
+        .library(name: "FileSupport", targets: ["FileSupport"]),
+        .library(name: "SeededRandom", targets: ["SeededRandom"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Diffusion", targets: ["Diffusion"]),
+        .library(name: "Generation", targets: ["Generation"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Cameras", targets: ["Cameras"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Render", targets: ["Render"]),
+        .library(name: "Shapes", targets: ["Shapes"]),
+        .library(name: "MultiViewData", targets: ["MultiViewData"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Benchmarks", targets: ["Benchmarks"]),
+        .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,38 +51,48 @@ let package = Package(
         .target(name: "Models", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
         .target(name: "Diffusion", dependencies: ["Tensor"], swiftSettings: optimized),
         .target(name: "Shapes", dependencies: ["FileSupport", "SeededRandom"], swiftSettings: swift5),
-        .target(name: "Generation", dependencies: ["Models", "Diffusion", "NN", "Tensor", "Imaging"],
+        .target(name: "Generation", dependencies: ["Cameras", "Models", "Diffusion", "NN", "Tensor", "Imaging"],
                 swiftSettings: swift5),
-        .target(name: "Training", dependencies: ["NN", "Tensor", "Imaging", "FileSupport"], swiftSettings: swift5),
+        // Training owns training: σ sampling and loss weighting, the SV3D and autoencoder objectives,
+        // resumable runs, LoRA, the training stages and the per-σ probe of a trained model.
+        .target(name: "Training", dependencies: ["Generation", "Models", "Diffusion", "MultiViewData", "Metrics", "NN", "Tensor", "Imaging", "FileSupport"],
+                swiftSettings: swift5),
         .target(name: "FileSupport", swiftSettings: swift5),
+        // The orbit-camera file (cameras.json) and the orbit geometry its writers share.
+        .target(name: "Cameras", dependencies: ["FileSupport"], swiftSettings: swift5),
         .target(name: "SeededRandom", swiftSettings: swift5),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
-        .target(name: "Benchmarks", dependencies: ["Tensor", "NN", "Models", "Diffusion"], swiftSettings: optimized),
+        .target(name: "Benchmarks", dependencies: ["Tensor", "NN", "Models", "Diffusion", "Training"], swiftSettings: optimized),
         // Dataset side: COLMAP / MVImgNet / renderer-output readers, training sequences, tar shards.
         .target(name: "CEigenHelper", path: "Sources/CEigenHelper",
                 cxxSettings: [.unsafeFlags(["-I/usr/include/eigen3"])]),
         .target(name: "CJPEGRegion", path: "Sources/CJPEGRegion", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "MultiViewData",
-                dependencies: ["CEigenHelper", "CJPEGRegion", "CTurboJPEG", "Imaging", "FileSupport", "SeededRandom", "Tensor"],
+                dependencies: ["Cameras", "CEigenHelper", "CJPEGRegion", "Imaging", "FileSupport", "SeededRandom", "Tensor"],
                 swiftSettings: optimized),
         // PSNR, SSIM, LPIPS (pure functions and the LPIPS network), and the folder evaluator (CLIP-S
         // through the Models CLIP tower; ground truth rendered from meshes through Render).
         .target(name: "Metrics", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
-        .target(name: "Evaluation", dependencies: ["Metrics", "Models", "Render", "Imaging", "FileSupport", "Tensor"],
-                swiftSettings: swift5),
-        .target(name: "Render", dependencies: ["CAssimp", "CPNG", "Imaging", "FileSupport", "SeededRandom"], swiftSettings: optimized),
+        .target(name: "Evaluation", dependencies: ["Cameras", "Metrics", "Models", "Render", "Imaging", "FileSupport", "Tensor"],
+                // The protocols (Evaluation/protocols links here) travel with every binary.
+                resources: [.copy("Protocols")], swiftSettings: swift5),
+        .target(name: "Render", dependencies: ["Cameras", "CAssimp", "CPNG", "Imaging", "FileSupport", "SeededRandom"], swiftSettings: optimized),
 
         // MARK: Command-line tool
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Models", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation", "Render",
+                "Cameras", "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Models", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation", "Render",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The bundled default model and its example input (Scripts/train-default-model,
             // Evaluation/default-model.md), looked up by DefaultModel.swift.
             resources: [.copy("Resources/default-model.safetensors"), .copy("Resources/example-input.png")],
             swiftSettings: swift5),
+
+        // The README's "Using SVDMV as a library" example, built and run by CLITests.LibraryExampleTests.
+        .executableTarget(name: "LibraryExample", dependencies: ["Generation", "Tensor"], path: "Examples/LibraryExample",
+                          swiftSettings: swift5),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "NN"], path: "Sources/TestSupport",
@@ -83,19 +106,21 @@ let package = Package(
         .testTarget(name: "MetricsTests",
                     dependencies: ["Metrics", "Evaluation", "Models", "Render", "Imaging", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor", "TestSupport"],
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Training", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Models", "Diffusion", "NN", "Tensor", "TestSupport"],
+        .testTarget(name: "GenerationTests", dependencies: ["Cameras", "Imaging", "Generation", "Models", "Diffusion", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "CLITests", dependencies: ["svdmv", "Diffusion", "Generation", "Imaging", "MultiViewData", "Models", "Tensor", "TestSupport"],
+        .testTarget(name: "CLITests", dependencies: ["svdmv", "Cameras", "Diffusion", "Generation", "Imaging", "MultiViewData", "Models", "Tensor", "TestSupport",
+                                                   .product(name: "ArgumentParser", package: "swift-argument-parser")],  // HelpTests walks the command tree
                     exclude: ["Snapshots"],  // read and rewritten (SVDMV_RECORD_SNAPSHOTS) in the source tree
                     swiftSettings: swift5),
+        .testTarget(name: "CamerasTests", dependencies: ["Cameras"], swiftSettings: swift5),
         .testTarget(name: "ShapesTests", dependencies: ["Shapes"], swiftSettings: swift5),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "NN", "Tensor", "TestSupport"],
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Generation", "Models", "Diffusion", "NN", "Tensor", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CPNG", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "DatasetTests", dependencies: ["MultiViewData", "TestSupport", "svdmv", "SeededRandom"],
+        .testTarget(name: "DatasetTests", dependencies: ["Cameras", "MultiViewData", "TestSupport", "svdmv", "SeededRandom"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Imaging", "TestSupport"],
                     swiftSettings: swift5),

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/svdmv-dataset-bench}
-PYTHON=${PYTHON:-/work/main/.venv/bin/python}
+PYTHON=${PYTHON:-.venv/bin/python}
 [ -x "$PYTHON" ] || PYTHON=python3
 if [ ! -d "$WORK/0/bench00" ]; then
     "$PYTHON" Scripts/bench/make_bench_capture.py "$WORK" --captures 1 --frames 30

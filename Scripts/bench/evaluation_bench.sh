@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Times a whole GSO-style evaluation on synthetic data: N procedural objects (`svdmv shapes`) in the
 # GSO layout (<object>/meshes/model.obj) as ground truth, and as "generated" views the same meshes
-# rendered by `svdmv render` at 10 degrees elevation with an orbit.json that claims 12 (so the
+# rendered by `svdmv render` at 10 degrees elevation with a cameras.json that claims 12 (so the
 # evaluator renders the ground truth 2 degrees higher: similar, not identical views). Then
 # `svdmv evaluate --protocol svd-mv-gso` (21 views, 576x576) runs twice: cold (renders the ground
 # truth) and warm (render cache reused: metrics only). CLIP-S uses random ViT-B/32 weights
@@ -35,12 +35,16 @@ start=$(date +%s.%N)
 render_s=$(echo "$(date +%s.%N) - $start" | bc)
 for obj in "$dir"/gso/*/; do
     name=$(basename "$obj"); mv "$dir/renders/${name}__meshes__model.obj" "$dir/gen/$name"
-    rm "$dir/gen/$name/cameras.json"
-    "$PYTHON" - "$dir/gen/$name/orbit.json" <<'PY'
+    "$PYTHON" - "$dir/gen/$name/cameras.json" <<'PY'
 import json, sys
-az = [(360 * (k + 1) / 21) % 360 for k in range(21)]
-json.dump({"format": "svdmv-generated-orbit", "version": 1, "elevation_deg": [12.0] * 21, "azimuth_deg": az,
-           "input_view": 20, "files": [f"{k:03d}.png" for k in range(21)]}, open(sys.argv[1], "w"))
+# The render's own cameras, claiming 12 degrees: the extrinsics are left out, so the reader
+# derives them from the angles and distance.
+cameras = json.load(open(sys.argv[1]))
+for view in cameras["views"]:
+    view["elevation_deg"] = 12.0
+    for key in ("position", "world_to_camera_opencv", "world_to_camera_opengl"):
+        view.pop(key, None)
+json.dump(cameras, open(sys.argv[1], "w"))
 PY
 done
 "$PYTHON" Scripts/export-clip-weights.py ViT-B-32 --random --out "$dir/clip-b32-random.safetensors" >&2

@@ -8,7 +8,7 @@
 #   PYTHON=/path/to/python RUNS=5 BLENDER_VIEWS=2 SKIP_BLENDER=1 Scripts/bench/render_bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PYTHON=${PYTHON:-/work/main/.venv/bin/python}
+PYTHON=${PYTHON:-.venv/bin/python}
 RUNS=${RUNS:-5}
 BLENDER_VIEWS=${BLENDER_VIEWS:-2}
 CORES=${CORES:-0,1}

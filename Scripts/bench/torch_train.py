@@ -11,7 +11,7 @@ shapes, timed as the Swift side does:
 Weights: PyTorch's default initialisation (the cost does not depend on the values). Prints one
 JSON object per (model, step) with the same fields as `svdmv bench train --json`.
 
-    /work/main/.venv/bin/python Scripts/bench/torch_train.py --threads 2 --warmup 1 --repeats 5
+    .venv/bin/python Scripts/bench/torch_train.py --threads 2 --warmup 1 --repeats 5
 """
 import argparse
 import contextlib

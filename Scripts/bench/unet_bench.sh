@@ -4,7 +4,8 @@
 # times, peak resident memory (the whole process, from the kernel) and the ratios.
 #   Scripts/bench/unet_bench.sh [--size 576] [--frames 21] [--precision f16] [--threads 2]
 #                               [--weights /tmp/sv3d_p_unet_random_f16.safetensors] [--skip-torch]
-# Needs a Python with torch and sgm's dependencies (PYTHON, default .venv/bin/python).
+# Needs a Python with torch and sgm's dependencies (PYTHON, default .venv/bin/python) and a
+# generative-models checkout (SGM_ROOT; see Scripts/fixtures/sgm_reference.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 size=576; frames=21; precision=f16; threads=2; weights=""; skip_torch=0

@@ -3,7 +3,7 @@
 //    do it: v-denoiser scaling of the noised latents, concat latent on the channel axis, CLIP
 //    context tokens and the vector y, the VWeighting L2 loss, backward, gradient clipping to norm 1
 //    and AdamW;
-//  - sampling: one guided UNet evaluation as SV3DSampler does it: cond and uncond rows in one
+//  - sampling: one guided UNet evaluation as StableVideoSampler does it: cond and uncond rows in one
 //    2 × 21-row batch (the uncond half with zeroed concat and context), no gradients.
 // Scripts/bench/torch_train.py builds sgm's VideoUNet with the same configs (its parameter count is
 // compared) and times the same steps; Scripts/bench/train runs both and prints the ratios. The
@@ -15,6 +15,7 @@ import Foundation
 import Models
 import NN
 import Tensor
+import Training
 
 /// A UNet configuration timed by `UNetStepBenchmarks`, at the latent side it runs on.
 public struct UNetBenchmarkModel: Sendable {
@@ -23,7 +24,7 @@ public struct UNetBenchmarkModel: Sendable {
     public var latentSize: Int
     public var summary: String
 
-    /// The first default model's UNet (`SV3DModelConfig.small`: tinySV3DP at 16x16 latents of
+    /// The first default model's UNet (`StableVideoModelConfig.small`: tinySV3DP at 16x16 latents of
     /// 64x64 images).
     public static let small = UNetBenchmarkModel(
         name: "small", unet: .tinySV3DP, latentSize: 16,
@@ -41,7 +42,7 @@ public struct UNetBenchmarkModel: Sendable {
         latentSize: 16,
         summary: "tinyD widths: mc 64, mult [1,2,2], attn [2,1], 1 res block, head 32, context 1024, y 1280; 16x16 latents")
 
-    /// The bundled default model's UNet (`SV3DModelConfig.wide`: `small` at twice the width).
+    /// The bundled default model's UNet (`StableVideoModelConfig.wide`: `small` at twice the width).
     public static let wide = UNetBenchmarkModel(
         name: "wide", unet: .wideSV3DP, latentSize: 16,
         summary: "wideSV3DP: mc 64, mult [1,2], attn [2,1], 1 res block, head 32, context 32, y 1280; 16x16 latents")

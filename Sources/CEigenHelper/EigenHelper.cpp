@@ -43,16 +43,3 @@ extern "C" int ceigen_symmetric_eigen3(const double *m, double *values, double *
     }
     return 0;
 }
-
-extern "C" int ceigen_svd_right(const double *a, int rows, int cols, double *singular, double *v) {
-    if (rows <= 0 || cols <= 0) return 2;
-    Eigen::MatrixXd m(rows, cols);
-    for (int r = 0; r < rows; ++r)
-        for (int c = 0; c < cols; ++c) m(r, c) = a[r * cols + c];
-    Eigen::JacobiSVD<Eigen::MatrixXd> svd(m, Eigen::ComputeFullV);
-    int k = rows < cols ? rows : cols;
-    for (int i = 0; i < k; ++i) singular[i] = svd.singularValues()(i);
-    for (int r = 0; r < cols; ++r)
-        for (int c = 0; c < cols; ++c) v[r * cols + c] = svd.matrixV()(c, r);
-    return 0;
-}

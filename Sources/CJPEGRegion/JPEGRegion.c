@@ -27,27 +27,6 @@ static void copy_message(const char *text, char *message, int message_length) {
     }
 }
 
-int jpegregion_size(const unsigned char *data, unsigned long size, int *width, int *height,
-                    char *message, int message_length) {
-    struct jpeg_decompress_struct cinfo;
-    struct region_error err;
-    cinfo.err = jpeg_std_error(&err.pub);
-    err.pub.error_exit = on_error;
-    err.pub.output_message = on_message;
-    if (setjmp(err.jump)) {
-        copy_message(err.text, message, message_length);
-        jpeg_destroy_decompress(&cinfo);
-        return -1;
-    }
-    jpeg_create_decompress(&cinfo);
-    jpeg_mem_src(&cinfo, data, size);
-    jpeg_read_header(&cinfo, TRUE);
-    *width = (int)cinfo.image_width;
-    *height = (int)cinfo.image_height;
-    jpeg_destroy_decompress(&cinfo);
-    return 0;
-}
-
 int jpegregion_decode(const unsigned char *data, unsigned long size, int scale_eighths,
                       int x0, int y0, int x1, int y1, unsigned char *out,
                       int *out_x, int *out_width, char *message, int message_length) {

@@ -48,3 +48,18 @@ public enum Guider: Codable, Equatable, Sendable {
         return uncond + perRow * (cond - uncond)
     }
 }
+
+/// The guidance schedules by name, as the CLI and checkpoint metadata spell them; `guider` gives
+/// the schedule between `minScale` and `maxScale` (vanilla takes `maxScale` as its one scale).
+public enum GuidanceSchedule: String, Codable, CaseIterable, Sendable {
+    case triangle, linear, vanilla, none
+
+    public func guider(minScale: Float, maxScale: Float) -> Guider {
+        switch self {
+        case .triangle: return .triangle(minScale: minScale, maxScale: maxScale)
+        case .linear: return .linear(minScale: minScale, maxScale: maxScale)
+        case .vanilla: return .vanilla(scale: maxScale)
+        case .none: return .identity
+        }
+    }
+}

@@ -1,10 +1,11 @@
-// CLIP-S (data-eval-spec §3.5): the cosine similarity of the CLIP image embeddings of a generated
-// view and its ground-truth view, ⟨e_gen, e_gt⟩ / (|e_gen|·|e_gt|), a raw cosine (not ×100, not
-// (1 + cos)/2), averaged like the other metrics (views -> objects). Views are the evaluator's
-// [3, H, W] tensors in [0, 1], already composited on white; the preprocessing is open_clip's
-// evaluation transform on tensors (Models/CLIP/CLIPPreprocess+Evaluation.swift: short side resized
-// to 224 with antialiased bicubic, centre crop 224, CLIP mean/std). The tower is an open_clip
-// ViT (B/32, L/14, ...) read from the user's weights file.
+// CLIP-S, the metric of the SVD and SV3D papers' GSO tables: the cosine similarity of the CLIP
+// image embeddings of a generated view and its ground-truth view, ⟨e_gen, e_gt⟩ / (|e_gen|·|e_gt|),
+// a raw cosine (not ×100, not (1 + cos)/2), averaged like the other metrics (views -> objects).
+// Views are the evaluator's [3, H, W] tensors in [0, 1], already composited on white; the
+// preprocessing is open_clip's evaluation transform on tensors
+// (Models/CLIP/CLIPPreprocess+Evaluation.swift: short side resized to 224 with antialiased bicubic,
+// centre crop 224, CLIP mean/std). The tower is an open_clip ViT (B/32, L/14, ...) read from the
+// user's weights file.
 
 import Foundation
 import Models

@@ -14,7 +14,7 @@ public struct EvaluationProtocol: Codable, Equatable, Sendable {
     public var format: String
     public var name: String
     public var description: String
-    /// Where the settings come from (paper, script, data-eval-spec section).
+    /// Where the settings come from (paper, script).
     public var reference: String
     /// Object folder names to score; nil: every object folder of the ground truth.
     public var objects: [String]?
@@ -98,31 +98,26 @@ public struct EvaluationProtocol: Codable, Equatable, Sendable {
         }
     }
 
-    /// Where protocol names are looked up: `$SVDMV_PROTOCOLS_DIR`, then `Evaluation/protocols`
-    /// in the first ancestor of the executable and of the working directory that has one (a
-    /// checkout's `.build/<config>/svdmv` finds the checkout's folder).
+    /// Where protocol names are looked up: `$SVDMV_PROTOCOLS_DIR`, then the protocols bundled
+    /// with the program (`bundledFolder`).
     public static var searchFolders: [URL] {
         var folders: [URL] = []
         if let dir = ProcessInfo.processInfo.environment["SVDMV_PROTOCOLS_DIR"], !dir.isEmpty {
             folders.append(URL(fileURLWithPath: dir, isDirectory: true))
         }
-        let starts = [URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath()
-                          .deletingLastPathComponent(),
-                      URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)]
-        for start in starts {
-            var dir = start.standardizedFileURL
-            while true {
-                let candidate = dir.appendingPathComponent("Evaluation/protocols", isDirectory: true)
-                if FileManager.default.fileExists(atPath: candidate.path) {
-                    if !folders.contains(candidate) { folders.append(candidate) }
-                    break
-                }
-                let parent = dir.deletingLastPathComponent()
-                if parent.path == dir.path { break }
-                dir = parent
-            }
-        }
+        if let bundled = bundledFolder { folders.append(bundled) }
         return folders
+    }
+
+    /// The protocols shipped as a resource of this library (`Sources/Evaluation/Protocols`, which
+    /// `Evaluation/protocols` links to): SwiftPM's resource folder beside the executable, which
+    /// travels with an installed binary. Looked up by hand rather than through `Bundle.module`,
+    /// which stops the program when the folder is missing.
+    public static var bundledFolder: URL? {
+        guard let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() else { return nil }
+        let folder = executable.deletingLastPathComponent()
+            .appendingPathComponent("SVDMV_Evaluation.resources/Protocols", isDirectory: true)
+        return FileManager.default.fileExists(atPath: folder.path) ? folder : nil
     }
 
     /// Protocol names (file stems) in `folders`, sorted.

@@ -1,5 +1,5 @@
 // Novel-view metrics over folders of already-rendered views, following SyncDreamer's eval_nvs.py
-// (data-eval-spec §3.3): for every object folder `<root>/<object>/NNN.png` on both sides, each
+// (liuyuan-pal/SyncDreamer): for every object folder `<root>/<object>/NNN.png` on both sides, each
 // generated view is compared with the ground-truth view of the same file name. Images are
 // composited on white in floating point (rgb·a + 1 − a, values /255), then scored with PSNR
 // (data range 1), SSIM (by default SyncDreamer's call: torchmetrics ≤ 1.4 defaults, i.e. the valid

@@ -3,16 +3,17 @@
 // (Render.RenderJob: normalised to a unit box, white background) at the cameras of the generated
 // views, into a cache folder `<cache>/<object>/NNN.png` that the folder evaluator then reads.
 //
-// Cameras, first found wins: the generated object folder's `cameras.json` ("svdmv-orbit-cameras/1",
-// written by the renderer and by `svdmv generate`: per-view elevation/azimuth/distance, fov, size), its `orbit.json`
-// (`svdmv generate`'s "svdmv-generated-orbit": per-view elevation/azimuth in the same world
-// convention, with fov/distance/size from the protocol), or the protocol's orbit (views, elevation
-// fixed or drawn per object, azimuth start, fov, distance, resolution).
+// Cameras, first found wins: the generated object folder's `cameras.json` (`OrbitCameras`, written
+// by the renderer and by `svdmv generate`), an old generated folder's `orbit.json`
+// (`GeneratedOrbitRecord`: per-view angles, with fov/distance/size from the protocol), or the
+// protocol's orbit (views, elevation fixed or drawn per object, azimuth start, fov, distance,
+// resolution).
 //
 // Cache: each object folder holds `render-request.json` (mesh path and size, cameras, samples);
 // a folder whose request matches is reused, anything else is rendered into a hidden sibling folder
 // and renamed into place, so a killed run never leaves a half-rendered object under its name.
 
+import Cameras
 import FileSupport
 import Foundation
 import Render
@@ -55,56 +56,30 @@ public struct ViewCameras: Codable, Equatable, Sendable {
         self.source = source
     }
 
-    /// The cameras stored beside generated views in `folder`, or nil when it has none.
-    /// `fallback` supplies what `orbit.json` lacks (fov, distance, size).
+    /// The cameras stored beside generated views in `folder` (its cameras.json, else an old
+    /// generated folder's orbit.json), or nil when it has none. `fallback` supplies what orbit.json
+    /// lacks (fov, distance, size).
     public static func stored(in folder: URL, fallback: EvaluationProtocol?) throws -> ViewCameras? {
-        let camerasURL = folder.appendingPathComponent(RenderJob.camerasFile)
-        let orbitURL = folder.appendingPathComponent("orbit.json")
-        func object(_ url: URL) throws -> [String: Any] {
-            guard let json = try? JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
-                throw EvaluationError.badCameras(path: url.path, reason: "not a JSON object")
+        let camerasURL = folder.appendingPathComponent(OrbitCameras.fileName)
+        let orbitURL = folder.appendingPathComponent(GeneratedOrbitRecord.fileName)
+        do {
+            if FileManager.default.fileExists(atPath: camerasURL.path) {
+                let cameras = try OrbitCameras.read(camerasURL)
+                let views = cameras.viewsInFileOrder
+                let distances = views.map(\.distance)
+                return ViewCameras(elevationsDegrees: views.map(\.elevationDeg), azimuthsDegrees: views.map(\.azimuthDeg),
+                                   distance: distances[0], distances: Set(distances).count > 1 ? distances : nil,
+                                   fovDegrees: cameras.fovDeg, size: cameras.width, source: camerasURL.path)
             }
-            return json
-        }
-        func numbers(_ value: Any?, _ url: URL, _ key: String) throws -> [Double] {
-            let list = value as? [Any] ?? []
-            let values = list.compactMap { ($0 as? NSNumber)?.doubleValue }
-            guard !values.isEmpty, values.count == list.count else {
-                throw EvaluationError.badCameras(path: url.path, reason: "\(key) must be a list of numbers")
+            if FileManager.default.fileExists(atPath: orbitURL.path) {
+                let orbit = try GeneratedOrbitRecord.read(orbitURL)
+                return ViewCameras(elevationsDegrees: orbit.elevationDeg, azimuthsDegrees: orbit.azimuthDeg,
+                                   distance: fallback?.distance,
+                                   fovDegrees: fallback?.fovDegrees ?? RenderOptions().fovDegrees,
+                                   size: fallback?.resolution ?? RenderOptions().size, source: orbitURL.path)
             }
-            return values
-        }
-        if FileManager.default.fileExists(atPath: camerasURL.path) {
-            let json = try object(camerasURL)
-            // The schema of MultiViewData.RenderCameras (written by the renderer and by `svdmv
-            // generate`): per-view file, elevation_deg, azimuth_deg, distance; fov_deg, width.
-            guard json["format"] as? String == "svdmv-orbit-cameras/1", let views = json["views"] as? [[String: Any]],
-                  let fov = (json["fov_deg"] as? NSNumber)?.doubleValue, let size = json["width"] as? Int else {
-                throw EvaluationError.badCameras(path: camerasURL.path,
-                                                 reason: "expected format svdmv-orbit-cameras/1 with views, fov_deg, width")
-            }
-            // Views in the order of their numbered files (000.png ...), else as listed.
-            func index(_ view: [String: Any]) -> Int? {
-                (view["file"] as? String).flatMap { Int(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent) }
-            }
-            let ordered = views.allSatisfy { index($0) != nil }
-                ? views.sorted { index($0)! < index($1)! } : views
-            let distances = try numbers(ordered.map { $0["distance"] ?? json["distance"] as Any }, camerasURL, "views[].distance")
-            return ViewCameras(elevationsDegrees: try numbers(ordered.map { $0["elevation_deg"] as Any }, camerasURL, "views[].elevation_deg"),
-                               azimuthsDegrees: try numbers(ordered.map { $0["azimuth_deg"] as Any }, camerasURL, "views[].azimuth_deg"),
-                               distance: distances[0], distances: Set(distances).count > 1 ? distances : nil,
-                               fovDegrees: fov, size: size, source: camerasURL.path)
-        }
-        if FileManager.default.fileExists(atPath: orbitURL.path) {
-            let json = try object(orbitURL)
-            let elevations = try numbers(json["elevation_deg"], orbitURL, "elevation_deg")
-            let azimuths = try numbers(json["azimuth_deg"], orbitURL, "azimuth_deg")
-            guard elevations.count == azimuths.count else {
-                throw EvaluationError.badCameras(path: orbitURL.path, reason: "elevation_deg and azimuth_deg differ in length")
-            }
-            return ViewCameras(elevationsDegrees: elevations, azimuthsDegrees: azimuths, distance: fallback?.distance,
-                               fovDegrees: fallback?.fovDegrees ?? RenderOptions().fovDegrees,
-                               size: fallback?.resolution ?? RenderOptions().size, source: orbitURL.path)
+        } catch let error as OrbitCamerasError {
+            throw EvaluationError.badCameras(path: error.path, reason: error.reason)
         }
         return nil
     }
@@ -152,7 +127,7 @@ public enum MeshGroundTruth {
         let final = cache.appendingPathComponent(object, isDirectory: true)
         if let old = try? Data(contentsOf: final.appendingPathComponent(requestFile)),
            (try? JSONDecoder().decode(Request.self, from: old)) == request,
-           FileManager.default.fileExists(atPath: final.appendingPathComponent(RenderJob.camerasFile).path) {
+           FileManager.default.fileExists(atPath: final.appendingPathComponent(OrbitCameras.fileName).path) {
             return false
         }
         let partial = cache.appendingPathComponent(".\(object).partial-\(ProcessInfo.processInfo.processIdentifier)",

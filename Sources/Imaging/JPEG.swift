@@ -13,38 +13,71 @@ public enum JPEG {
 
     public static func decode(_ data: Data, path: String = "<memory>", gray: Bool = false,
                               applyOrientation: Bool = true) throws -> Image8 {
-        guard let handle = tjInitDecompress() else {
-            throw ImageError.unreadable(path: path, reason: "cannot start libjpeg-turbo")
-        }
+        var pixels: [UInt8] = []
+        let (width, height) = try decodeStored(data, path: path, gray: gray, into: &pixels)
+        let image = Image8(width: width, height: height, channels: gray ? 1 : 3, pixels: pixels)
+        guard applyOrientation else { return image }
+        return image.oriented(exifOrientation(data) ?? 1)
+    }
+
+    /// The stored (pre-orientation) size of a JPEG stream; an error names `path`.
+    public static func storedSize(_ data: Data, path: String = "<memory>") throws -> (width: Int, height: Int) {
+        let handle = try decompressor(path)
         defer { tjDestroy(handle) }
-        var width: Int32 = 0, height: Int32 = 0, subsamp: Int32 = 0, colorspace: Int32 = 0
-        let header = data.withUnsafeBytes { raw -> Int32 in
-            tjDecompressHeader3(handle, raw.bindMemory(to: UInt8.self).baseAddress,
-                                UInt(raw.count), &width, &height, &subsamp, &colorspace)
-        }
-        guard header == 0 else {
-            throw ImageError.unreadable(path: path, reason: String(cString: tjGetErrorStr2(handle)))
-        }
-        guard width > 0, height > 0, Int(width) * Int(height) <= 1 << 28 else {
-            throw ImageError.unsupported(path: path, reason: "size \(width)x\(height)")
-        }
+        return try header(handle, data, path)
+    }
+
+    /// Decodes the stored picture (no EXIF orientation) as RGB or gray at scale `eighths`/8 into
+    /// `buffer`, which grows as needed and is meant to be reused across calls (libjpeg-turbo runs
+    /// its inverse DCT at M/8 of the stored size, much cheaper than a full decode followed by a
+    /// large reduction; it rounds the scaled size up). Returns the decoded size.
+    public static func decodeStored(_ data: Data, path: String = "<memory>", gray: Bool = false, eighths: Int = 8,
+                                    into buffer: inout [UInt8]) throws -> (width: Int, height: Int) {
+        let handle = try decompressor(path)
+        defer { tjDestroy(handle) }
+        let stored = try header(handle, data, path)
+        let (width, height) = scaledSize(stored, eighths: eighths)
         let channels = gray ? 1 : 3
-        var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * channels)
+        if buffer.count < width * height * channels { buffer = [UInt8](repeating: 0, count: width * height * channels) }
         let status = data.withUnsafeBytes { raw in
-            pixels.withUnsafeMutableBufferPointer { out in
+            buffer.withUnsafeMutableBufferPointer { out in
                 tjDecompress2(handle, raw.bindMemory(to: UInt8.self).baseAddress, UInt(raw.count),
-                              out.baseAddress, width, 0, height,
-                              Int32(gray ? TJPF_GRAY.rawValue : TJPF_RGB.rawValue),
-                              TJFLAG_ACCURATEDCT)
+                              out.baseAddress, Int32(width), 0, Int32(height),
+                              Int32(gray ? TJPF_GRAY.rawValue : TJPF_RGB.rawValue), TJFLAG_ACCURATEDCT)
             }
         }
         // Warnings (tjGetErrorCode == TJERR_WARNING) still give a full image; errors do not.
         if status != 0 && tjGetErrorCode(handle) != Int32(TJERR_WARNING.rawValue) {
             throw ImageError.unreadable(path: path, reason: String(cString: tjGetErrorStr2(handle)))
         }
-        let image = Image8(width: Int(width), height: Int(height), channels: channels, pixels: pixels)
-        guard applyOrientation else { return image }
-        return image.oriented(exifOrientation(data) ?? 1)
+        return (width, height)
+    }
+
+    /// The decoded size at scale `eighths`/8 (libjpeg-turbo rounds up), before orientation.
+    public static func scaledSize(_ stored: (width: Int, height: Int), eighths: Int) -> (width: Int, height: Int) {
+        ((stored.width * eighths + 7) / 8, (stored.height * eighths + 7) / 8)
+    }
+
+    static func decompressor(_ path: String) throws -> tjhandle {
+        guard let handle = tjInitDecompress() else {
+            throw ImageError.unreadable(path: path, reason: "cannot start libjpeg-turbo")
+        }
+        return handle
+    }
+
+    static func header(_ handle: tjhandle, _ data: Data, _ path: String) throws -> (width: Int, height: Int) {
+        var width: Int32 = 0, height: Int32 = 0, subsamp: Int32 = 0, colorspace: Int32 = 0
+        let status = data.withUnsafeBytes { raw -> Int32 in
+            tjDecompressHeader3(handle, raw.bindMemory(to: UInt8.self).baseAddress,
+                                UInt(raw.count), &width, &height, &subsamp, &colorspace)
+        }
+        guard status == 0 else {
+            throw ImageError.unreadable(path: path, reason: String(cString: tjGetErrorStr2(handle)))
+        }
+        guard width > 0, height > 0, Int(width) * Int(height) <= 1 << 28 else {
+            throw ImageError.unsupported(path: path, reason: "size \(width)x\(height)")
+        }
+        return (Int(width), Int(height))
     }
 
     /// Encodes RGB or gray at `quality` (1...100), 4:2:0 chroma subsampling for colour as PIL does.

@@ -8,6 +8,13 @@ import Foundation
 public enum PNG {
     /// Decodes an 8-bit view of a PNG file (palette and lower bit depths are expanded; 16-bit files
     /// are reduced by libpng). Channels follow the file: gray, gray+alpha, RGB or RGBA.
+    ///
+    /// A 16-bit file without colour information (no gAMA, sRGB or iCCP chunk: most tools' 16-bit
+    /// output) is read as sRGB-encoded, like an 8-bit one, so reducing it to 8 bits divides by
+    /// 257. libpng's simplified reader would otherwise take such samples as linear light and
+    /// gamma-encode them, which lifts light tones toward white (a 0.92 grey becomes 0.96) until a
+    /// light object is within the background-removal tolerance of a white background. 16-bit files
+    /// that say they are linear (gAMA 1.0, as `encode(_: Image16)` writes) are still converted.
     public static func read(_ url: URL) throws -> Image8 {
         let data = try readData(url)
         return try decode(data, path: url.path)
@@ -23,6 +30,7 @@ public enum PNG {
         let hasColor = image.format & PNG_FORMAT_FLAG_COLOR != 0
         let hasAlpha = image.format & PNG_FORMAT_FLAG_ALPHA != 0
         image.format = (hasColor ? PNG_FORMAT_FLAG_COLOR : 0) | (hasAlpha ? PNG_FORMAT_FLAG_ALPHA : 0)
+        image.flags |= png_uint_32(PNG_IMAGE_FLAG_16BIT_sRGB)
         let channels = (hasColor ? 3 : 1) + (hasAlpha ? 1 : 0)
         let width = Int(image.width), height = Int(image.height)
         guard width > 0, height > 0, width * height <= 1 << 28 else {

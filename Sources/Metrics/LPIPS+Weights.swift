@@ -3,9 +3,6 @@
 // package's state-dict keys. Loading is strict (every key present with its shape, no unknown key);
 // only the package's `lins.N.model.1.weight` aliases of `linN` are tolerated, so a raw
 // `LPIPS().state_dict()` dump loads too.
-//
-// TEMPORARY: `readFloat32SafeTensors` is a minimal F32-only safetensors reader, to be replaced by
-// the shared `SafeTensorsFile` reader when it is merged.
 
 import Foundation
 import NN

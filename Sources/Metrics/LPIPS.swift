@@ -1,6 +1,6 @@
 // LPIPS v0.1 (Zhang et al. 2018), a port of richzhang/PerceptualSimilarity `lpips/lpips.py`
 // (`LPIPS`, `ScalingLayer`, `NetLinLayer`, `normalize_tensor`, `spatial_average`) and
-// `lpips/pretrained_networks.py` (`alexnet`, `vgg16`), pip `lpips` 0.1.4; data-eval-spec §3.6.
+// `lpips/pretrained_networks.py` (`alexnet`, `vgg16`), pip `lpips` 0.1.4.
 //
 //   d(x0, x1) = Σ_taps mean_HW( lin_k( (f̂_k(x0) − f̂_k(x1))² ) ),  f̂ = f / (‖f‖_channels + 1e-10)
 //

@@ -1,5 +1,5 @@
 // Peak signal-to-noise ratio and mean squared error between two images, with the GSO NVS
-// conventions of data-eval-spec §3.7: images in [0, 1] (8-bit values / 255, composited on white
+// conventions of SyncDreamer's eval_nvs.py: images in [0, 1] (8-bit values / 255, composited on white
 // before they get here), MSE over every value of ONE image (all channels and pixels), and
 // PSNR = 10·log10(dataRange² / MSE). Matches scikit-image `peak_signal_noise_ratio(gt, pred,
 // data_range=1)` and SyncDreamer's eval_nvs.py. Average PSNR per image, then over views and

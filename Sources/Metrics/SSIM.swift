@@ -8,7 +8,7 @@
 //   use_sample_covariance=False, channel_axis=0)`, and also torchmetrics
 //   `structural_similarity_index_measure` up to 1.4.x (reflect-pad, filter, then crop the padding:
 //   the same numbers), which is what SyncDreamer's eval_nvs.py ran with in 2023, so it is the
-//   convention behind the published GSO tables (data-eval-spec §3.3, §3.7).
+//   convention behind the published GSO tables.
 // - `.reflectPadded`: torchmetrics after PR #2721 (Sept. 2024; 1.5 and later): the image is
 //   reflect-padded by 5 (PyTorch "reflect": the edge pixel is not repeated), the map keeps the
 //   input's size and is averaged over every pixel; variances are clamped at 0.

@@ -1,5 +1,6 @@
 // Object-centred camera angles for a hand-held capture in an arbitrary COLMAP world (rotated,
-// scaled and shifted; data-eval-spec §2.2 "Elevation for MVImgNet").
+// scaled and shifted). MVImgNet ships no angles; the centre estimates are close to the 'lookat' and
+// 'point' ones of bennyguo/instant-nsr-pl's `normalize_poses` (`datasets/colmap.py`).
 //
 // Centre: the point nearest all optical axes in the least-squares sense (the camera keeps the
 // object in view), or a robust mean of sparse points.

@@ -1,23 +1,16 @@
-// JPEG decoding at a reduced scale: libjpeg-turbo can run its inverse DCT at M/8 of the stored size
-// (tjDecompress2 with a smaller width/height), which is much cheaper than a full decode followed by a
-// large reduction. The loader decodes at the smallest supported scale that still leaves the crop at
+// JPEG decoding at a reduced scale (Imaging's `JPEG.decodeStored` at M/8 of the stored size) and of
+// a region only (CJPEGRegion: libjpeg's crop and skip-scanlines, which TurboJPEG does not expose).
+// The loader decodes at the smallest supported scale that still leaves the crop at
 // least as large as the training size, so no detail the resize would keep is lost.
 
 import CJPEGRegion
-import CTurboJPEG
 import Foundation
 import Imaging
 
 enum ScaledJPEG {
     /// Stored (pre-orientation) size of a JPEG, or nil if the header cannot be read.
     static func storedSize(_ data: Data) -> (width: Int, height: Int)? {
-        guard let handle = tjInitDecompress() else { return nil }
-        defer { tjDestroy(handle) }
-        var w: Int32 = 0, h: Int32 = 0, sub: Int32 = 0, cs: Int32 = 0
-        let status = data.withUnsafeBytes { raw in
-            tjDecompressHeader3(handle, raw.bindMemory(to: UInt8.self).baseAddress, UInt(raw.count), &w, &h, &sub, &cs)
-        }
-        return status == 0 ? (Int(w), Int(h)) : nil
+        try? JPEG.storedSize(data)
     }
 
     /// The smallest factor M/8 with factor >= `minimumScale`, among the scales libjpeg-turbo has
@@ -27,9 +20,8 @@ enum ScaledJPEG {
         return 8
     }
 
-    /// Decoded size at scale m/8 (libjpeg-turbo rounds up), before orientation.
     static func scaledSize(_ stored: (width: Int, height: Int), eighths m: Int) -> (width: Int, height: Int) {
-        ((stored.width * m + 7) / 8, (stored.height * m + 7) / 8)
+        JPEG.scaledSize(stored, eighths: m)
     }
 
     /// Decodes RGB at scale m/8 into `buffer` (grown as needed, reused across calls). Returns the
@@ -37,25 +29,7 @@ enum ScaledJPEG {
     /// holds the oriented copy.
     static func decode(_ data: Data, path: String, eighths m: Int, buffer: inout [UInt8])
         throws -> (width: Int, height: Int, image: Image8?) {
-        guard let handle = tjInitDecompress() else {
-            throw ImageError.unreadable(path: path, reason: "cannot start libjpeg-turbo")
-        }
-        defer { tjDestroy(handle) }
-        guard let stored = storedSize(data), stored.width > 0, stored.height > 0,
-              stored.width * stored.height <= 1 << 28 else {
-            throw ImageError.unreadable(path: path, reason: "not a readable JPEG header")
-        }
-        let (w, h) = scaledSize(stored, eighths: m)
-        if buffer.count < w * h * 3 { buffer = [UInt8](repeating: 0, count: w * h * 3) }
-        let status = data.withUnsafeBytes { raw in
-            buffer.withUnsafeMutableBufferPointer { out in
-                tjDecompress2(handle, raw.bindMemory(to: UInt8.self).baseAddress, UInt(raw.count),
-                              out.baseAddress, Int32(w), 0, Int32(h), Int32(TJPF_RGB.rawValue), TJFLAG_ACCURATEDCT)
-            }
-        }
-        if status != 0 && tjGetErrorCode(handle) != Int32(TJERR_WARNING.rawValue) {
-            throw ImageError.unreadable(path: path, reason: String(cString: tjGetErrorStr2(handle)))
-        }
+        let (w, h) = try JPEG.decodeStored(data, path: path, eighths: m, into: &buffer)
         let orientation = JPEG.exifOrientation(data) ?? 1
         guard orientation != 1 else { return (w, h, nil) }
         let image = Image8(width: w, height: h, channels: 3, pixels: Array(buffer[0..<(w * h * 3)])).oriented(orientation)

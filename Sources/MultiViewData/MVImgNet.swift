@@ -1,4 +1,4 @@
-// MVImgNet captures (data-eval-spec §2.1): `ROOT/<category>/<object>/images/NNN.jpg` and
+// MVImgNet captures (the release's layout): `ROOT/<category>/<object>/images/NNN.jpg` and
 // `ROOT/<category>/<object>/sparse/0/{cameras,images,points3D}.bin`, optional masks in a parallel
 // tree `MASKS/<category>/<object>/<frame>.jpg.png` (object > threshold).
 //
@@ -54,7 +54,7 @@ public struct MVImgNetOptions: Sendable {
     public var size = 576
     /// The square crop is this many times the object's larger bounding-box side.
     public var cropMargin = 1.25
-    /// Mask values above this are object (the CarveKit masks MVImgNet ships; §2.1).
+    /// Mask values above this are object (the CarveKit masks MVImgNet ships).
     public var maskThreshold: UInt8 = 225
     /// Folder of the parallel mask tree, if any.
     public var masksRoot: URL?

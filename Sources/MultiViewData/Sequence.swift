@@ -1,6 +1,7 @@
 // One training sample for both sources (renderer output and MVImgNet): T frames (21 for SV3D) as
 // floats in [-1, 1], the conditioning frame, per-frame elevation / azimuth / distance, camera
-// matrices, and where it came from. Conventions (data-eval-spec §1.8, §5.3; model-spec §1.6):
+// matrices, and where it came from. Conventions (the angles and frame order as sgm's
+// `scripts/sampling/simple_video_sample.py` feeds SV3D_p):
 // - elevation in degrees, positive above the object's horizon;
 // - azimuth in degrees in [0, 360), counter-clockwise about world up, relative to the
 //   conditioning frame (which has azimuth 0); the conditioning frame is the last one (index 20);
@@ -143,7 +144,7 @@ public struct TrainingSequence {
         }
     }
 
-    /// SV3D_p camera conditioning (model-spec §1.3, §1.6): polar = deg2rad(90 − elevation) and
+    /// SV3D_p camera conditioning (sgm `simple_video_sample.py`): polar = deg2rad(90 − elevation),
     /// azimuth = deg2rad(relative azimuth), each through sgm's cos-first sinusoidal embedding of
     /// width `dim` (512 in the sv3d_p config) → [T, 2·dim] = [polar | azimuth].
     public func cameraEmbedding(dim: Int = 512) -> Tensor {

@@ -1,4 +1,4 @@
-// WebDataset-style training shards (data-eval-spec §5.2, §5.3). One sample = consecutive tar
+// WebDataset-style training shards (webdataset's tar conventions). One sample = consecutive tar
 // members sharing a key: `<key>.json` (SequenceMetadata: cameras, angles, ids) and the frames
 // `<key>.000.png` … `<key>.020.png` (or `.jpg`), fields in sorted order. Keys contain no dots
 // (webdataset splits the basename at its first dot). Shards are `<prefix>-NNNNNN.tar`, each

@@ -1,4 +1,4 @@
-// POSIX ustar archives, the container of WebDataset shards (data-eval-spec §5.2): 512-byte headers
+// POSIX ustar archives, the container of WebDataset shards: 512-byte headers
 // with an octal checksum, member data padded to 512 bytes, two zero blocks at the end. Members are
 // written read-only (0444), owned by 0/0 with mtime 0, so the same samples give the same bytes.
 

@@ -189,7 +189,8 @@ extension Module {
     /// Strict as `load(_:ignoring:)`: every parameter present with its shape, and every file key
     /// under `ownedPrefixes` (default: `prefix`) used unless in `ignoring` (full file keys); keys
     /// elsewhere in the file belong to other models and are not looked at. Errors name the file and
-    /// the keys.
+    /// the keys. A parameter whose file dtype is not a float one (I64, BOOL, ...) is an error naming
+    /// the key and the dtype; F64 and F8 data are converted to Float32.
     public func load(from file: SafeTensorsFile, prefix: String = "", weightPrecision: DType = .float32,
                      ignoring: Set<String> = [], checkingKeysUnder ownedPrefixes: [String]? = nil) throws {
         var problems: [String] = []

@@ -4,12 +4,15 @@
 // process with a timeout (the CLI), so a crash or a hang in assimp costs one object, not the batch.
 
 import CAssimp
+import Cameras
 import Dispatch
 import Foundation
 
 public struct BatchItem: Equatable, Sendable {
     public var input: URL
-    /// Folder name under the output folder: the path relative to the input folder, '/' -> '__'.
+    /// Folder name under the output folder, '/' -> '__': the path relative to the input folder; for
+    /// a list, a relative path as written, an absolute one relative to the deepest folder that
+    /// holds every absolute path of the list (see `Batch.items`).
     public var id: String
 }
 
@@ -41,7 +44,11 @@ public struct Shard: Equatable, Sendable {
 
 public enum Batch {
     /// Mesh files of a folder (recursively; every extension assimp imports), of a list file
-    /// (`.txt`/`.lst`: one path per line, relative to the list's folder, `#` comments), or one file.
+    /// (`.txt`/`.lst`: one path per line, relative paths resolved against the list's folder, `#`
+    /// comments), or one file. A list's relative paths keep their id as written; its absolute paths
+    /// are named relative to their deepest common folder, so `/data/objaverse/a/x.glb` in a list
+    /// of `/data/objaverse/...` files is `a__x.glb`. Ids are unique (a repeat gets `_` appended) and
+    /// depend only on the list's contents.
     public static func items(from source: URL) throws -> [BatchItem] {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isFolder) else {
@@ -66,12 +73,28 @@ public enum Batch {
                 throw RenderError(path: source.path, reason: "cannot read list: \(error.localizedDescription)")
             }
             let folder = source.deletingLastPathComponent()
+            let paths = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            func components(_ absolute: String) -> [String] {
+                URL(fileURLWithPath: absolute).standardizedFileURL.path.split(separator: "/").map(String.init)
+            }
+            let absolute = paths.filter { $0.hasPrefix("/") }.map(components)
+            // The deepest folder holding every absolute path: the common prefix of their folders.
+            var root = absolute.first.map { Array($0.dropLast()) } ?? []
+            for path in absolute.dropFirst() {
+                root = Array(zip(root, path.dropLast()).prefix { $0.0 == $0.1 }.map(\.0))
+            }
             var seen = Set<String>()
-            return text.split(whereSeparator: \.isNewline).compactMap { line -> BatchItem? in
-                let path = line.trimmingCharacters(in: .whitespaces)
-                guard !path.isEmpty, !path.hasPrefix("#") else { return nil }
-                let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
-                var id = String(path.drop { $0 == "/" }).replacingOccurrences(of: "/", with: "__")
+            return paths.map { path -> BatchItem in
+                let url: URL, named: String
+                if path.hasPrefix("/") {
+                    url = URL(fileURLWithPath: path)
+                    named = components(path).dropFirst(root.count).joined(separator: "/")
+                } else {
+                    url = folder.appendingPathComponent(path)
+                    named = path
+                }
+                var id = named.replacingOccurrences(of: "/", with: "__")
                 while !seen.insert(id).inserted { id += "_" }
                 return BatchItem(input: url, id: id)
             }
@@ -142,7 +165,7 @@ public enum Batch {
                 lock.unlock()
                 let folder = output.appendingPathComponent(item.id)
                 let outcome: BatchOutcome
-                if FileManager.default.fileExists(atPath: folder.appendingPathComponent(RenderJob.camerasFile).path)
+                if FileManager.default.fileExists(atPath: folder.appendingPathComponent(OrbitCameras.fileName).path)
                     || previouslyFailed.contains(item.id) {
                     outcome = .skipped
                 } else {
@@ -189,7 +212,9 @@ public enum Batch {
     }
 
     /// A worker that runs `executable arguments(item, folder)` per object and kills it after
-    /// `timeout` seconds. The child's last stderr line becomes the failure reason.
+    /// `timeout` seconds. The failure reason is the child's last `Error: ` line on stderr (how
+    /// ArgumentParser reports an error, before its usage lines and help hint), without the prefix,
+    /// else its last non-empty stderr line.
     public static func subprocess(executable: URL, timeout: Double,
                                   arguments: @escaping @Sendable (BatchItem, URL) -> [String])
         -> @Sendable (BatchItem, URL) -> BatchOutcome {
@@ -222,7 +247,9 @@ public enum Batch {
             readDone.wait()
             if process.terminationReason == .exit && process.terminationStatus == 0 { return .ok }
             let lines = String(decoding: captured, as: UTF8.self).split(whereSeparator: \.isNewline)
-            let last = lines.last.map(String.init) ?? ""
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let last = lines.last { $0.hasPrefix("Error: ") }.map { String($0.dropFirst("Error: ".count)) }
+                ?? lines.last ?? ""
             if process.terminationReason == .uncaughtSignal {
                 return .failed("\(item.input.path): worker crashed (signal \(process.terminationStatus))"
                                + (last.isEmpty ? "" : ": \(last)"))

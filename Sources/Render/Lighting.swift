@@ -24,6 +24,10 @@ public struct Lighting {
     ].map { (direction: $0.direction / dot($0.direction, $0.direction).squareRoot(),
              intensity: $0.intensity) })
 
+    /// The studio lights in words, as cameras.json records them.
+    public static let description =
+        "ambient 0.30 + directional key 0.60, fill 0.30, back 0.25, bottom 0.10 (see Sources/Render/Lighting.swift)"
+
     /// Irradiance factor for a unit normal.
     public func irradiance(_ n: Vec3) -> Float {
         var e = ambient

@@ -165,9 +165,11 @@ public struct Mesh {
         return (lo, hi)
     }
 
-    /// The field's normalisation (data-eval-spec 1.1): scale so the largest side of the
-    /// axis-aligned box is 1, then centre the box at the origin. Returns (scale, offset) such that
-    /// new = scale * old + offset. Throws when the box is empty, flat in every axis or not finite.
+    /// The field's normalisation (`normalize_scene` of allenai/objaverse-xl
+    /// `scripts/rendering/blender_script.py`, also zero123's and SyncDreamer's): scale so the
+    /// largest side of the axis-aligned box is 1, then centre the box at the origin. Returns
+    /// (scale, offset) such that new = scale * old + offset. Throws when the box is empty, flat in
+    /// every axis or not finite.
     @discardableResult
     public mutating func normalize(path: String) throws -> (scale: Double, offset: SIMD3<Double>) {
         guard let (lo, hi) = bounds else { throw RenderError(path: path, reason: "no triangles") }

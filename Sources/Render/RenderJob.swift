@@ -2,6 +2,7 @@
 // write `000.png`..., optional `000-depth.png` / `000-normal.png`, and `cameras.json` last (its
 // presence marks the object finished). Every file goes through `writeAtomically`.
 
+import Cameras
 import Dispatch
 import FileSupport
 import Foundation
@@ -20,11 +21,9 @@ public struct RenderJob {
         self.options = options
     }
 
-    public static let camerasFile = "cameras.json"
-
     /// Whether a previous run finished this object.
     public var isFinished: Bool {
-        FileManager.default.fileExists(atPath: outputFolder.appendingPathComponent(RenderJob.camerasFile).path)
+        FileManager.default.fileExists(atPath: outputFolder.appendingPathComponent(OrbitCameras.fileName).path)
     }
 
     /// Loads and renders the object, writing every output. Returns the warnings.
@@ -82,75 +81,60 @@ public struct RenderJob {
         var warnings = warnings
         let badSamples = nonFinite.reduce(0, +)
         if badSamples > 0 { warnings.append("\(badSamples) samples shaded to NaN/inf, drawn black") }
-        let json = try camerasJSON(cameras: cameras, elevation: elevation, distance: distance,
-                               normalization: normalization, convertedYUp: convertedYUp,
-                               depth: depthEncoding, triangles: mesh.triangleCount, badSamples: badSamples,
-                                   warnings: warnings)
-        try writeAtomically(json, to: folder.appendingPathComponent(RenderJob.camerasFile))
+        try orbitCameras(cameras: cameras, elevation: elevation, distance: distance,
+                         normalization: normalization, convertedYUp: convertedYUp,
+                         depth: depthEncoding, triangles: mesh.triangleCount, badSamples: badSamples,
+                         warnings: warnings)
+            .write(to: folder.appendingPathComponent(OrbitCameras.fileName))
     }
 
     public static func stem(_ k: Int) -> String { k < 1000 ? String(format: "%03d", k) : String(k) }
 
-    func camerasJSON(cameras: [Camera], elevation: Double, distance: Double,
-                     normalization: (scale: Double, offset: SIMD3<Double>), convertedYUp: Bool,
-                     depth: DepthEncoding?, triangles: Int, badSamples: Int, warnings: [String]) throws -> Data {
-        func array(_ v: SIMD3<Double>) -> [Double] { [v.x, v.y, v.z] }
-        var object: [String: Any] = [
-            "format": "svdmv-orbit-cameras/1",  // read by MultiViewData.RenderCameras
-            "source": input.path,
-            "object_id": objectID,
-            "width": options.size, "height": options.size,
-            "fov_deg": options.fovDegrees,
-            "K": cameras.first?.intrinsics ?? [],
-            "distance": distance,
-            "elevation_deg": elevation,
-            "azimuth_start_deg": options.azimuthStart,
-            "samples_per_pixel": options.supersampling * options.supersampling,
-            "background": options.background.rawValue,
-            "seed": options.seed,
-            "triangles": triangles,
-            "non_finite_samples": badSamples,
-            "conventions": [
-                "world": "right-handed, +Z up; Y-up files turned Z-up by (x, y, z) -> (x, -z, y)",
-                "camera_position": "distance * (cos(el) cos(az), cos(el) sin(az), sin(el)); az = 0 on +X, increasing towards +Y",
-                "world_to_camera_opencv": "3x4 [R|t], camera x right, y down, z forward",
-                "world_to_camera_opengl": "3x4 [R|t], camera x right, y up, z backward (Blender); = diag(1,-1,-1) * opencv",
-                "pixels": "u right, v down, origin at the image's top-left corner, pixel centres at +0.5",
-                "image": "8-bit sRGB; transparent background: RGBA, straight alpha = coverage",
-            ],
-            "normalization": [
-                "scale": normalization.scale,
-                "offset": array(normalization.offset),
-                "y_up_to_z_up": convertedYUp,
-                "rule": "world = scale * source_z_up + offset: largest side of the axis-aligned box = 1, box centred at the origin",
-            ],
-            "lighting": "ambient 0.30 + directional key 0.60, fill 0.30, back 0.25, bottom 0.10 (see Sources/Render/Lighting.swift)",
-            "warnings": warnings,
-            "views": cameras.enumerated().map { k, camera -> [String: Any] in
-                [
-                    "index": k,
-                    "file": "\(RenderJob.stem(k)).png",
-                    "azimuth_deg": camera.azimuthDegrees,
-                    "elevation_deg": camera.elevationDegrees,
-                    "distance": camera.distance,
-                    "position": array(camera.position),
-                    "world_to_camera_opencv": camera.worldToCameraOpenCV.matrix,
-                    "world_to_camera_opengl": camera.worldToCameraOpenGL.matrix,
-                ]
-            },
-        ]
+    /// The renderer's conventions in words, recorded in every cameras.json it writes.
+    static let conventions = [
+        "world": "right-handed, +Z up; Y-up files turned Z-up by (x, y, z) -> (x, -z, y)",
+        "camera_position": "distance * (cos(el) cos(az), cos(el) sin(az), sin(el)); az = 0 on +X, increasing towards +Y",
+        "world_to_camera_opencv": "3x4 [R|t], camera x right, y down, z forward",
+        "world_to_camera_opengl": "3x4 [R|t], camera x right, y up, z backward (Blender); = diag(1,-1,-1) * opencv",
+        "pixels": "u right, v down, origin at the image's top-left corner, pixel centres at +0.5",
+        "image": "8-bit sRGB; transparent background: RGBA, straight alpha = coverage",
+    ]
+
+    func orbitCameras(cameras: [Camera], elevation: Double, distance: Double,
+                      normalization: (scale: Double, offset: SIMD3<Double>), convertedYUp: Bool,
+                      depth: DepthEncoding?, triangles: Int, badSamples: Int, warnings: [String]) -> OrbitCameras {
+        var record = OrbitCameras(
+            objectID: objectID, width: options.size, height: options.size, fovDeg: options.fovDegrees,
+            views: cameras.enumerated().map { k, camera in
+                OrbitCameras.View(index: k, file: "\(RenderJob.stem(k)).png", pose: camera.pose)
+            })
+        record.source = input.path
+        record.distance = distance
+        record.elevationDeg = elevation
+        record.azimuthStartDeg = options.azimuthStart
+        record.samplesPerPixel = options.supersampling * options.supersampling
+        record.background = options.background.rawValue
+        record.seed = options.seed
+        record.triangles = triangles
+        record.nonFiniteSamples = badSamples
+        record.conventions = RenderJob.conventions
+        record.normalization = OrbitCameras.Normalization(
+            scale: normalization.scale, offset: [normalization.offset.x, normalization.offset.y, normalization.offset.z],
+            yUpToZUp: convertedYUp,
+            rule: "world = scale * source_z_up + offset: largest side of the axis-aligned box = 1, box centred at the origin")
+        record.lighting = Lighting.description
+        record.warnings = warnings
         if let depth {
-            object["depth"] = [
-                "file": "NNN-depth.png", "near": depth.near, "far": depth.far,
-                "encoding": "16-bit gray; 0 = background, else z = near + (v - 1) / 65534 * (far - near), z = OpenCV camera depth",
-            ]
+            record.depth = OrbitCameras.AuxiliaryImages(
+                file: "NNN-depth.png",
+                encoding: "16-bit gray; 0 = background, else z = near + (v - 1) / 65534 * (far - near), z = OpenCV camera depth",
+                near: depth.near, far: depth.far)
         }
         if options.writeNormals {
-            object["normals"] = [
-                "file": "NNN-normal.png",
-                "encoding": "16-bit RGB world-space unit normal facing the camera, v = (n + 1) / 2 * 65535; 0 = background",
-            ]
+            record.normals = OrbitCameras.AuxiliaryImages(
+                file: "NNN-normal.png",
+                encoding: "16-bit RGB world-space unit normal facing the camera, v = (n + 1) / 2 * 65535; 0 = background")
         }
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        return record
     }
 }

@@ -20,7 +20,9 @@ import CKernels
 #error("safetensors I/O assumes a little-endian host")
 #endif
 
-/// Element types a tensor can be stored in (safetensors dtype strings as raw values).
+/// Element types the engine stores tensors in: Float32, and Float16/BFloat16 for weights kept in
+/// half precision (safetensors dtype strings as raw values; a file may hold others, see
+/// SafeTensorsDType.swift).
 public enum DType: String, CaseIterable, Sendable, CustomStringConvertible {
     case float32 = "F32"
     case float16 = "F16"
@@ -35,16 +37,6 @@ public enum DType: String, CaseIterable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { rawValue }
-
-    /// Rank of the dtype in the official safetensors writer's order (its Rust `Dtype` enum order:
-    /// ... F16 < BF16 < ... < F32); files list tensors by this rank descending, then by name.
-    var writerRank: Int {
-        switch self {
-        case .float16: return 0
-        case .bfloat16: return 1
-        case .float32: return 2
-        }
-    }
 }
 
 // MARK: - Scalar conversions

@@ -1,6 +1,6 @@
 // safetensors writing, laid out byte for byte as the reference writer (safetensors 0.8,
-// `safetensors.torch.save_file`) does: tensors ordered by dtype rank descending (F32, BF16, F16, the
-// Rust `Dtype` enum order) then by name bytewise; data packed in that order without gaps; compact
+// `safetensors.torch.save_file`) does: tensors ordered by dtype rank descending (the Rust `Dtype`
+// enum order, SafeTensorsDType's case order: ... F16 < BF16 < ... < F32 < ...) then by name bytewise; data packed in that order without gaps; compact
 // JSON in serde_json's spelling; the header padded with spaces to a multiple of 8 bytes.
 // Difference: the reference writes `__metadata__` keys in hash order (random per process); we sort
 // them, so files agree byte for byte whenever the metadata has at most one key.
@@ -15,8 +15,8 @@ import Darwin
 #endif
 
 public enum SafeTensors {
-    /// One tensor to write: Float32 values converted to `dtype` while writing, or bytes already
-    /// stored in a dtype.
+    /// One tensor to write: Float32 values converted to `dtype` while writing, bytes already
+    /// stored in a dtype, or the bytes of any dtype of the format.
     public struct Entry {
         public let name: String
         let source: Source
@@ -24,6 +24,7 @@ public enum SafeTensors {
         enum Source {
             case tensor(Tensor, DType)
             case stored(HalfTensor)
+            case bytes(Data, SafeTensorsDType, [Int])
         }
 
         public init(_ name: String, _ tensor: Tensor, dtype: DType = .float32) {
@@ -36,10 +37,18 @@ public enum SafeTensors {
             source = .stored(stored)
         }
 
-        public var dtype: DType {
+        /// `bytes` as the file is to store them (row-major, little-endian elements; F4 and F6
+        /// packed): the writer checks that they are `shape`'s elements of `dtype`.
+        public init(_ name: String, dtype: SafeTensorsDType, shape: [Int], bytes: Data) {
+            self.name = name
+            source = .bytes(bytes, dtype, shape)
+        }
+
+        public var dtype: SafeTensorsDType {
             switch source {
-            case .tensor(_, let dtype): return dtype
-            case .stored(let h): return h.dtype
+            case .tensor(_, let dtype): return SafeTensorsDType(dtype)
+            case .stored(let h): return SafeTensorsDType(h.dtype)
+            case .bytes(_, let dtype, _): return dtype
             }
         }
 
@@ -47,10 +56,14 @@ public enum SafeTensors {
             switch source {
             case .tensor(let t, _): return t.shape
             case .stored(let h): return h.shape
+            case .bytes(_, _, let shape): return shape
             }
         }
 
-        var byteCount: Int { shape.reduce(1, *) * dtype.byteCount }
+        var byteCount: Int {
+            if case .bytes(let data, _, _) = source { return data.count }
+            return dtype.byteCount(elements: shape.reduce(1, *))!
+        }
 
         /// Calls `body` with this entry's bytes in its dtype (converting a Float32 tensor first).
         func withBytes(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
@@ -61,6 +74,8 @@ public enum SafeTensors {
                 try body(UnsafeRawBufferPointer(start: t.data, count: t.count * 4))
             case .tensor(let t, let dtype):
                 try HalfTensor(t, dtype: dtype).withUnsafeBytes(body)
+            case .bytes(let data, _, _):
+                try data.withUnsafeBytes(body)
             }
         }
     }
@@ -91,6 +106,27 @@ public enum SafeTensors {
         try write(entries, metadata: metadata, to: url)
     }
 
+    /// Writes every tensor of `source` to `url`: the floating-point ones as `dtype`, the others
+    /// (integers, BOOL, the dtypes nothing here computes with) byte for byte as they are, so a
+    /// checkpoint's counters and masks survive a conversion. Returns how many of each.
+    @discardableResult
+    public static func write(converting source: SafeTensorsFile, to dtype: DType, metadata: [String: String]?,
+                             to url: URL) throws -> (converted: Int, copied: Int) {
+        var entries: [Entry] = []
+        var copied = 0
+        for key in source.keys {
+            let info = try source.info(key)
+            if info.dtype.convertsToFloat32 {
+                entries.append(Entry(key, try source.tensor(key), dtype: dtype))
+            } else {
+                entries.append(Entry(key, dtype: info.dtype, shape: info.shape, bytes: try source.bytes(key)))
+                copied += 1
+            }
+        }
+        try write(entries, metadata: metadata, to: url)
+        return (entries.count - copied, copied)
+    }
+
     /// The safetensors image of `entries` in memory.
     public static func encode(_ entries: [Entry], metadata: [String: String]? = nil) throws -> Data {
         let layout = try Layout(entries, metadata: metadata, file: "<memory>")
@@ -112,6 +148,17 @@ public enum SafeTensors {
                 }
                 guard seen.insert(entry.name).inserted else {
                     throw SafeTensorsError(.name, file: file, tensor: entry.name, "given twice")
+                }
+                if case .bytes(let data, let dtype, let shape) = entry.source {
+                    let count = shape.reduce(Optional(1)) { (product: Int?, d: Int) -> Int? in
+                        guard let product, d >= 0 else { return nil }
+                        let (value, overflow) = product.multipliedReportingOverflow(by: d)
+                        return overflow ? nil : value
+                    }
+                    guard let count, let needed = dtype.byteCount(elements: count), needed == data.count else {
+                        throw SafeTensorsError(.sizeMismatch, file: file, tensor: entry.name,
+                                               "\(data.count) bytes are not the elements of shape \(shape) of \(dtype)")
+                    }
                 }
             }
             ordered = entries.sorted { a, b in

@@ -6,7 +6,9 @@
 // `SafeTensorsFile` maps the file (private, copy-on-write: the file is opened read-only and never
 // changed), validates the whole header up front, and converts nothing until a tensor is asked for.
 // Every problem a file can have is a thrown `SafeTensorsError` naming the file and the tensor.
-// Supported dtypes: F32, F16, BF16 (see DType.swift); others are reported by name.
+// Every dtype of the format is read (SafeTensorsDType.swift): any tensor's bytes, integer tensors'
+// values, and Float32 tensors from the float dtypes; asking for a tensor in a form its dtype
+// cannot give (a Float32 tensor from I64 data, say) is an error naming the tensor and its dtype.
 
 import Foundation
 
@@ -29,15 +31,19 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
         case headerJSON
         /// A header entry lacks a field or has one of the wrong type (including `__metadata__`).
         case field
-        /// A dtype other than F32, F16, BF16.
+        /// A dtype name the format does not define.
         case unsupportedDType
+        /// A tensor asked for in a form its dtype cannot give: as Float32 from an integer, BOOL,
+        /// complex or sub-byte dtype, or as integers from a float dtype.
+        case unusableDType
         /// A shape with negative or non-integer dimensions, or too many elements.
         case shape
         /// data_offsets out of order or outside the data section.
         case offsets
         /// Two tensors' byte ranges overlap.
         case overlap
-        /// The byte range does not hold product(shape) elements of the dtype.
+        /// The byte range does not hold product(shape) elements of the dtype (or, for the sub-byte
+        /// dtypes, they do not fill whole bytes).
         case sizeMismatch
         /// No tensor of that name.
         case missingTensor
@@ -122,12 +128,14 @@ final class ByteRegion: @unchecked Sendable {
 
 /// One tensor's header entry.
 public struct SafeTensorInfo: Sendable, Equatable {
-    public let dtype: DType
+    public let dtype: SafeTensorsDType
     public let shape: [Int]
     /// Byte range within the data section (after the header).
     public let dataOffsets: Range<Int>
 
     public var count: Int { shape.reduce(1, *) }
+    /// Bytes the elements take in the file.
+    public var byteCount: Int { dataOffsets.count }
 }
 
 /// The parsed, validated header.
@@ -208,9 +216,9 @@ struct SafeTensorsHeader {
         guard let entry = value as? [String: Any] else { throw fail(.field, "entry is not a JSON object") }
         guard let dtypeValue = entry["dtype"] else { throw fail(.field, "missing field 'dtype'") }
         guard let dtypeName = dtypeValue as? String else { throw fail(.field, "field 'dtype' is not a string") }
-        guard let dtype = DType(rawValue: dtypeName) else {
-            let supported = DType.allCases.map(\.rawValue).joined(separator: ", ")
-            throw fail(.unsupportedDType, "dtype \(dtypeName) is not supported (\(supported))")
+        guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
+            let known = SafeTensorsDType.allCases.map(\.rawValue).joined(separator: ", ")
+            throw fail(.unsupportedDType, "dtype \(dtypeName) is not a safetensors dtype (\(known))")
         }
         guard let shapeValue = entry["shape"] else { throw fail(.field, "missing field 'shape'") }
         guard let shapeItems = shapeValue as? [Any] else { throw fail(.field, "field 'shape' is not an array") }
@@ -235,9 +243,13 @@ struct SafeTensorsHeader {
         guard end <= dataByteCount else {
             throw fail(.offsets, "data_offsets [\(begin), \(end)] run past the data section (\(dataByteCount) bytes)")
         }
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
-        guard !overflow, byteCount == end - begin else {
-            throw fail(.sizeMismatch, "shape \(shape) of \(dtype) needs \(overflow ? "too many" : "\(byteCount)") bytes "
+        guard let byteCount = dtype.byteCount(elements: count) else {
+            let (_, overflow) = count.multipliedReportingOverflow(by: dtype.bitCount)
+            throw fail(.sizeMismatch, overflow ? "shape \(shape) of \(dtype) needs too many bytes"
+                : "shape \(shape) of \(dtype) is \(count * dtype.bitCount) bits, not a whole number of bytes")
+        }
+        guard byteCount == end - begin else {
+            throw fail(.sizeMismatch, "shape \(shape) of \(dtype) needs \(byteCount) bytes "
                 + "but data_offsets [\(begin), \(end)] hold \(end - begin)")
         }
         return SafeTensorInfo(dtype: dtype, shape: shape, dataOffsets: begin..<end)
@@ -333,20 +345,75 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return info
     }
 
-    /// Tensor `key` in its file dtype, without conversion or copying.
+    /// First byte of tensor `key`'s data.
+    private func start(_ info: SafeTensorInfo) -> UnsafeRawPointer {
+        UnsafeRawPointer(region.base + 8 + header.headerByteCount + info.dataOffsets.lowerBound)
+    }
+
+    private func unusable(_ key: String, _ info: SafeTensorInfo, as form: String) -> SafeTensorsError {
+        SafeTensorsError(.unusableDType, file: path, tensor: key, "dtype \(info.dtype) cannot be used as \(form)")
+    }
+
+    /// Calls `body` with tensor `key`'s bytes as the file stores them (any dtype: row-major,
+    /// little-endian elements; F4 and F6 packed), without copying.
+    public func withUnsafeBytes<R>(of key: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let info = try info(key)
+        return try body(UnsafeRawBufferPointer(start: start(info), count: info.byteCount))
+    }
+
+    /// A copy of tensor `key`'s bytes as the file stores them (see `withUnsafeBytes(of:_:)`).
+    public func bytes(_ key: String) throws -> Data {
+        try withUnsafeBytes(of: key) { Data($0) }
+    }
+
+    /// The elements of integer or BOOL tensor `key` (BOOL as 0 and 1), row-major. Throws for the
+    /// float dtypes, and for a U64 value that Int64 cannot hold.
+    public func integers(_ key: String) throws -> [Int64] {
+        let info = try info(key)
+        guard info.dtype.isInteger else { throw unusable(key, info, as: "integers") }
+        let base = start(info)
+        return try (0..<info.count).map { i in
+            guard let value = integerValue(base, i, info.dtype) else {
+                throw SafeTensorsError(.unusableDType, file: path, tensor: key,
+                                       "element \(i) (\(base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) "
+                                       + "of dtype \(info.dtype) does not fit in Int64")
+            }
+            return value
+        }
+    }
+
+    /// The dtype `stored(key)` keeps tensor `key` in: its own for F32, F16 and BF16, F32 for the
+    /// other float dtypes. Throws for the dtypes that do not convert to Float32.
+    public func storedDType(_ key: String) throws -> DType {
+        let info = try info(key)
+        guard info.dtype.convertsToFloat32 else { throw unusable(key, info, as: "a Float32 tensor") }
+        return info.dtype.storageDType ?? .float32
+    }
+
+    /// Tensor `key` as weight storage: F32, F16 and BF16 data in its file dtype without conversion
+    /// or copying; F64 and F8 data converted to F32. Throws for the dtypes that do not convert to
+    /// Float32 (integers, BOOL, C64, F4, F6), naming the tensor and its dtype.
     public func stored(_ key: String) throws -> HalfTensor {
         let info = try info(key)
-        let start = region.base + 8 + header.headerByteCount + info.dataOffsets.lowerBound
-        return HalfTensor(dtype: info.dtype, shape: info.shape, bytes: UnsafeRawPointer(start), owner: region)
+        if let dtype = info.dtype.storageDType {
+            return HalfTensor(dtype: dtype, shape: info.shape, bytes: start(info), owner: region)
+        }
+        guard info.dtype.convertsToFloat32 else { throw unusable(key, info, as: "a Float32 tensor") }
+        let source = start(info)
+        return HalfTensor(dtype: .float32, shape: info.shape) { destination in
+            widenToFloat(destination.bindMemory(to: Float.self, capacity: info.count), from: source,
+                         dtype: info.dtype, count: info.count)
+        }
     }
 
     /// Tensor `key` as Float32: a zero-copy view of F32 data aligned to 4 bytes (do not write to
-    /// it), otherwise a converted copy.
+    /// it), otherwise a converted copy. Throws for the dtypes that do not convert to Float32.
     public func tensor(_ key: String) throws -> Tensor {
         try stored(key).float()
     }
 
-    /// Every tensor as Float32, by name.
+    /// Every tensor as Float32, by name (throws naming the first tensor whose dtype does not
+    /// convert).
     public func tensors() throws -> [String: Tensor] {
         var out = [String: Tensor]()
         for key in keys { out[key] = try tensor(key) }

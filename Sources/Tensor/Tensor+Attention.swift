@@ -14,13 +14,16 @@ extension Tensor {
                      "attention: q \(q.shape), k \(k.shape), v \(v.shape)")
         let s = scale ?? 1 / Float(d).squareRoot()
         let out = Tensor(uninitialized: [heads, nq, dv])
+        let configuration = KernelConfiguration.current
         AttentionKernel.forward(out: out.data, q: q.data, k: k.data, v: v.data, heads: heads,
-                                nq: nq, nk: nk, d: d, dv: dv, scale: s)
+                                nq: nq, nk: nk, d: d, dv: dv, scale: s,
+                                queryChunk: configuration.attentionQueryChunk,
+                                keyBlock: configuration.attentionKeyBlock)
         return out.recorded("attention", [q, k, v]) { g in
             let dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dvT = Tensor(zeros: v.shape)
             AttentionKernel.backward(dq: dq.data, dk: dk.data, dvOut: dvT.data, dOut: g.data,
                                      q: q.data, k: k.data, v: v.data, heads: heads, nq: nq, nk: nk,
-                                     d: d, dv: dv, scale: s)
+                                     d: d, dv: dv, scale: s, queryChunk: configuration.attentionQueryChunk)
             return [q.requiresGrad ? dq : nil, k.requiresGrad ? dk : nil, v.requiresGrad ? dvT : nil]
         }
     }

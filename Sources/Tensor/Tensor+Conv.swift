@@ -16,118 +16,26 @@ extension Tensor {
                                kernelH: weight.shape[2], kernelW: weight.shape[3], stride: stride,
                                padding: padding)
         precondition(g.outH > 0 && g.outW > 0, "conv2d: empty output for input \(x.shape)")
-        let hw = g.outH * g.outW, inSize = g.channels * g.height * g.width
         let out = Tensor(uninitialized: [n, o, g.outH, g.outW])
         // Small images (the UNet's 18x18 and 9x9 levels) share one GEMM in groups, so the GEMM's
-        // column count stays near 1024 instead of hw; the product is then scattered per image.
-        let group = min(n, max(1, 1024 / hw))
+        // column count stays near 1024 instead of outH·outW (kernels in Kernels/Conv.swift).
+        let group = min(n, max(1, 1024 / (g.outH * g.outW)))
         if group == 1 {
-            conv2dInBands(out: out, x: x, weight: weight, bias: bias, geometry: g)
+            conv2dInBands(out.data, x.data, weight.data, bias?.data, images: n, outChannels: o, g,
+                          scratchLimit: KernelConfiguration.current.im2colScratchLimit)
         } else {
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patch * hw * group)
-            let product = UnsafeMutablePointer<Float>.allocate(capacity: o * hw * group)
-            defer { col.deallocate(); product.deallocate() }
-            var first = 0
-            while first < n {
-                let count = min(group, n - first)
-                for j in 0..<count {
-                    im2col(col + j * hw, x.data + (first + j) * inSize, g, rowStride: count * hw)
-                }
-                BLAS.sgemm(m: o, n: count * hw, k: g.patch, a: weight.data, lda: g.patch, b: col,
-                           ldb: count * hw, c: product, ldc: count * hw)
-                for j in 0..<count {
-                    let dst = out.data + (first + j) * o * hw
-                    for c in 0..<o {
-                        let src = product + c * count * hw + j * hw, d = dst + c * hw
-                        if let bias {
-                            let bc = bias.data[c]
-                            for i in 0..<hw { d[i] = src[i] + bc }
-                        } else {
-                            d.update(from: src, count: hw)
-                        }
-                    }
-                }
-                first += count
-            }
+            conv2dGrouped(out.data, x.data, weight.data, bias?.data, images: n, outChannels: o, g, group: group)
         }
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return out.recorded("conv2d", inputs) { grad in
-            conv2dBackward(grad, x: x, weight: weight, hasBias: bias != nil, geometry: g)
+            let dx = x.requiresGrad ? Tensor(zeros: x.shape) : nil
+            let dw = weight.requiresGrad ? Tensor(zeros: weight.shape) : nil
+            conv2dBackward(dx: dx?.data, dw: dw?.data, grad.data, x.data, weight.data, images: n,
+                           outChannels: o, g)
+            var grads: [Tensor?] = [dx, dw]
+            if bias != nil { grads.append(grad.sum(axes: [0, 2, 3])) }
+            return grads
         }
-    }
-
-    /// Largest im2col scratch buffer (in floats) the forward convolution of one image uses: 8M
-    /// floats = 32 MB. Larger images are convolved in bands of output rows, each band one im2col
-    /// and one GEMM writing its columns of the output in place, so the scratch no longer grows
-    /// with the image (a whole-image im2col of the VAE decoder's 128-channel 3x3 convolution at
-    /// 576x576 is 1.5 GB). A band is never narrower than one output row.
-    nonisolated(unsafe) public static var im2colScratchLimit = 8 << 20
-
-    /// out[i] = conv(x[i]) for every image, im2col + GEMM over bands of output rows (pointwise
-    /// convolutions read the input directly, no scratch).
-    static func conv2dInBands(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor?, geometry g: Conv2DGeometry) {
-        let n = x.shape[0], o = weight.shape[0], hw = g.outH * g.outW
-        let inSize = g.channels * g.height * g.width
-        let bandRows = g.isPointwise ? g.outH : max(1, min(g.outH, im2colScratchLimit / max(1, g.patch * g.outW)))
-        let col = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patch * bandRows * g.outW)
-        defer { col?.deallocate() }
-        for i in 0..<n {
-            let dst = out.data + i * o * hw
-            if let bias {
-                for c in 0..<o { (dst + c * hw).update(repeating: bias.data[c], count: hw) }
-            }
-            var y0 = 0
-            while y0 < g.outH {
-                let rows = min(bandRows, g.outH - y0), columns = rows * g.outW
-                let b: UnsafePointer<Float>
-                if let col {
-                    im2col(col, x.data + i * inSize, g, outRows: y0..<(y0 + rows))
-                    b = UnsafePointer(col)
-                } else {
-                    b = UnsafePointer(x.data + i * inSize)
-                }
-                // out[:, y0·outW ..< (y0 + rows)·outW] (+)= W[O, patch] · col[patch, columns]
-                BLAS.sgemm(m: o, n: columns, k: g.patch, a: weight.data, lda: g.patch, b: b, ldb: columns,
-                           beta: bias == nil ? 0 : 1, c: dst + y0 * g.outW, ldc: hw)
-                y0 += rows
-            }
-        }
-    }
-
-    static func conv2dBackward(_ grad: Tensor, x: Tensor, weight: Tensor, hasBias: Bool,
-                               geometry g: Conv2DGeometry) -> [Tensor?] {
-        let n = x.shape[0], o = weight.shape[0], hw = g.outH * g.outW
-        let inSize = g.channels * g.height * g.width
-        let dx = x.requiresGrad ? Tensor(zeros: x.shape) : nil
-        let dw = weight.requiresGrad ? Tensor(zeros: weight.shape) : nil
-        let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patch * hw)
-        defer { col.deallocate() }
-        for i in 0..<n {
-            let gi = grad.data + i * o * hw
-            if let dw {
-                // dW[O, patch] += g[O, hw] · colᵀ
-                let b: UnsafePointer<Float>
-                if g.isPointwise { b = UnsafePointer(x.data + i * inSize) } else {
-                    im2col(col, x.data + i * inSize, g); b = UnsafePointer(col)
-                }
-                BLAS.sgemm(transB: true, m: o, n: g.patch, k: hw, a: gi, lda: hw, b: b, ldb: hw,
-                           beta: 1, c: dw.data, ldc: g.patch)
-            }
-            if let dx {
-                // dcol[patch, hw] = Wᵀ · g, then scattered back to the image.
-                if g.isPointwise {
-                    BLAS.sgemm(transA: true, m: g.patch, n: hw, k: o, a: weight.data, lda: g.patch,
-                               b: gi, ldb: hw, c: dx.data + i * inSize, ldc: hw)
-                } else {
-                    BLAS.sgemm(transA: true, m: g.patch, n: hw, k: o, a: weight.data, lda: g.patch,
-                               b: gi, ldb: hw, c: col, ldc: hw)
-                    col2imAdd(dx.data + i * inSize, col, g)
-                }
-            }
-        }
-        var grads: [Tensor?] = [dx, dw]
-        if hasBias { grads.append(grad.sum(axes: [0, 2, 3])) }
-        return grads
     }
 
     /// Convolution over frames: x [B, C, T, H, W], weight [O, C, k, 1, 1], bias [O], zero padding

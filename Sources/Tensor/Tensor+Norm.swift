@@ -3,10 +3,10 @@
 //
 // Group norm over [N, C, *]: statistics per (n, group) over C/G channels and every trailing
 // position, so a video laid out [B, C, T, H, W] gets statistics over all its frames, as sgm's
-// temporal resblocks need, while (B·T, C, H, W) gets per-frame statistics.
+// temporal resblocks need, while (B·T, C, H, W) gets per-frame statistics. The backward
+// kernels and their twin are in Kernels/Norm.swift.
 
 import CKernels
-import Dispatch
 import Foundation
 
 extension Tensor {
@@ -80,9 +80,9 @@ extension Tensor {
                     }
                 }
             }
-            return normBackward(upstream, x: x, rows: n * groups, segments: cpg, segmentLength: spatial,
-                                firstChannel: { row in (row % groups) * cpg }, channels: c, means: means,
-                                rstds: rstds, weight: weight, hasBias: bias != nil)
+            let grads = normBackward(upstream, x: x, layout: NormLayout.groupNorm(shape: x.shape, groups: groups),
+                                     means: means, rstds: rstds, weight: weight, inputGradient: x.requiresGrad)
+            return grads.inputOrder(weight: weight, hasBias: bias != nil)
         }
     }
 
@@ -123,117 +123,20 @@ extension Tensor {
         if let bias { inputs.append(bias) }
         let x = self
         return out.recorded("layerNorm", inputs) { g in
-            normBackward(g, x: x, rows: rows, segments: d, segmentLength: 1,
-                         firstChannel: { _ in 0 }, channels: d,
-                         means: means, rstds: rstds, weight: weight, hasBias: bias != nil)
+            normBackward(g, x: x, layout: NormLayout.layerNorm(shape: x.shape), means: means, rstds: rstds,
+                         weight: weight, inputGradient: x.requiresGrad)
+                .inputOrder(weight: weight, hasBias: bias != nil)
         }
     }
 }
 
-/// Which backward the norms use: the vectorised C kernels (default), or the readable Swift loops
-/// they replaced, kept as their twin for tests.
-public enum NormBackwardKernel {
-    nonisolated(unsafe) public static var useReference = false
-}
-
-/// Shared backward of group and layer norm. Each normalised row has its mean and rstd and is
-/// `segments` runs of `segmentLength` elements; run s of row r has affine channel
-/// `firstChannel(r) + s` (group norm: a run per channel of the group; layer norm: a run per element).
-/// dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = g·w; dw = Σ g·x̂; db = Σ g.
-private func normBackward(_ g: Tensor, x: Tensor, rows: Int, segments: Int, segmentLength: Int,
-                          firstChannel: @escaping (Int) -> Int, channels: Int,
-                          means: [Float], rstds: [Float], weight: Tensor?, hasBias: Bool) -> [Tensor?] {
-    let rowSize = segments * segmentLength
-    let dx = x.requiresGrad ? Tensor(uninitialized: x.shape) : nil
-    // One dw/db accumulator per worker, summed at the end (no write races, bounded memory).
-    let workers = max(1, min(Parallel.threadCount, rows))
-    var dwPartial = [Double](repeating: 0, count: workers * channels)
-    var dbPartial = [Double](repeating: 0, count: workers * channels)
-    let xs = x.data, gs = g.data, w = weight?.data
-    let reference = NormBackwardKernel.useReference
-    dwPartial.withUnsafeMutableBufferPointer { dwBuf in
-        dbPartial.withUnsafeMutableBufferPointer { dbBuf in
-            let dwAll = dwBuf.baseAddress!, dbAll = dbBuf.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let dwp = dwAll + worker * channels, dbp = dbAll + worker * channels
-                for r in (worker * rows / workers)..<((worker + 1) * rows / workers) {
-                    let mean = means[r], rstd = rstds[r], c0 = firstChannel(r)
-                    let xr = xs + r * rowSize, gr = gs + r * rowSize
-                    let o = dx.map { $0.data + r * rowSize }
-                    if reference {
-                        normRowBackwardReference(o, dwp, dbp, gr, xr, w, segments: segments,
-                                                 segmentLength: segmentLength, firstChannel: c0,
-                                                 mean: mean, rstd: rstd)
-                    } else if segmentLength == 1 {
-                        // Layer norm: the row is one run per channel, all of it in one kernel call.
-                        ck_layer_norm_row_backward(o, dwp + c0, dbp + c0, gr, xr, w.map { $0 + c0 },
-                                                   rowSize, mean, rstd)
-                    } else {
-                        var sumD: Double = 0, sumDX: Double = 0
-                        for s in 0..<segments {
-                            let ch = c0 + s, wc = w?[ch] ?? 1
-                            var sumG: Float = 0, sumGXhat: Float = 0
-                            ck_norm_run_sums(gr + s * segmentLength, xr + s * segmentLength, segmentLength,
-                                             mean, rstd, &sumG, &sumGXhat)
-                            dwp[ch] += Double(sumGXhat); dbp[ch] += Double(sumG)
-                            sumD += Double(sumG * wc); sumDX += Double(sumGXhat * wc)
-                        }
-                        guard let o else { continue }
-                        normRowInputGradient(o, gr, xr, w, segments: segments, segmentLength: segmentLength,
-                                             firstChannel: c0, mean: mean, rstd: rstd, sumD: sumD, sumDX: sumDX)
-                    }
-                }
-            }
-        }
-    }
-    func reduce(_ partial: [Double]) -> Tensor {
-        var acc = [Double](repeating: 0, count: channels)
-        for k in 0..<workers { for ch in 0..<channels { acc[ch] += partial[k * channels + ch] } }
-        return Tensor(shape: [channels], scalars: acc.map { Float($0) })
-    }
-    var grads: [Tensor?] = [dx]
-    if let weight { grads.append(weight.requiresGrad ? reduce(dwPartial) : nil) }
-    if hasBias { grads.append(reduce(dbPartial)) }
-    return grads
-}
-
-/// The readable twin of the norm backward kernels: one row, Float sums per run in order.
-private func normRowBackwardReference(_ o: UnsafeMutablePointer<Float>?, _ dwp: UnsafeMutablePointer<Double>,
-                                      _ dbp: UnsafeMutablePointer<Double>, _ gr: UnsafePointer<Float>,
-                                      _ xr: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, segments: Int,
-                                      segmentLength: Int, firstChannel c0: Int, mean: Float, rstd: Float) {
-    var sumD: Double = 0, sumDX: Double = 0
-    for s in 0..<segments {
-        let ch = c0 + s, wc = w?[ch] ?? 1
-        var segDW: Float = 0, segDB: Float = 0, segD: Float = 0, segDX: Float = 0
-        for i in (s * segmentLength)..<((s + 1) * segmentLength) {
-            let xhat = (xr[i] - mean) * rstd
-            segDW += gr[i] * xhat
-            segDB += gr[i]
-            segD += gr[i] * wc
-            segDX += gr[i] * wc * xhat
-        }
-        dwp[ch] += Double(segDW); dbp[ch] += Double(segDB)
-        sumD += Double(segD); sumDX += Double(segDX)
-    }
-    guard let o else { return }
-    normRowInputGradient(o, gr, xr, w, segments: segments, segmentLength: segmentLength,
-                         firstChannel: c0, mean: mean, rstd: rstd, sumD: sumD, sumDX: sumDX)
-}
-
-/// dx of one row from its sums Σ g·w and Σ g·w·x̂ (shared by group norm and the twin; each
-/// element on its own, so the loops vectorise as they are).
-private func normRowInputGradient(_ o: UnsafeMutablePointer<Float>, _ gr: UnsafePointer<Float>,
-                                  _ xr: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, segments: Int,
-                                  segmentLength: Int, firstChannel c0: Int, mean: Float, rstd: Float,
-                                  sumD: Double, sumDX: Double) {
-    let rowSize = segments * segmentLength
-    let mD = Float(sumD / Double(rowSize)), mDX = Float(sumDX / Double(rowSize))
-    for s in 0..<segments {
-        let wc = w?[c0 + s] ?? 1
-        for i in (s * segmentLength)..<((s + 1) * segmentLength) {
-            let xhat = (xr[i] - mean) * rstd
-            o[i] = rstd * (gr[i] * wc - mD - xhat * mDX)
-        }
+extension NormGradients {
+    /// The gradients in the order of the op's inputs: x, then weight and bias where the op had them
+    /// (nil for a weight that needs no gradient).
+    func inputOrder(weight: Tensor?, hasBias: Bool) -> [Tensor?] {
+        var grads: [Tensor?] = [dx]
+        if let weight { grads.append(weight.requiresGrad ? dw : nil) }
+        if hasBias { grads.append(db) }
+        return grads
     }
 }

@@ -54,11 +54,4 @@ extension Tensor {
     }
 
     public func mean() -> Tensor { sum() * (1 / Float(max(count, 1))) }
-
-    /// Largest element (no gradient).
-    public func maxElement() -> Float {
-        var m = -Float.infinity
-        for i in 0..<count { m = Swift.max(m, data[i]) }
-        return m
-    }
 }

@@ -33,16 +33,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// EMA decay of the weights; nil for none.
     public var emaDecay: Float?
     /// true: the EMA's decay warms up as sgm's LitEma does by default (`ExponentialMovingAverage`);
-    /// nil: a constant decay (LitEma's `use_num_upates=False`; also what a run folder from before
-    /// the warm-up existed records, so such a run resumes as it ran, with `--no-ema-warmup`).
+    /// nil: a constant decay (LitEma's `use_num_upates=False`; also what a run folder without this
+    /// setting records, so it resumes with the constant decay it ran with).
     public var emaWarmUp: Bool?
     public var seed: UInt64 = 0
     /// The learning rate after the warm-up; nil: constant (sgm's video finetuning default).
     public var decay: LearningRateDecay?
     /// Settings of the loss (e.g. the noise-level distribution) that a resumed run must repeat to
-    /// continue the same curve; nil in run folders from before they were recorded, which could
-    /// only use the defaults.
-    public var objective: [String: Float]?
+    /// continue the same curve; nil in run folders that record none, which use the defaults.
+    public var objective: ObjectiveSettings?
 
     public init(steps: Int, optimizer: AdamWConfig = AdamWConfig(), warmupSteps: Int = 0,
                 gradientAccumulation: Int = 1, maxGradientNorm: Float? = 1, checkpointEvery: Int = 100,
@@ -67,6 +66,78 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             return peak * 0.5 * (1 + cos(Float.pi * progress))
         }
     }
+}
+
+/// The loss's settings as a run records them in config.json under "objective" (snake_case keys);
+/// a field is present only where the run set it, so a run that used a default resumes whether or
+/// not the default is spelled out.
+public struct ObjectiveSettings: Codable, Equatable, Sendable {
+    /// ln σ ~ N(pMean, pStd²) for the UNet's and decoder's noise levels.
+    public var pMean: Float?
+    public var pStd: Float?
+    /// ln σ_aug ~ N(condAugLogMean, condAugLogStd²) for the conditioning frame's noise.
+    public var condAugLogMean: Float?
+    public var condAugLogStd: Float?
+    /// The UNet's image-space term: its weight, the frames decoded per video, the LPIPS weight.
+    public var decodedLossWeight: Float?
+    public var decodedFrames: Int?
+    public var perceptualWeight: Float?
+    /// The decoder stage: share of steps decoding the encoder's own latents.
+    public var cleanFraction: Float?
+    /// The decoder stage's new decoder: its base width and whether it was widened from the old one.
+    public var decoderChannels: Int?
+    public var decoderWidened: Bool?
+
+    public init(pMean: Float? = nil, pStd: Float? = nil) {
+        self.pMean = pMean
+        self.pStd = pStd
+    }
+
+    /// The settings present, by their config.json names (`p_mean`: "1.0").
+    public var recordedValues: [String: String] {
+        var out: [String: String] = [:]
+        func put(_ key: CodingKeys, _ value: Any?) { if let value { out[key.rawValue] = "\(value)" } }
+        put(.pMean, pMean); put(.pStd, pStd)
+        put(.condAugLogMean, condAugLogMean); put(.condAugLogStd, condAugLogStd)
+        put(.decodedLossWeight, decodedLossWeight); put(.decodedFrames, decodedFrames)
+        put(.perceptualWeight, perceptualWeight); put(.cleanFraction, cleanFraction)
+        put(.decoderChannels, decoderChannels); put(.decoderWidened, decoderWidened)
+        return out
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pMean = "p_mean", pStd = "p_std"
+        case condAugLogMean = "cond_aug_log_mean", condAugLogStd = "cond_aug_log_std"
+        case decodedLossWeight = "decoded_loss_weight", decodedFrames = "decoded_frames"
+        case perceptualWeight = "perceptual_weight", cleanFraction = "clean_fraction"
+        case decoderChannels = "decoder_channels", decoderWidened = "decoder_widened"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        pMean = try c.decodeIfPresent(Float.self, forKey: .pMean)
+        pStd = try c.decodeIfPresent(Float.self, forKey: .pStd)
+        condAugLogMean = try c.decodeIfPresent(Float.self, forKey: .condAugLogMean)
+        condAugLogStd = try c.decodeIfPresent(Float.self, forKey: .condAugLogStd)
+        decodedLossWeight = try c.decodeIfPresent(Float.self, forKey: .decodedLossWeight)
+        decodedFrames = try c.decodeIfPresent(Int.self, forKey: .decodedFrames)
+        perceptualWeight = try c.decodeIfPresent(Float.self, forKey: .perceptualWeight)
+        cleanFraction = try c.decodeIfPresent(Float.self, forKey: .cleanFraction)
+        decoderChannels = try c.decodeIfPresent(Int.self, forKey: .decoderChannels)
+        // Runs that stored every setting as a number wrote this flag as 1.
+        if let flag = try? c.decodeIfPresent(Bool.self, forKey: .decoderWidened) {
+            decoderWidened = flag
+        } else {
+            decoderWidened = try c.decodeIfPresent(Float.self, forKey: .decoderWidened).map { $0 != 0 }
+        }
+    }
+}
+
+/// The value inside an optional (nested optionals too), or nil for none; other values as they are.
+func unwrappedOptional(_ value: Any) -> Any? {
+    let mirror = Mirror(reflecting: value)
+    guard mirror.displayStyle == .optional else { return value }
+    return mirror.children.first.map { unwrappedOptional($0.value) } ?? nil
 }
 
 /// How the learning rate falls after the warm-up.
@@ -143,17 +214,12 @@ public final class TrainingRun {
     /// `objective.p_mean`), each as `name (run: X, requested: Y)`, so a refused resume says what
     /// to repeat.
     static func differingFields(_ saved: TrainingConfig, _ requested: TrainingConfig) -> [String] {
-        func unwrapped(_ value: Any) -> Any? {
-            let mirror = Mirror(reflecting: value)
-            guard mirror.displayStyle == .optional else { return value }
-            return mirror.children.first.map { unwrapped($0.value) } ?? nil
-        }
         func fields(_ c: TrainingConfig) -> [String: String] {
             var out: [String: String] = [:]
             for child in Mirror(reflecting: c).children {
-                guard let label = child.label, let value = unwrapped(child.value) else { continue }
-                if let entries = value as? [String: Float] {
-                    for (name, v) in entries { out["\(label).\(name)"] = "\(v)" }
+                guard let label = child.label, let value = unwrappedOptional(child.value) else { continue }
+                if let objective = value as? ObjectiveSettings {
+                    for (name, v) in objective.recordedValues { out["\(label).\(name)"] = v }
                 } else if Mirror(reflecting: value).displayStyle == .struct {
                     for field in Mirror(reflecting: value).children {
                         if let name = field.label { out["\(label).\(name)"] = "\(field.value)" }

@@ -25,8 +25,7 @@ extension SVDMV.Bench {
         var repeats = 2
         @Option(help: "Only cases whose name contains this text.")
         var filter: String?
-        @Flag(help: "Print JSON lines instead of a table.")
-        var json = false
+        @OptionGroup var output: BenchOutputOptions
         @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
@@ -37,25 +36,53 @@ extension SVDMV.Bench {
         func run() throws {
             memory.apply()
             let bench = OpBenchmarks(frames: frames, repeats: repeats, filter: filter)
-            if !json {
-                print("BLAS: \(BLAS.configuration)")
-                print("case                        GFLOP    seconds   GFLOP/s  of ceiling  shape")
-            }
+            output.header("BLAS: \(BLAS.configuration)\n"
+                          + "case                        GFLOP    seconds   GFLOP/s  of ceiling  shape")
             var ceiling: Double?
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
             _ = bench.run { r in
                 if r.name == "sgemm_ceiling" { ceiling = r.gflops }
-                if json {
-                    print(String(decoding: try! encoder.encode(r), as: UTF8.self))
-                } else {
+                output.emit(r) {
                     let pct = ceiling.map { String(format: "%5.1f%%", 100 * r.gflops / $0) } ?? ""
                     let name = r.name.padding(toLength: 24, withPad: " ", startingAt: 0)
-                    print(name + String(format: " %8.2f %10.4f %9.1f %@  ", r.gflop, r.seconds, r.gflops, pct) + r.shape)
+                    return name + String(format: " %8.2f %10.4f %9.1f %@  ", r.gflop, r.seconds, r.gflops, pct) + r.shape
                 }
             }
         }
     }
+}
+
+/// Every benchmark's output: a readable table or text, or with `--json` one JSON line per result
+/// (sorted keys), which the Scripts/bench drivers read.
+struct BenchOutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON lines instead of text.")
+    var json = false
+
+    /// Prints `text` unless the output is JSON.
+    func header(_ text: String) { if !json { print(text) } }
+
+    /// Prints `record` as a JSON line, or `text()`.
+    func emit<Record: Encodable>(_ record: Record, text: () -> String) {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            do { print(String(decoding: try encoder.encode(record), as: UTF8.self)) } catch {
+                print("{\"error\": \"\(error)\"}")
+            }
+        } else {
+            print(text())
+        }
+        fflush(stdout)
+    }
+}
+
+/// One timing of a single-call benchmark (`bench lpips`, `bench clip`), as its JSON line.
+struct SingleCallTiming: Encodable {
+    var name: String
+    var size: Int
+    var images: Int?
+    var pairs: Int?
+    var seconds: Double
+    var threads = Parallel.threadCount
 }
 
 /// The timing options and loop of the single-call benchmarks (`bench lpips`, `bench clip`): one
@@ -63,8 +90,11 @@ extension SVDMV.Bench {
 struct FastestOfRepeats: ParsableArguments {
     @Option(help: "Timed repetitions after one warm-up call; the fastest is reported.")
     var repeats = 3
-    @Flag(help: "Print one JSON line instead of text.")
-    var json = false
+    @OptionGroup var output: BenchOutputOptions
+
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+    }
 
     /// Seconds of the fastest timed call of `call`.
     func seconds(_ call: () -> Void) -> Double {

@@ -29,7 +29,7 @@ extension SVDMV.Bench {
 
         func validate() throws {
             guard size >= 32 else { throw ValidationError("--size must be at least 32") }
-            guard images >= 1, timing.repeats >= 1 else { throw ValidationError("--images and --repeats must be at least 1") }
+            guard images >= 1 else { throw ValidationError("--images must be at least 1") }
         }
 
         func run() throws {
@@ -39,11 +39,9 @@ extension SVDMV.Bench {
             let x = g.rand([images, 3, size, size])
             let embed = { GradMode.withoutGradients { tower(CLIPPreprocess.evaluationTransform(x)) } }
             let best = timing.seconds { _ = embed() }
-            if timing.json {
-                print("{\"name\": \"clip_\(model.rawValue)\", \"size\": \(size), \"images\": \(images), \"seconds\": \(best), \"threads\": \(Parallel.threadCount)}")
-            } else {
-                print(String(format: "CLIP %@ %dx%d, %d image(s): %.3f s per call (%d threads)",
-                             model.rawValue, size, size, images, best, Parallel.threadCount))
+            timing.output.emit(SingleCallTiming(name: "clip_\(model.rawValue)", size: size, images: images, seconds: best)) {
+                String(format: "CLIP %@ %dx%d, %d image(s): %.3f s per call (%d threads)",
+                       model.rawValue, size, size, images, best, Parallel.threadCount)
             }
         }
     }

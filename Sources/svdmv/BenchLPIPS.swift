@@ -1,4 +1,4 @@
-// `svdmv bench-lpips`: time LPIPS distances on random image pairs (the evaluator's per-view cost);
+// `svdmv bench lpips`: time LPIPS distances on random image pairs (the evaluator's per-view cost);
 // Scripts/bench/lpips_bench.sh runs it beside its PyTorch twin (Scripts/bench/lpips_torch.py).
 
 import ArgumentParser
@@ -22,7 +22,7 @@ extension SVDMV.Bench {
 
         func validate() throws {
             guard size >= 32 else { throw ValidationError("--size must be at least 32") }
-            guard pairs >= 1, timing.repeats >= 1 else { throw ValidationError("--pairs and --repeats must be at least 1") }
+            guard pairs >= 1 else { throw ValidationError("--pairs must be at least 1") }
         }
 
         func run() throws {
@@ -31,11 +31,9 @@ extension SVDMV.Bench {
             var g = TorchGenerator(seed: 0)
             let x0 = g.rand([pairs, 3, size, size]) * 2 - 1, x1 = g.rand([pairs, 3, size, size]) * 2 - 1
             let best = timing.seconds { _ = model(x0, x1) }
-            if timing.json {
-                print("{\"name\": \"lpips_\(net.rawValue)\", \"size\": \(size), \"pairs\": \(pairs), \"seconds\": \(best), \"threads\": \(Parallel.threadCount)}")
-            } else {
-                print(String(format: "LPIPS-%@ %dx%d, %d pair(s): %.3f s per call (%d threads)",
-                             net.rawValue, size, size, pairs, best, Parallel.threadCount))
+            timing.output.emit(SingleCallTiming(name: "lpips_\(net.rawValue)", size: size, pairs: pairs, seconds: best)) {
+                String(format: "LPIPS-%@ %dx%d, %d pair(s): %.3f s per call (%d threads)",
+                       net.rawValue, size, size, pairs, best, Parallel.threadCount)
             }
         }
     }

@@ -104,22 +104,25 @@ extension SVDMV.Bench {
 
         @Option(help: "Image size in pixels (latent = size / 8).")
         var size = 576
-        @Option(help: "Frames decoded in one call (SV3DSampler's decoding chunk).")
+        @Option(help: "Frames decoded in one call (StableVideoSampler's decoding chunk).")
         var frames = 1
         @Option(name: .customLong("im2col-scratch-mib"), help: "Largest im2col scratch in MiB; 0 = whole images (the scratch before banding).")
-        var im2colScratchMiB = Tensor.im2colScratchLimit * 4 >> 20
+        var im2colScratchMiB = KernelConfiguration.standard.im2colScratchLimit * 4 >> 20
         @OptionGroup var memory: MemoryOptions
 
         func run() throws {
             memory.apply()
-            Tensor.im2colScratchLimit = im2colScratchMiB == 0 ? Int.max / 8 : im2colScratchMiB << 18
+            var kernels = KernelConfiguration.standard
+            kernels.im2colScratchLimit = im2colScratchMiB == 0 ? Int.max / 8 : im2colScratchMiB << 18
             let decoder = VAEDecoder(config: .sv3dFirstStage)
             decoder.initializeRandomly(seed: 0)
             var g = TorchGenerator(seed: 1)
             let z = g.randn([frames, 4, size / 8, size / 8])
             let before = ProcessMemory.resident
             let start = DispatchTime.now().uptimeNanoseconds
-            let image = GradMode.withoutGradients { decoder(z, frameCount: 1) }
+            let image = KernelConfiguration.$current.withValue(kernels) {
+                GradMode.withoutGradients { decoder(z, frameCount: 1) }
+            }
             print(String(format: "decoder %dx%d, %d frame(s), im2col scratch %@: %.2f s, output %@, resident before %@, peak %@",
                          size, size, frames, im2colScratchMiB == 0 ? "whole image" : "\(im2colScratchMiB) MiB",
                          seconds(since: start), "\(image.shape)", gib(before), gib(ProcessMemory.peakResident)))

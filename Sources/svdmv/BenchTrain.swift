@@ -23,8 +23,7 @@ extension SVDMV.Bench {
         var warmup = 1
         @Option(help: "Timed runs of each step; the median is reported.")
         var repeats = 5
-        @Flag(help: "Print JSON lines instead of text.")
-        var json = false
+        @OptionGroup var output: BenchOutputOptions
         @OptionGroup var memory: MemoryOptions
 
         var selectedModels: [UNetBenchmarkModel] {
@@ -62,24 +61,15 @@ extension SVDMV.Bench {
             memory.apply()
             let bench = UNetStepBenchmarks(models: try selectedModels, steps: try selectedSteps, frames: frames,
                                            warmup: warmup, repeats: repeats)
-            if !json {
-                print("BLAS: \(BLAS.configuration), \(Parallel.threadCount) threads")
-                for m in try selectedModels {
-                    print("\(m.name): \(m.summary)")
-                }
-                print("step            parameters  median s  steps/s  samples")
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
+            output.header((["BLAS: \(BLAS.configuration), \(Parallel.threadCount) threads"]
+                           + (try selectedModels).map { "\($0.name): \($0.summary)" }
+                           + ["step            parameters  median s  steps/s  samples"]).joined(separator: "\n"))
             _ = bench.run { r in
-                if json {
-                    print(String(decoding: try! encoder.encode(r), as: UTF8.self))
-                } else {
+                output.emit(r) {
                     let name = r.name.padding(toLength: 14, withPad: " ", startingAt: 0)
                     let samples = r.samples.map { String(format: "%.3f", $0) }.joined(separator: " ")
-                    print(name + String(format: " %11d %9.3f %8.2f  ", r.parameters, r.median, 1 / r.median) + samples)
+                    return name + String(format: " %11d %9.3f %8.2f  ", r.parameters, r.median, 1 / r.median) + samples
                 }
-                fflush(stdout)
             }
         }
     }

@@ -262,7 +262,7 @@ extension SVDMV.Dataset {
             options.workers = threads
             let loader = MVImgNetLoader(options: options)
             let captures = try MVImgNetCapture.discover(root: URL(fileURLWithPath: root))
-            guard !captures.isEmpty else { throw ValidationError("no captures under \(root)") }
+            guard !captures.isEmpty else { throw CommandError("no captures under \(root)") }
             for capture in captures { _ = try loader.load(capture) }
             var times: [Double] = []
             for _ in 0..<repeats {
@@ -282,6 +282,3 @@ extension SVDMV.Dataset {
     }
 }
 
-#if os(Linux)
-
-#endif

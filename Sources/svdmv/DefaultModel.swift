@@ -1,4 +1,4 @@
-// The bundled default model (issue 6): a small SV3D_p-structured model trained by
+// The bundled default model (Evaluation/default-model.md): a small SV3D_p-structured model trained by
 // Scripts/train-default-model, shipped as a resource of the svdmv executable with an example
 // input image. Looked up by hand instead of through SwiftPM's `Bundle.module`, which stops the
 // program when the resource folder is missing (for example, a binary copied elsewhere alone).

@@ -9,7 +9,6 @@ import Metrics
 import Models
 import Tensor
 
-extension LPIPSNet: ExpressibleByArgument {}
 extension SSIMConvention: ExpressibleByArgument {}
 
 /// The MLP activation of the CLIP weights, which shapes cannot tell.
@@ -46,10 +45,7 @@ extension SVDMV {
         var protocolName: String?
         @Option(help: ArgumentHelp("Leave out this view index on both sides (e.g. 0, the conditioning view); overrides the protocol.", valueName: "n"))
         var excludeInputView: Int?
-        @Option(help: "LPIPS trunk (default: the protocol's, else vgg as SyncDreamer).")
-        var lpips: LPIPSNet?
-        @Option(help: ArgumentHelp("Folder holding alex.safetensors / vgg.safetensors (default $SVDMV_LPIPS_DIR or ~/.cache/svdmv/lpips).", valueName: "dir"))
-        var lpipsWeights: String?
+        @OptionGroup(title: "LPIPS") var lpips: LPIPSOptions
         @Option(help: "SSIM border: valid (scikit-image, torchmetrics <= 1.4, SyncDreamer's tables) or reflect (torchmetrics >= 1.5); default: the protocol's, else valid.")
         var ssim: SSIMConvention?
         @Option(help: "SSIM data range; leave out to derive it from each image pair as torchmetrics' default (SyncDreamer).")
@@ -99,9 +95,8 @@ extension SVDMV {
             memory.apply()
             // Everything that can be wrong with the inputs is checked before anything is written.
             let chosen = try protocolName.map { try EvaluationProtocol.named($0) }
-            let net = lpips ?? chosen?.lpips ?? .vgg
-            let dir = lpipsWeights.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? LPIPS.defaultWeightsDirectory
-            let model = try LPIPS.pretrained(net: net, directory: dir)
+            let net = lpips.net(chosen?.lpips ?? .vgg)
+            let model = try lpips.network(net)
             let excluded = excludeInputView.map { [$0] } ?? chosen?.excludedViews ?? []
             let options = EvaluationOptions(excludedViews: excluded, lpipsNet: net,
                                             ssimConvention: ssim ?? chosen?.ssim ?? .validRegion,

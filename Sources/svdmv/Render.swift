@@ -18,9 +18,14 @@ extension SVDMV {
             Each object goes to OUT/<id>/: 000.png..., cameras.json and, when asked, NNN-depth.png and \
             NNN-normal.png; OUT/manifest.tsv gets one line per object (ok or the error). Objects with a \
             cameras.json, or that failed before in this shard's manifest, are skipped on a rerun.
+
+            A list file has one path per line (# starts a comment); relative paths resolve against the \
+            list's folder, not the current one. <id> is the path relative to the input folder, '/' \
+            written '__'; for a list, a relative path as written, an absolute one relative to the \
+            deepest folder holding all of the list's absolute paths.
             """)
 
-        @Argument(help: "A mesh file, a folder of meshes (searched recursively) or a .txt/.lst list of paths.")
+        @Argument(help: "A mesh file, a folder of meshes (searched recursively) or a .txt/.lst list of paths (relative to the list's folder).")
         var input: String
 
         @Option(help: "Output folder.")
@@ -162,6 +167,12 @@ extension SVDMV {
             let shard = parseShard(shard) ?? .all
             let all = try Batch.items(from: inputURL)
             let items = Batch.select(all, shard: shard)
+            let missing = items.filter { !FileManager.default.fileExists(atPath: $0.input.path) }
+            if let first = missing.first, ["txt", "lst"].contains(inputURL.pathExtension.lowercased()) {
+                // Each still gets its manifest line; this says why at once.
+                FileHandle.standardError.write(Data(("\(missing.count) listed file(s) do not exist, e.g. \(first.input.path) "
+                    + "(relative paths in a list resolve against the list's folder, \(inputURL.deletingLastPathComponent().path))\n").utf8))
+            }
             let single = all.count == 1 && items.count == 1 && !inputURL.hasDirectoryPath
                 && !["txt", "lst"].contains(inputURL.pathExtension.lowercased())
             let work: @Sendable (BatchItem, URL) -> BatchOutcome

@@ -11,7 +11,7 @@ struct SVDMV: ParsableCommand {
         version: "0.1.0",
         subcommands: SVDMV.available)
 
-    /// Subcommands that work today; `svdmv --help` lists only these.
+    /// Subcommands that work; `svdmv --help` lists only these.
     static var available: [ParsableCommand.Type] {
         [Generate.self, RenderCommand.self, Evaluate.self, Train.self, Dataset.self, Shapes.self,
          ContactSheetCommand.self, Weights.self, Bench.self, Probe.self, Info.self]

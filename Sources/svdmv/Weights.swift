@@ -2,7 +2,9 @@
 // the same tensors and metadata in another dtype (e.g. F16, as the official SV3D files are).
 
 import ArgumentParser
+import Diffusion
 import Foundation
+import Generation
 import Models
 import Tensor
 
@@ -21,18 +23,18 @@ extension DType: ExpressibleByArgument {
 extension SVDMV.Weights {
     struct Convert: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a safetensors file's tensors in another dtype (F32, F16 or BF16), keys and metadata unchanged (optionally adding the sampling settings `generate` should use).")
+            abstract: "Write a safetensors file's floating-point tensors in another dtype (F32, F16 or BF16), other tensors, keys and metadata unchanged (optionally adding the sampling settings `generate` should use).")
 
         @Argument(help: "A .safetensors file.")
         var file: String
         @Option(help: "Output .safetensors file (written atomically).")
         var out: String
-        @Option(help: "Dtype of every tensor: \(DType.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(help: "Dtype of the floating-point tensors: \(DType.allCases.map(\.rawValue).joined(separator: ", ")).")
         var dtype: DType
         @Option(help: "Record in the metadata the sampler steps that `generate` uses with this checkpoint when --steps is not given.")
         var samplingSteps: Int?
         @Option(help: "Record in the metadata the guidance schedule that `generate` uses with this checkpoint when --guider is not given.")
-        var samplingGuider: GuiderOption?
+        var samplingGuider: GuidanceSchedule?
 
         func validate() throws {
             guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("no such file: \(file)") }
@@ -44,7 +46,6 @@ extension SVDMV.Weights {
 
         func run() throws {
             let source = try SafeTensorsFile(url: URL(fileURLWithPath: file))
-            let tensors = try source.tensors()
             var metadata = source.metadata ?? [:]
             if samplingSteps != nil || samplingGuider != nil {
                 // Given options replace the source's recommendation field by field.
@@ -53,9 +54,11 @@ extension SVDMV.Weights {
                 recommendation.guider = samplingGuider ?? recommendation.guider
                 metadata[SamplingRecommendation.metadataKey] = try recommendation.metadataValue()
             }
-            try SafeTensors.write(tensors, dtype: dtype, metadata: metadata.isEmpty ? nil : metadata, to: URL(fileURLWithPath: out))
+            let (converted, copied) = try SafeTensors.write(converting: source, to: dtype, metadata: metadata.isEmpty ? nil : metadata,
+                                                            to: URL(fileURLWithPath: out))
             let bytes = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
-            print("wrote \(out): \(tensors.count) tensors as \(dtype.rawValue), \(bytes) bytes")
+            let kept = copied > 0 ? ", \(copied) non-float tensors copied as they were" : ""
+            print("wrote \(out): \(converted) tensors as \(dtype.rawValue)\(kept), \(bytes) bytes")
         }
     }
 
@@ -103,30 +106,13 @@ extension SVDMV.Weights {
             if prefix == nil { print(try matchingUNetConfig(st)) }
         }
 
-        /// Which UNet preset the file's `model.diffusion_model.*` tensors are, by comparing every
-        /// key and shape with the preset's (computed without building the network).
+        /// Which UNet preset the file's `model.diffusion_model.*` tensors are.
         func matchingUNetConfig(_ st: SafeTensorsFile) throws -> String {
             let prefix = "model.diffusion_model."
-            var actual: [String: [Int]] = [:]
-            for key in st.keys where key.hasPrefix(prefix) { actual[String(key.dropFirst(prefix.count))] = try st.info(key).shape }
-            guard !actual.isEmpty else { return "UNet: none (no \(prefix)* tensors)" }
-            let presets: [(String, VideoUNetConfig)] = [("svd / svd_xt", .svd), ("sv3d_u", .sv3dU), ("sv3d_p", .sv3dP),
-                                                        ("tiny sv3d_p", .tinySV3DP), ("wide sv3d_p (the default model's)", .wideSV3DP)]
-            var closest = (name: "", differences: Int.max, example: "")
-            for (name, config) in presets {
-                let expected = Dictionary(uniqueKeysWithValues: VideoUNet.parameterShapes(config).map { ($0.key, $0.shape) })
-                let missing = expected.keys.filter { actual[$0] == nil }.sorted()
-                let unexpected = actual.keys.filter { expected[$0] == nil }.sorted()
-                let misshaped = expected.keys.filter { actual[$0] != nil && actual[$0] != expected[$0] }.sorted()
-                let differences = missing.count + unexpected.count + misshaped.count
-                if differences == 0 { return "UNet: matches \(name) (all \(expected.count) keys and shapes)" }
-                if differences < closest.differences {
-                    let example = missing.first.map { "missing \($0)" } ?? unexpected.first.map { "unexpected \($0)" }
-                        ?? misshaped.first.map { "\($0) is \(actual[$0]!), expected \(expected[$0]!)" } ?? ""
-                    closest = (name, differences, example)
-                }
-            }
-            return "UNet: no preset matches; closest \(closest.name) with \(closest.differences) differences (e.g. \(closest.example))"
+            var shapes: [String: [Int]] = [:]
+            for key in st.keys where key.hasPrefix(prefix) { shapes[String(key.dropFirst(prefix.count))] = try st.info(key).shape }
+            guard !shapes.isEmpty else { return "UNet: none (no \(prefix)* tensors)" }
+            return VideoUNetConfig.matchingPreset(shapes).description
         }
     }
 }

@@ -2,23 +2,15 @@
 // JSON fields the driver reads, and bad selections fail with their reason. No timing is checked.
 
 import Foundation
+import TestSupport
 import XCTest
 
 final class BenchCommandTests: XCTestCase {
 
     func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = svdmvBinary
-        process.arguments = arguments
-        process.environment = ["SVDMV_THREADS": "1", "PATH": "/usr/bin:/bin"]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let result = try runProcess(try svdmvExecutable(), arguments,
+                                    environment: ["SVDMV_THREADS": "1", "PATH": "/usr/bin:/bin"], inheritEnvironment: false)
+        return (result.status, result.stdout, result.stderr)
     }
 
     func testOneTinyIterationOfEachStepPrintsTheDriversFields() throws {

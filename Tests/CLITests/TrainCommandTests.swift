@@ -2,12 +2,14 @@
 // checkpoint and restarted with --resume ends with the same loss curve, byte for byte in
 // metrics.csv's losses, as a run never stopped; its exported model loads and generates.
 
+import Cameras
 import Foundation
 import Generation
 import Imaging
 import Models
 import MultiViewData
 import Tensor
+import TestSupport
 import XCTest
 
 final class TrainCommandTests: XCTestCase {
@@ -48,18 +50,11 @@ final class TrainCommandTests: XCTestCase {
 
     @discardableResult
     func train(_ arguments: [String], killAfterCheckpoint: URL? = nil) throws -> Int32 {
-        let process = Process()
-        process.executableURL = svdmvBinary
-        process.arguments = ["train"] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        if let checkpoint = killAfterCheckpoint {
+        try runProcess(try svdmvExecutable(), ["train"] + arguments) { process in
+            guard let checkpoint = killAfterCheckpoint else { return }
             while process.isRunning && !FileManager.default.fileExists(atPath: checkpoint.path) { usleep(20_000) }
             kill(process.processIdentifier, SIGKILL)
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
+        }.status
     }
 
     func losses(_ run: URL) throws -> [String] {
@@ -92,7 +87,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(try train(common + ["--out", constant.path, "--no-ema-warmup"]), 0)
         XCTAssertNotEqual(try exported(constant)["model.diffusion_model.out.2.weight"]?.scalars,
                           straightWeights["model.diffusion_model.out.2.weight"]?.scalars, "a constant decay averages otherwise")
-        let model = try SV3DModel.load(straight.appendingPathComponent("model.safetensors"))
+        let model = try StableVideoModel.load(straight.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(model.config, .tinySV3DP)
         XCTAssertTrue(FileManager.default.fileExists(atPath: straight.appendingPathComponent("loss.png").path))
     }
@@ -167,27 +162,27 @@ final class TrainCommandTests: XCTestCase {
                               "--learning-rate", "1e-3", "--seed", "3"])
         XCTAssertEqual(stage1.status, 0, stage1.output)
         XCTAssertTrue(stage1.output.contains("latent scale factor"), stage1.output)
-        let fresh = SV3DModel(.small)
+        let fresh = StableVideoModel(.small)
         fresh.initializeRandomly(seed: 3)
-        let afterStage1 = try SV3DModel.load(autoencoder.appendingPathComponent("model.safetensors"))
-        XCTAssertNotEqual(afterStage1.config.firstStage.scaleFactor, SV3DModelConfig.small.firstStage.scaleFactor)
+        let afterStage1 = try StableVideoModel.load(autoencoder.appendingPathComponent("model.safetensors"))
+        XCTAssertNotEqual(afterStage1.config.firstStage.scaleFactor, StableVideoModelConfig.small.firstStage.scaleFactor)
         XCTAssertEqual(afterStage1.config.conditioningEncoder.scaleFactor, afterStage1.config.firstStage.scaleFactor)
-        func weights(_ model: SV3DModel, _ prefix: String) -> [String: [Float]] {
+        func weights(_ model: StableVideoModel, _ prefix: String) -> [String: [Float]] {
             var out: [String: [Float]] = [:]
             model.visitParameters { k, t in if k.hasPrefix(prefix) { out[k] = t.scalars } }
             return out
         }
-        XCTAssertEqual(weights(afterStage1, SV3DModel.unetPrefix), weights(fresh, SV3DModel.unetPrefix), "stage 1 leaves the UNet")
-        XCTAssertNotEqual(weights(afterStage1, SV3DModel.decoderPrefix), weights(fresh, SV3DModel.decoderPrefix), "stage 1 trains the decoder")
-        XCTAssertNotEqual(weights(afterStage1, SV3DModel.encoderPrefix), weights(fresh, SV3DModel.encoderPrefix), "stage 1 trains the encoder")
+        XCTAssertEqual(weights(afterStage1, StableVideoModel.unetPrefix), weights(fresh, StableVideoModel.unetPrefix), "stage 1 leaves the UNet")
+        XCTAssertNotEqual(weights(afterStage1, StableVideoModel.decoderPrefix), weights(fresh, StableVideoModel.decoderPrefix), "stage 1 trains the decoder")
+        XCTAssertNotEqual(weights(afterStage1, StableVideoModel.encoderPrefix), weights(fresh, StableVideoModel.encoderPrefix), "stage 1 trains the encoder")
 
         let stage2 = try runSVDMV(["train", "--data", shards.path, "--out", unet.path, "--init-from",
                               autoencoder.appendingPathComponent("model.safetensors").path, "--steps", "2", "--seed", "3"])
         XCTAssertEqual(stage2.status, 0, stage2.output)
-        let afterStage2 = try SV3DModel.load(unet.appendingPathComponent("model.safetensors"))
+        let afterStage2 = try StableVideoModel.load(unet.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(afterStage2.config, afterStage1.config)
-        XCTAssertEqual(weights(afterStage2, SV3DModel.decoderPrefix), weights(afterStage1, SV3DModel.decoderPrefix), "stage 2 leaves the VAE")
-        XCTAssertNotEqual(weights(afterStage2, SV3DModel.unetPrefix), weights(afterStage1, SV3DModel.unetPrefix), "stage 2 trains the UNet")
+        XCTAssertEqual(weights(afterStage2, StableVideoModel.decoderPrefix), weights(afterStage1, StableVideoModel.decoderPrefix), "stage 2 leaves the VAE")
+        XCTAssertNotEqual(weights(afterStage2, StableVideoModel.unetPrefix), weights(afterStage1, StableVideoModel.unetPrefix), "stage 2 trains the UNet")
 
         let input = generated.deletingLastPathComponent().appendingPathComponent("input-\(UUID()).png")
         addTeardownBlock { try? FileManager.default.removeItem(at: input) }
@@ -201,10 +196,10 @@ final class TrainCommandTests: XCTestCase {
                                    unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
                                    "--steps", "2", "--images-per-step", "2", "--lpips", "alex", "--p-mean", "0", "--seed", "3"])
         XCTAssertEqual(stage3.status, 0, stage3.output)
-        let afterStage3 = try SV3DModel.load(decoder.appendingPathComponent("model.safetensors"))
+        let afterStage3 = try StableVideoModel.load(decoder.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(afterStage3.config, afterStage2.config)
-        XCTAssertNotEqual(weights(afterStage3, SV3DModel.decoderPrefix), weights(afterStage2, SV3DModel.decoderPrefix), "stage 3 trains the decoder")
-        for prefix in [SV3DModel.unetPrefix, SV3DModel.encoderPrefix, SV3DModel.clipPrefix] {
+        XCTAssertNotEqual(weights(afterStage3, StableVideoModel.decoderPrefix), weights(afterStage2, StableVideoModel.decoderPrefix), "stage 3 trains the decoder")
+        for prefix in [StableVideoModel.unetPrefix, StableVideoModel.encoderPrefix, StableVideoModel.clipPrefix] {
             XCTAssertEqual(weights(afterStage3, prefix), weights(afterStage2, prefix), "stage 3 leaves \(prefix)")
         }
         // Stage 3 with a new decoder of another width: the saved config records it, the decoder
@@ -215,14 +210,14 @@ final class TrainCommandTests: XCTestCase {
                                     "--decoder-channels", "64", "--steps", "2", "--images-per-step", "2",
                                     "--lpips", "alex", "--p-mean", "0", "--seed", "3"])
         XCTAssertEqual(stage3b.status, 0, stage3b.output)
-        let afterStage3b = try SV3DModel.load(wideDecoder.appendingPathComponent("model.safetensors"))
+        let afterStage3b = try StableVideoModel.load(wideDecoder.appendingPathComponent("model.safetensors"))
         var expectedConfig = afterStage2.config
         expectedConfig.firstStage.baseChannels = 64
         XCTAssertEqual(afterStage3b.config, expectedConfig, "only the decoder's width changes; the latent scale factor is kept")
         var convInShape: [Int] = []
-        afterStage3b.visitParameters { k, t in if k == SV3DModel.decoderPrefix + "conv_in.weight" { convInShape = t.shape } }
+        afterStage3b.visitParameters { k, t in if k == StableVideoModel.decoderPrefix + "conv_in.weight" { convInShape = t.shape } }
         XCTAssertEqual(convInShape, [128, 4, 3, 3], "ch 64 x ch_mult 2 at the latent level")
-        for prefix in [SV3DModel.unetPrefix, SV3DModel.encoderPrefix, SV3DModel.clipPrefix] {
+        for prefix in [StableVideoModel.unetPrefix, StableVideoModel.encoderPrefix, StableVideoModel.clipPrefix] {
             XCTAssertEqual(weights(afterStage3b, prefix), weights(afterStage2, prefix), "a new decoder leaves \(prefix)")
         }
         let wideGenerate = try runSVDMV(["generate", input.path, "--checkpoint", wideDecoder.appendingPathComponent("model.safetensors").path,
@@ -241,19 +236,19 @@ final class TrainCommandTests: XCTestCase {
                                     "--decoder-channels", "64", "--decoder-init", "widened", "--steps", "1", "--learning-rate", "0",
                                     "--images-per-step", "2", "--lpips", "alex", "--p-mean", "0", "--seed", "3"])
         XCTAssertEqual(stage3c.status, 0, stage3c.output)
-        let afterStage3c = try SV3DModel.load(widened.appendingPathComponent("model.safetensors"))
+        let afterStage3c = try StableVideoModel.load(widened.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(afterStage3c.config, expectedConfig)
         let runConfig = try String(contentsOf: widened.appendingPathComponent("config.json"), encoding: .utf8)
         XCTAssertTrue(runConfig.contains("decoder_widened"), runConfig)
         var generator = TorchGenerator(seed: 9)
         let latents = generator.randn([2, 4, 16, 16])
         let narrowImages = afterStage2.decoder(latents)
-        let meanDifference = { (m: SV3DModel) -> Float in
+        let meanDifference = { (m: StableVideoModel) -> Float in
             let d = (m.decoder(latents) - narrowImages).scalars.map(abs)
             return d.reduce(0, +) / Float(d.count)
         }
         XCTAssertLessThan(meanDifference(afterStage3c), 0.02, "a widened decoder starts from the trained one")
-        XCTAssertGreaterThan(meanDifference(try SV3DModel.load(wideDecoder.appendingPathComponent("model.safetensors"))), 0.1,
+        XCTAssertGreaterThan(meanDifference(try StableVideoModel.load(wideDecoder.appendingPathComponent("model.safetensors"))), 0.1,
                              "a random decoder of the same width does not")
         let initWithoutChannels = try runSVDMV(["train", "--data", shards.path, "--out", folder("init-only").path, "--init-from",
                                                 unet.appendingPathComponent("model.safetensors").path, "--part", "decoder",
@@ -279,7 +274,7 @@ final class TrainCommandTests: XCTestCase {
         let generate = try runSVDMV(["generate", input.path, "--checkpoint", unet.appendingPathComponent("model.safetensors").path,
                                 "--out", generated.path, "--steps", "2", "--frames", "5", "--elevation", "12.5"])
         XCTAssertEqual(generate.status, 0, generate.output)
-        let cameras = try RenderCameras.read(generated.appendingPathComponent("cameras.json"))
+        let cameras = try OrbitCameras.read(generated.appendingPathComponent("cameras.json"))
         XCTAssertEqual(cameras.views.map(\.file), (0..<5).map { String(format: "%03d.png", $0) })
         XCTAssertEqual(cameras.views.map(\.elevationDeg), Array(repeating: 12.5, count: 5))
         XCTAssertEqual(cameras.views.map(\.azimuthDeg), [72, 144, 216, 288, 0], "input view last at azimuth 0")
@@ -294,12 +289,12 @@ final class TrainCommandTests: XCTestCase {
                                     "--autoencoder-from", autoencoder.appendingPathComponent("model.safetensors").path,
                                     "--steps", "1", "--seed", "5"])
         XCTAssertEqual(stage2b.status, 0, stage2b.output)
-        let afterStage2b = try SV3DModel.load(freshUNet.appendingPathComponent("model.safetensors"))
+        let afterStage2b = try StableVideoModel.load(freshUNet.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(afterStage2b.config, afterStage1.config)
-        XCTAssertEqual(weights(afterStage2b, SV3DModel.decoderPrefix), weights(afterStage1, SV3DModel.decoderPrefix))
-        XCTAssertEqual(weights(afterStage2b, SV3DModel.encoderPrefix), weights(afterStage1, SV3DModel.encoderPrefix))
-        XCTAssertEqual(weights(afterStage2b, SV3DModel.clipPrefix), weights(afterStage1, SV3DModel.clipPrefix))
-        XCTAssertNotEqual(weights(afterStage2b, SV3DModel.unetPrefix), weights(afterStage1, SV3DModel.unetPrefix))
+        XCTAssertEqual(weights(afterStage2b, StableVideoModel.decoderPrefix), weights(afterStage1, StableVideoModel.decoderPrefix))
+        XCTAssertEqual(weights(afterStage2b, StableVideoModel.encoderPrefix), weights(afterStage1, StableVideoModel.encoderPrefix))
+        XCTAssertEqual(weights(afterStage2b, StableVideoModel.clipPrefix), weights(afterStage1, StableVideoModel.clipPrefix))
+        XCTAssertNotEqual(weights(afterStage2b, StableVideoModel.unetPrefix), weights(afterStage1, StableVideoModel.unetPrefix))
         let mismatch = try runSVDMV(["train", "--data", shards.path, "--out", folder("mismatch").path, "--fresh", "tiny",
                                      "--autoencoder-from", autoencoder.appendingPathComponent("model.safetensors").path, "--steps", "1"])
         XCTAssertNotEqual(mismatch.status, 0)
@@ -318,9 +313,9 @@ final class TrainCommandTests: XCTestCase {
         let stage2d = try runSVDMV(["train", "--data", shards.path, "--out", unet8.path, "--fresh", "small", "--latent-channels", "8",
                                     "--autoencoder-from", autoencoder8.appendingPathComponent("model.safetensors").path, "--steps", "1"])
         XCTAssertEqual(stage2d.status, 0, stage2d.output)
-        let afterStage2d = try SV3DModel.load(unet8.appendingPathComponent("model.safetensors"))
-        var expected8 = SV3DModelConfig.small.withLatentChannels(8)
-        let autoencoder8Config = try SV3DModel.load(autoencoder8.appendingPathComponent("model.safetensors")).config
+        let afterStage2d = try StableVideoModel.load(unet8.appendingPathComponent("model.safetensors"))
+        var expected8 = StableVideoModelConfig.small.withLatentChannels(8)
+        let autoencoder8Config = try StableVideoModel.load(autoencoder8.appendingPathComponent("model.safetensors")).config
         expected8.firstStage.scaleFactor = autoencoder8Config.firstStage.scaleFactor
         expected8.conditioningEncoder.scaleFactor = autoencoder8Config.conditioningEncoder.scaleFactor
         XCTAssertEqual(afterStage2d.config, expected8)
@@ -338,7 +333,7 @@ final class TrainCommandTests: XCTestCase {
         // σ² (unit-variance noise), and the picture has the frames, one row per σ and the sample.
         let probe = folder("probe")
         let probed = try runSVDMV(["probe", "--checkpoint", unet.appendingPathComponent("model.safetensors").path,
-                                   "--data", shards.path, "--out", probe.path, "--sigmas", "0.5,2", "--sample-steps", "2"])
+                                   "--data", shards.path, "--out", probe.path, "--sigmas", "0.5", "2", "--steps", "2"])
         XCTAssertEqual(probed.status, 0, probed.output)
         let report = try String(contentsOf: probe.appendingPathComponent("probe.md"), encoding: .utf8)
         let rows = report.split(separator: "\n").filter { $0.hasPrefix("| 0.5 |") || $0.hasPrefix("| 2 |") }

@@ -35,7 +35,9 @@ final class CaptureGeometryTests: XCTestCase {
 
     func testParallelAxesAreReported() {
         let poses = (0..<4).map { RigidPose(lookingFrom: Vec3(Double($0), 0, 0), at: Vec3(Double($0), 5, 0), up: Vec3(0, 0, 1)) }
-        XCTAssertThrowsError(try CaptureGeometry.nearestPointToAxes(poses))
+        XCTAssertThrowsError(try CaptureGeometry.nearestPointToAxes(poses)) { error in
+            XCTAssertEqual(error as? GeometryError, .degenerate("optical axes are parallel; no nearest point"))
+        }
     }
 
     /// Errors of one estimator over many random captures: (mean, max) elevation and azimuth error.
@@ -78,7 +80,7 @@ final class CaptureGeometryTests: XCTestCase {
     }
 
     func testTrajectoryPlaneEstimatorTiltsWhenElevationVaries() throws {
-        // The baseline the issue warns about: kept to show why it is not the default.
+        // The up of a plane fitted through the camera centres: kept to show why it is not the default.
         let plane = try errors(up: .trajectoryPlane)
         let axes = try errors(up: .cameraAxes)
         print("elevation error (trajectory plane): mean \(plane.elMean) max \(plane.elMax) deg")

@@ -16,12 +16,22 @@ final class DatasetCLITests: XCTestCase {
         XCTAssertEqual((0..<7).filter(spec.selects), [1, 4])
     }
 
+    /// Each bad argument is refused with a message naming it.
     func testValidationRejectsBadArguments() {
-        XCTAssertThrowsError(try SVDMV.Dataset.MVImgNet.parse(["/nonexistent", "--out", "/tmp/x"]))
-        XCTAssertThrowsError(try SVDMV.Dataset.MVImgNet.parse([Fixtures.root.path, "--out", "/tmp/x", "--size", "4"]))
-        XCTAssertThrowsError(try SVDMV.Dataset.MVImgNet.parse([Fixtures.root.path, "--out", "/tmp/x", "--shard", "2/2"]))
-        XCTAssertThrowsError(try SVDMV.Dataset.Inspect.parse(["/nonexistent.tar"]))
-        XCTAssertThrowsError(try SVDMV.Dataset.MVImgNet.parse([Fixtures.root.path, "--out", "/tmp/x", "--up", "cameraAxes"]))
+        let mvimgnet = SVDMV.Dataset.MVImgNet.self, root = Fixtures.root.path
+        let cases: [(ParsableCommand.Type, [String], String)] = [
+            (mvimgnet, ["/nonexistent", "--out", "/tmp/x"], "ROOT /nonexistent is not a folder"),
+            (mvimgnet, [root, "--out", "/tmp/x", "--size", "4"], "--size must be at least 8"),
+            (mvimgnet, [root, "--out", "/tmp/x", "--shard", "2/2"], "'2/2' is invalid for '--shard"),
+            (SVDMV.Dataset.Inspect.self, ["/nonexistent.tar"], "cannot read /nonexistent.tar"),
+            (mvimgnet, [root, "--out", "/tmp/x", "--up", "cameraAxes"], "'cameraAxes' is invalid for '--up"),
+        ]
+        for (command, arguments, expected) in cases {
+            XCTAssertThrowsError(try command.parse(arguments), "\(arguments)") { error in
+                let message = command.message(for: error)
+                XCTAssertTrue(message.contains(expected), "\(arguments): \(message)")
+            }
+        }
         XCTAssertNoThrow(try SVDMV.Dataset.MVImgNet.parse([Fixtures.root.path, "--out", "/tmp/x", "--up", "trajectory-plane"]))
     }
 

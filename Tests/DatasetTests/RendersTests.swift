@@ -1,13 +1,15 @@
+import Cameras
 import Foundation
 import Imaging
 @testable import MultiViewData
+import TestSupport
 import XCTest
 
 final class RendersTests: XCTestCase {
     /// An object folder as the renderer writes it: `views` RGBA PNGs of `size` and cameras.json.
     func makeObject(in root: URL, id: String, views: Int = 84, size: Int = 12) throws -> URL {
         let dir = root.appendingPathComponent(id)
-        var list: [RenderCameras.View] = []
+        var list: [OrbitCameras.View] = []
         for v in 0..<views {
             let file = String(format: "%03d.png", v)
             var image = Image8(width: size, height: size, channels: 4)
@@ -18,13 +20,10 @@ final class RendersTests: XCTestCase {
                 image.pixels[4 * i + 3] = i % 2 == 0 ? 255 : 0   // transparent pixels become white
             }
             try PNG.write(image, to: dir.appendingPathComponent(file))
-            list.append(RenderCameras.orbitView(file: file, elevationDeg: 5 + Double(v % 7), azimuthDeg: Double(v) * 360 / Double(views), distance: 2.5))
+            list.append(OrbitCameras.View(index: v, file: file, pose: OrbitPose(elevationDegrees: 5 + Double(v % 7), azimuthDegrees: Double(v) * 360 / Double(views), distance: 2.5)))
         }
-        let cameras = RenderCameras(objectID: id, width: size, height: size, fovDeg: 33.8,
-                                    K: RenderCameras.intrinsics(size: size, fovDeg: 33.8), views: list)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(cameras).write(to: dir.appendingPathComponent("cameras.json"))
+        try OrbitCameras(objectID: id, width: size, height: size, fovDeg: 33.8, views: list)
+            .write(to: dir.appendingPathComponent(OrbitCameras.fileName))
         return dir
     }
 
@@ -55,7 +54,7 @@ final class RendersTests: XCTestCase {
     }
 
     func testOpenCVAndBlenderExtrinsicsAgree() {
-        let v = RenderCameras.orbitView(file: "a", elevationDeg: 30, azimuthDeg: 45, distance: 2)
+        let v = OrbitCameras.View(file: "a", pose: OrbitPose(elevationDegrees: 30, azimuthDegrees: 45, distance: 2))
         XCTAssertEqual(v.worldToCameraOpenGL[1], v.worldToCameraOpenCV[1].map { -$0 })
         // The camera centre from the OpenCV matrix sits at the requested angles.
         let m = v.worldToCameraOpenCV
@@ -72,7 +71,7 @@ final class RendersTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: root) }
         let url = root.appendingPathComponent("cameras.json")
         try Data(#"{"format": "svdmv-orbit-cameras/1", "object_id": "x", "width": 4, "height": 4, "fov_deg": 30, "K": [[1,0,0],[0,1,0],[0,0,1]], "views": [{"file": "000.png"}]}"#.utf8).write(to: url)
-        XCTAssertThrowsError(try RenderCameras.read(url)) { error in
+        XCTAssertThrowsError(try RendersLoader().load(objectDirectory: root)) { error in
             XCTAssertTrue("\(error)".contains("missing field views.0."), "\(error)")
             XCTAssertTrue("\(error)".contains(url.path), "\(error)")
         }
@@ -92,14 +91,9 @@ final class RendersTests: XCTestCase {
     func testReadsWhatTheRendererWrites() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-render-contract-\(UUID())")
         defer { try? FileManager.default.removeItem(at: out) }
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("svdmv")
-        process.arguments = ["render", "/usr/share/assimp/models/OBJ/box.obj", "--out", out.path, "--size", "32",
-                             "--samples", "1", "--elevation", "12.5"]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let (status, output) = try runSVDMV(["render", "/usr/share/assimp/models/OBJ/box.obj", "--out", out.path,
+                                             "--size", "32", "--samples", "1", "--elevation", "12.5"])
+        XCTAssertEqual(status, 0, output)
         let object = try RendersLoader.discover(root: out)
         XCTAssertEqual(object.count, 1)
         let sequence = try RendersLoader(frameCount: 21).load(objectDirectory: object[0])
@@ -108,5 +102,12 @@ final class RendersTests: XCTestCase {
         XCTAssertEqual(sequence.metadata.conditioningIndex, 20)
         XCTAssertEqual(sequence.metadata.azimuthsDeg.last!, 0, accuracy: 1e-9)
         XCTAssertEqual(sequence.metadata.azimuthsDeg[0], 360.0 / 21, accuracy: 1e-6, "the renderer's view 0 is the input view's next neighbour")
+        // The renderer's file round-trips through the one reader: read and written again, the same bytes.
+        let file = object[0].appendingPathComponent(OrbitCameras.fileName)
+        let cameras = try OrbitCameras.read(file)
+        XCTAssertEqual(try cameras.encoded(), try Data(contentsOf: file))
+        XCTAssertEqual(cameras.schemaVersion, OrbitCameras.currentVersion)
+        XCTAssertEqual(cameras.normalization?.yUpToZUp, true, "an OBJ is Y-up")
+        XCTAssertNil(cameras.generation)
     }
 }

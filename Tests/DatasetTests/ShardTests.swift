@@ -1,6 +1,8 @@
+import Cameras
 import Foundation
 import Imaging
 @testable import MultiViewData
+import TestSupport
 import XCTest
 
 /// A small synthetic sequence: frame t filled with a gradient that depends on t and `seed`.
@@ -18,12 +20,12 @@ func syntheticSequence(id: String, frames: Int = 21, size: Int = 8, seed: Int = 
         return image
     }
     let views = (0..<frames).map {
-        RenderCameras.orbitView(file: String(format: "%03d.png", $0), elevationDeg: 10, azimuthDeg: Double($0) * 360 / Double(frames), distance: 2)
+        OrbitCameras.View(file: String(format: "%03d.png", $0), pose: OrbitPose(elevationDegrees: 10, azimuthDegrees: Double($0) * 360 / Double(frames), distance: 2))
     }
     let metadata = SequenceMetadata(
         source: .renders, objectID: id, width: size, height: size, conditioningIndex: frames - 1,
         elevationsDeg: views.map(\.elevationDeg), azimuthsDeg: views.map(\.azimuthDeg), distances: views.map(\.distance),
-        cameras: views.map { FrameCamera(K: RenderCameras.intrinsics(size: size, fovDeg: 33.8), worldToCamera: $0.worldToCameraOpenCV) },
+        cameras: views.map { FrameCamera(K: PinholeIntrinsics.matrix(width: size, height: size, fovDegrees: 33.8), worldToCamera: $0.worldToCameraOpenCV) },
         frameNames: views.map(\.file))
     return TrainingSequence(metadata: metadata, images: images)
 }
@@ -43,7 +45,9 @@ final class ShardTests: XCTestCase {
         XCTAssertEqual(String(decoding: header[257..<263], as: UTF8.self), "ustar\0")
         XCTAssertEqual(String(decoding: header[124..<136], as: UTF8.self), "00000000002\0")
         XCTAssertEqual(String(decoding: header[100..<108], as: UTF8.self), "0000444\0")
-        XCTAssertThrowsError(try Tar.header(name: String(repeating: "x", count: 101), size: 0))
+        XCTAssertThrowsError(try Tar.header(name: String(repeating: "x", count: 101), size: 0)) { error in
+            XCTAssertEqual(error as? TarError, .nameTooLong(String(repeating: "x", count: 101)))
+        }
     }
 
     func testCorruptAndTruncatedTarsNameTheOffset() throws {
@@ -86,7 +90,9 @@ final class ShardTests: XCTestCase {
         let shards = try writer.finish()
         XCTAssertEqual(shards.map(\.lastPathComponent), ["test-000000.tar", "test-000001.tar"])
         XCTAssertEqual(try ShardReader.shards(in: dir), shards)
-        XCTAssertThrowsError(try writer.write(real, key: "synthetic-1"), "duplicate keys are refused")
+        XCTAssertThrowsError(try writer.write(real, key: "synthetic-1"), "duplicate keys are refused") { error in
+            XCTAssertEqual(error as? SequenceError, .invalid("synthetic-1", "duplicate sample key"))
+        }
 
         let reader = ShardReader(urls: shards)
         var read: [(String, TrainingSequence)] = []
@@ -169,9 +175,6 @@ final class ShardTests: XCTestCase {
 
     /// Shards written by Python's tarfile (GNU and pax formats, with names over 100 bytes) read back.
     func testReadsTarsWrittenByPythonTarfile() throws {
-        guard let python = pythonExecutable() else {
-            return XCTFail("python3 is needed to check that Python reads our shards (Scripts/setup installs it)")
-        }
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let long = String(repeating: "k", count: 120)
@@ -185,7 +188,7 @@ final class ShardTests: XCTestCase {
                     info.size = len(data)
                     t.addfile(info, io.BytesIO(data))
         """
-        try runPython(python, script, [dir.path, long])
+        try runPython(script, [dir.path, long])
         for (file, key) in [("gnu.tar", long), ("pax.tar", long), ("ustar.tar", "short")] {
             let members = try Tar.read(Data(contentsOf: dir.appendingPathComponent(file)), path: file)
             let samples = shardSamples(members)
@@ -195,32 +198,18 @@ final class ShardTests: XCTestCase {
         }
     }
 
-    func pythonExecutable() -> String? {
-        ["/work/main/.venv/bin/python", "/usr/bin/python3", "/usr/local/bin/python3"]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
+    /// Runs `python3 -c script arguments...`; fails the test when it exits non-zero, with its output.
     @discardableResult
-    func runPython(_ python: String, _ script: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
-        return output
+    func runPython(_ script: String, _ arguments: [String],
+                   file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let result = try runProcess(try pythonExecutable(), ["-c", script] + arguments, mergeOutput: true)
+        XCTAssertEqual(result.status, 0, result.stdout, file: file, line: line)
+        return result.stdout
     }
 
     /// Python's standard-library tarfile must read our shards (webdataset itself is checked by
     /// Scripts/fixtures/check_shard_webdataset.py; CI has python3 but not webdataset).
     func testPythonTarfileReadsShards() throws {
-        guard let python = pythonExecutable() else {
-            return XCTFail("python3 is needed to check that Python reads our shards (Scripts/setup installs it)")
-        }
         let dir = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let writer = ShardWriter(directory: dir)
@@ -235,7 +224,7 @@ final class ShardTests: XCTestCase {
                 extra = json.loads(data)["object_id"] if m.name.endswith(".json") else len(data)
                 print(m.name, oct(m.mode), m.size, extra)
         """
-        let output = try runPython(python, script, [url.path])
+        let output = try runPython(script, [url.path])
         let lines = output.split(separator: "\n").map { $0.split(separator: " ") }
         XCTAssertEqual(lines.map { String($0[0]) },
                        ["p0.000.png", "p0.001.png", "p0.002.png", "p0.json", "p1.000.png", "p1.001.png", "p1.002.png", "p1.json"])

@@ -6,23 +6,27 @@
 import Diffusion
 import Foundation
 import Tensor
+import Training
 import TestSupport
 import XCTest
 
 final class DiffusionParityTests: XCTestCase {
-    static let f = try! Fixture(Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        .appendingPathComponent("diffusion.safetensors"))
+    func fixture() throws -> Fixture {
+        try Fixture.cached(Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+            .appendingPathComponent("diffusion.safetensors"))
+    }
 
-    func testEDMScheduleMatchesSGM() {
+    func testEDMScheduleMatchesSGM() throws {
+        let f = try fixture()
         // rtol 3e-6: the 7th power multiplies a one-ulp difference in the base (PyTorch's vector
         // pow against libm's powf) by seven.
         for steps in [50, 25, 8] {
-            assertClose(EDMDiscretization(sigmaMax: 700).sigmas(steps: steps), Self.f["sigmas.edm700.\(steps)"].scalars,
+            assertClose(EDMDiscretization(sigmaMax: 700).sigmas(steps: steps), f["sigmas.edm700.\(steps)"].scalars,
                         rtol: 3e-6, atol: 0, "σ_max 700, \(steps) steps")
         }
-        assertClose(EDMDiscretization(sigmaMax: 80).sigmas(steps: 20), Self.f["sigmas.edm80.20"].scalars,
+        assertClose(EDMDiscretization(sigmaMax: 80).sigmas(steps: 20), f["sigmas.edm80.20"].scalars,
                     rtol: 3e-6, atol: 0, "σ_max 80")
-        // The spec's quoted values for 50 steps.
+        // sgm's EDMDiscretization at SV3D's 50 steps (σ_min 0.002, σ_max 700, ρ 7), values written out.
         let s = EDMDiscretization().sigmas(steps: 50)
         XCTAssertEqual(s.count, 51)
         XCTAssertEqual(s[0], 700.0001, accuracy: 1e-3)
@@ -31,26 +35,28 @@ final class DiffusionParityTests: XCTestCase {
         XCTAssertEqual(s[50], 0)
     }
 
-    func testScalingsAndWeightsMatchSGM() {
-        let sigmas = Self.f["scaling.sigmas"].scalars
+    func testScalingsAndWeightsMatchSGM() throws {
+        let f = try fixture()
+        let sigmas = f["scaling.sigmas"].scalars
         for (name, scaling) in [("vedm", DenoiserScaling.vWithEDMNoise), ("v", .v), ("edm", .edm), ("eps", .eps)] {
             let c = sigmas.map { scaling.coefficients(sigma: $0) }
-            assertClose(c.map(\.skip), Self.f["scaling.\(name).skip"].scalars, rtol: 1e-6, atol: 1e-12, "\(name) c_skip")
-            assertClose(c.map(\.out), Self.f["scaling.\(name).out"].scalars, rtol: 1e-6, atol: 1e-12, "\(name) c_out")
-            assertClose(c.map(\.input), Self.f["scaling.\(name).in"].scalars, rtol: 1e-6, atol: 1e-12, "\(name) c_in")
-            assertClose(c.map(\.noise), Self.f["scaling.\(name).noise"].scalars, rtol: 1e-6, atol: 1e-7, "\(name) c_noise")
+            assertClose(c.map(\.skip), f["scaling.\(name).skip"].scalars, rtol: 1e-6, atol: 1e-12, "\(name) c_skip")
+            assertClose(c.map(\.out), f["scaling.\(name).out"].scalars, rtol: 1e-6, atol: 1e-12, "\(name) c_out")
+            assertClose(c.map(\.input), f["scaling.\(name).in"].scalars, rtol: 1e-6, atol: 1e-12, "\(name) c_in")
+            assertClose(c.map(\.noise), f["scaling.\(name).noise"].scalars, rtol: 1e-6, atol: 1e-7, "\(name) c_noise")
         }
         for (name, w) in [("v", LossWeighting.v), ("edm", .edm), ("eps", .eps)] {
-            assertClose(sigmas.map { w.weight(sigma: $0) }, Self.f["weighting.\(name)"].scalars, rtol: 1e-6, atol: 0, name)
+            assertClose(sigmas.map { w.weight(sigma: $0) }, f["weighting.\(name)"].scalars, rtol: 1e-6, atol: 0, name)
         }
     }
 
-    func testGuiderFrameScalesMatchSGM() {
+    func testGuiderFrameScalesMatchSGM() throws {
+        let f = try fixture()
         for frames in [21, 14, 5] {
             assertClose(Guider.triangle(minScale: 1, maxScale: 2.5).frameScales(frames: frames),
-                        Self.f["guider.triangle.\(frames)"].scalars, rtol: 1e-6, atol: 1e-6, "triangle \(frames)")
+                        f["guider.triangle.\(frames)"].scalars, rtol: 1e-6, atol: 1e-6, "triangle \(frames)")
             assertClose(Guider.linear(minScale: 1, maxScale: 3).frameScales(frames: frames),
-                        Self.f["guider.linear.\(frames)"].scalars, rtol: 1e-6, atol: 1e-6, "linear \(frames)")
+                        f["guider.linear.\(frames)"].scalars, rtol: 1e-6, atol: 1e-6, "linear \(frames)")
         }
         // SV3D: 2.5 at the back view (frame 10 of 21), 1 at both ends.
         let sv3d = Guider.triangle(minScale: 1, maxScale: 2.5).frameScales(frames: 21)
@@ -68,9 +74,10 @@ final class DiffusionParityTests: XCTestCase {
         }
     }
 
-    func testCompleteSamplingRunsMatchSGM() {
+    func testCompleteSamplingRunsMatchSGM() throws {
+        let f = try fixture()
         let frames = 5
-        let cond = Self.f["run.cond"], uncond = Tensor(zeros: cond.shape)
+        let cond = f["run.cond"], uncond = Tensor(zeros: cond.shape)
         let vectors = Tensor.concatenated([uncond, cond], axis: 0)  // [uncond; cond], as sgm's guider
         let guider = Guider.triangle(minScale: 1, maxScale: 2.5)
         let denoiser = Denoiser(scaling: .vWithEDMNoise)
@@ -81,14 +88,14 @@ final class DiffusionParityTests: XCTestCase {
         ] {
             var generator = TorchGenerator(seed: 23)
             let noise = generator.randn([frames, 4, 3, 3])
-            assertClose(noise, Self.f["run.\(name).noise"], rtol: 1e-5, atol: 1e-5, "\(name) noise")
+            assertClose(noise, f["run.\(name).noise"], rtol: 1e-5, atol: 1e-5, "\(name) noise")
             let out = sampler.sample(noise: noise, generator: &generator) { x, sigma in
                 let doubled = Tensor.concatenated([x, x], axis: 0)
                 let d = denoiser(doubled, sigmas: [Float](repeating: sigma, count: 2 * frames),
                                  network: self.toyNetwork(vectors: vectors))
                 return guider.combine(d, frames: frames)
             }
-            assertClose(out, Self.f["run.\(name).out"], rtol: 1e-4, atol: 1e-4, "\(name) sample")
+            assertClose(out, f["run.\(name).out"], rtol: 1e-4, atol: 1e-4, "\(name) sample")
         }
     }
 }

@@ -19,6 +19,36 @@ final class ImagingTests: XCTestCase {
         XCTAssertEqual(try PNG.read16(url), img)
     }
 
+    /// A 16-bit grey PNG from another tool (no gAMA/sRGB chunk) holds sRGB-encoded samples like an
+    /// 8-bit one: it reads as the same picture, and a light object on white survives the
+    /// background cut (libpng's default, linear light, lifted it into the white and left nothing).
+    func testSixteenBitGrayWithoutColourChunksReadsLikeEightBit() throws {
+        var wide = Image16(width: 40, height: 30, channels: 1, fill: 65535)
+        var narrow = Image8(width: 40, height: 30, channels: 1, fill: 255)
+        for y in 8..<22 { for x in 10..<30 { narrow[x, y, 0] = UInt8(234 + x % 6); wide[x, y, 0] = UInt16(narrow[x, y, 0]) * 257 } }
+        let external = try withoutChunks(["gAMA", "cHRM", "sRGB", "iCCP"], try PNG.encode(wide))
+        let read = try PNG.decode(external)
+        XCTAssertEqual(read, narrow)
+        XCTAssertEqual(try ConditioningImage.sv3d(read, size: 32), try ConditioningImage.sv3d(narrow, size: 32))
+        // Our own 16-bit files say they are linear (gAMA 1.0) and are still gamma-encoded.
+        let linear = try PNG.decode(try PNG.encode(Image16(width: 1, height: 1, channels: 1, pixels: [13107])))
+        XCTAssertEqual(linear.pixels, [123], "0.2 linear is sRGB 0.485 (libpng rounds to 123)")
+    }
+
+    /// The PNG without the named ancillary chunks (each chunk carries its own CRC).
+    func withoutChunks(_ names: Set<String>, _ png: Data) throws -> Data {
+        let bytes = [UInt8](png)
+        var out = Array(bytes[0..<8]), at = 8
+        while at + 12 <= bytes.count {
+            let length = bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) }
+            let type = String(decoding: bytes[(at + 4)..<(at + 8)], as: UTF8.self)
+            if !names.contains(type) { out += bytes[at..<(at + 12 + length)] }
+            at += 12 + length
+        }
+        XCTAssertEqual(at, bytes.count)
+        return Data(out)
+    }
+
     func testJPEGRoundTripIsClose() throws {
         var img = Image8(width: 32, height: 16, channels: 3)
         for y in 0..<16 { for x in 0..<32 { img[x, y, 0] = UInt8(x * 8); img[x, y, 1] = UInt8(y * 16); img[x, y, 2] = 128 } }

@@ -67,6 +67,9 @@ final class ResampleTests: XCTestCase {
         let prepared = try ConditioningImage.sv3d(photo, size: 32)
         XCTAssertEqual(prepared[0, 0, 0], 255, "background turns white")
         XCTAssertEqual(prepared[16, 16, 0], 200, "object kept and centred")
-        XCTAssertThrowsError(try ConditioningImage.sv3d(Image8(width: 4, height: 4, channels: 4), size: 8))
+        XCTAssertThrowsError(try ConditioningImage.sv3d(Image8(width: 4, height: 4, channels: 4), size: 8)) { error in
+            guard case .empty(let why)? = error as? ConditioningImageError else { return XCTFail("\(error)") }
+            XCTAssertTrue(why.contains("transparent"), why)
+        }
     }
 }

@@ -6,21 +6,27 @@ import Metrics
 import NN
 import Tensor
 import TestSupport
+import XCTest
 
 enum MetricsFixture {
     static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-    static let tensors = try! Fixture(directory.appendingPathComponent("metrics.safetensors"))
-    static let json: [String: Any] = {
-        let data = try! Data(contentsOf: directory.appendingPathComponent("metrics.json"))
-        return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-    }()
 
-    /// A `{case: number}` table of the sidecar, e.g. "psnr" or "ssim".
-    static func values(_ table: String) -> [String: Double] {
-        (json[table] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
+    static func tensors() throws -> Fixture {
+        try Fixture.cached(directory.appendingPathComponent("metrics.safetensors"))
     }
 
-    static var pairNames: [String] { values("psnr").keys.sorted() }
+    static func json() throws -> [String: Any] {
+        let url = directory.appendingPathComponent("metrics.json")
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any],
+                             "\(url.path) is not a JSON object")
+    }
+
+    /// A `{case: number}` table of the sidecar, e.g. "psnr" or "ssim".
+    static func values(_ table: String) throws -> [String: Double] {
+        (try json()[table] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
+    }
+
+    static func pairNames() throws -> [String] { try values("psnr").keys.sorted() }
 }
 
 /// The fixture script's weights: one torch.manual_seed(seed) stream, parameters in state-dict

@@ -8,38 +8,39 @@ import TestSupport
 import XCTest
 
 final class ImageMetricsTests: XCTestCase {
-    func pair(_ name: String) -> (Tensor, Tensor) {
-        (MetricsFixture.tensors["\(name).a"], MetricsFixture.tensors["\(name).b"])
+    func pair(_ name: String) throws -> (Tensor, Tensor) {
+        let f = try MetricsFixture.tensors()
+        return (f["\(name).a"], f["\(name).b"])
     }
 
-    func testPSNRMatchesScikitImage() {
-        let expected = MetricsFixture.values("psnr")
+    func testPSNRMatchesScikitImage() throws {
+        let expected = try MetricsFixture.values("psnr")
         XCTAssertEqual(expected.count, 5)
         var worst = 0.0
         defer { print("PSNR vs scikit-image: max |diff| \(worst) dB") }
         for (name, value) in expected {
-            let (a, b) = pair(name)
+            let (a, b) = try pair(name)
             worst = max(worst, abs(psnr(a, b) - value))
             XCTAssertEqual(psnr(a, b), value, accuracy: 1e-5, name)
             XCTAssertEqual(psnr(b, a), value, accuracy: 1e-5, "\(name) is symmetric")
         }
     }
 
-    func testPSNROfIdenticalImagesIsInfiniteAnd8BitRangeScales() {
-        let (a, b) = pair("noise_small")
+    func testPSNROfIdenticalImagesIsInfiniteAnd8BitRangeScales() throws {
+        let (a, b) = try pair("noise_small")
         XCTAssertEqual(psnr(a, a), .infinity)
         XCTAssertEqual(psnr(a * 255, b * 255, dataRange: 255), psnr(a, b), accuracy: 1e-4)
         XCTAssertEqual(meanSquaredError(a, b), pow(10, -psnr(a, b) / 10), accuracy: 1e-12)
     }
 
-    func testSSIMMatchesScikitImage() {
+    func testSSIMMatchesScikitImage() throws {
         // skimage structural_similarity(data_range=1, gaussian_weights=True, sigma=1.5,
         // use_sample_covariance=False, channel_axis=0)
-        let expected = MetricsFixture.values("ssim")
+        let expected = try MetricsFixture.values("ssim")
         XCTAssertEqual(expected.count, 5)
         var worst = 0.0
         for (name, value) in expected {
-            let (a, b) = pair(name)
+            let (a, b) = try pair(name)
             let s = ssim(a, b, dataRange: 1, convention: .validRegion)
             XCTAssertEqual(s, value, accuracy: 1e-5, name)
             worst = max(worst, abs(s - value))
@@ -50,13 +51,13 @@ final class ImageMetricsTests: XCTestCase {
     /// torchmetrics 1.4.1 crops the padded border (what SyncDreamer ran with): `.validRegion`, and
     /// its default data_range=None is the default `ssim(_:_:)` call.
     func testSSIMMatchesTorchmetrics14() throws {
-        let fixed = MetricsFixture.values("ssim_torchmetrics_1_4")
-        let fromData = MetricsFixture.values("ssim_torchmetrics_1_4_default")
+        let fixed = try MetricsFixture.values("ssim_torchmetrics_1_4")
+        let fromData = try MetricsFixture.values("ssim_torchmetrics_1_4_default")
         guard !fixed.isEmpty else { return XCTFail("the committed fixtures lack torchmetrics 1.4 values (make_metrics_fixtures.py with TORCHMETRICS_1_4)") }
         var worst = 0.0
         defer { print("SSIM vs torchmetrics 1.4.1: max |diff| \(worst)") }
-        for name in MetricsFixture.pairNames {
-            let (a, b) = pair(name)
+        for name in try MetricsFixture.pairNames() {
+            let (a, b) = try pair(name)
             let s1 = ssim(a, b, dataRange: 1, convention: .validRegion), s2 = ssim(b, a)
             worst = max(worst, abs(s1 - fixed[name]!), abs(s2 - fromData[name]!))
             XCTAssertEqual(s1, try XCTUnwrap(fixed[name]), accuracy: 1e-5, name)
@@ -66,13 +67,13 @@ final class ImageMetricsTests: XCTestCase {
 
     /// torchmetrics 1.9.0 keeps the reflect-padded map (after PR #2721): `.reflectPadded`.
     func testSSIMReflectPaddedMatchesTorchmetrics19() throws {
-        let fixed = MetricsFixture.values("ssim_torchmetrics")
-        let fromData = MetricsFixture.values("ssim_torchmetrics_default")
+        let fixed = try MetricsFixture.values("ssim_torchmetrics")
+        let fromData = try MetricsFixture.values("ssim_torchmetrics_default")
         guard !fixed.isEmpty else { return XCTFail("the committed fixtures lack torchmetrics values (make_metrics_fixtures.py)") }
         var worst = 0.0
         defer { print("SSIM vs torchmetrics 1.9.0: max |diff| \(worst)") }
-        for name in MetricsFixture.pairNames {
-            let (a, b) = pair(name)
+        for name in try MetricsFixture.pairNames() {
+            let (a, b) = try pair(name)
             let s1 = ssim(a, b, dataRange: 1, convention: .reflectPadded), s2 = ssim(b, a, convention: .reflectPadded)
             worst = max(worst, abs(s1 - fixed[name]!), abs(s2 - fromData[name]!))
             XCTAssertEqual(s1, try XCTUnwrap(fixed[name]), accuracy: 1e-5, name)
@@ -80,11 +81,11 @@ final class ImageMetricsTests: XCTestCase {
         }
     }
 
-    func testSSIMOfIdenticalImagesIsOneAndBatchIsMeanOfImages() {
-        let (a, b) = pair("noise_large")
+    func testSSIMOfIdenticalImagesIsOneAndBatchIsMeanOfImages() throws {
+        let (a, b) = try pair("noise_large")
         XCTAssertEqual(ssim(a, a), 1, accuracy: 1e-12)
         XCTAssertEqual(ssim(a, a, convention: .reflectPadded), 1, accuracy: 1e-12)
-        let (c, d) = pair("noise_small")
+        let (c, d) = try pair("noise_small")
         let batchA = Tensor.concatenated([a.unsqueezed(axis: 0), c.unsqueezed(axis: 0)], axis: 0)
         let batchB = Tensor.concatenated([b.unsqueezed(axis: 0), d.unsqueezed(axis: 0)], axis: 0)
         let mean = (ssim(a, b, dataRange: 1) + ssim(c, d, dataRange: 1)) / 2

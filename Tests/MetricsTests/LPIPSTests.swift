@@ -11,10 +11,15 @@ import TestSupport
 import XCTest
 
 final class LPIPSTests: XCTestCase {
-    let x0 = MetricsFixture.tensors["lpips.x0"], x1 = MetricsFixture.tensors["lpips.x1"]
+    var x0: Tensor!, x1: Tensor!
+
+    override func setUpWithError() throws {
+        let f = try MetricsFixture.tensors()
+        (x0, x1) = (f["lpips.x0"], f["lpips.x1"])
+    }
 
     func checkRandom(_ net: LPIPSNet, file: StaticString = #filePath, line: UInt = #line) throws {
-        let entry = try XCTUnwrap((MetricsFixture.json["lpips_random"] as? [String: Any])?[net.rawValue] as? [String: Any])
+        let entry = try XCTUnwrap((MetricsFixture.json()["lpips_random"] as? [String: Any])?[net.rawValue] as? [String: Any])
         let seed = try XCTUnwrap(entry["seed"] as? Int)
         let sums = try XCTUnwrap(entry["parameter_sums"] as? [String: Double])
         let model = randomLPIPS(net, seed: UInt64(seed))
@@ -28,12 +33,12 @@ final class LPIPSTests: XCTestCase {
         }
         let terms = model.layerDistances(x0, x1)
         for (k, term) in terms.enumerated() {
-            assertClose(term, MetricsFixture.tensors["lpips_random.\(net.rawValue).layer\(k)"],
+            assertClose(term, try MetricsFixture.tensors()["lpips_random.\(net.rawValue).layer\(k)"],
                         rtol: 1e-4, atol: 1e-7, "\(net) layer \(k)", file: file, line: line)
         }
-        let d = model(x0, x1), expected = MetricsFixture.tensors["lpips_random.\(net.rawValue).out"]
-        assertClose(d, expected, rtol: 1e-4, atol: 1e-7, "\(net) distance", file: file, line: line)
-        print("LPIPS-\(net) random weights: max rel diff \(maxRelativeDifference(d.scalars, expected.scalars))")
+        let d = model(x0, x1), expected = try MetricsFixture.tensors()["lpips_random.\(net.rawValue).out"]
+        let closeness = assertClose(d, expected, rtol: 1e-4, atol: 1e-7, "\(net) distance", file: file, line: line)
+        print("LPIPS-\(net) random weights: max rel diff \(closeness.maxRelativeDifference)")
     }
 
     func testRandomWeightAlexNetMatchesLPIPSPackage() throws { try checkRandom(.alex) }
@@ -46,13 +51,12 @@ final class LPIPSTests: XCTestCase {
                     + "(Scripts/setup does) or set SVDMV_LPIPS_DIR", file: file, line: line)
             return
         }
-        let entry = try XCTUnwrap((MetricsFixture.json["lpips_real"] as? [String: Any])?[net.rawValue] as? [String: Any])
+        let entry = try XCTUnwrap((MetricsFixture.json()["lpips_real"] as? [String: Any])?[net.rawValue] as? [String: Any])
         let expected = try XCTUnwrap(entry["out"] as? [Double]).map(Float.init)
         let model = try LPIPS.pretrained(net: net)
         let d = model(x0, x1).scalars
-        assertClose(d, expected, rtol: 0, atol: 1e-4, "\(net) real weights", file: file, line: line)
-        let maxAbs = zip(d, expected).map { abs($0 - $1) }.max() ?? 0
-        print("LPIPS-\(net) real weights: distances \(d), max |diff| \(maxAbs)")
+        let closeness = assertClose(d, expected, rtol: 0, atol: 1e-4, "\(net) real weights", file: file, line: line)
+        print("LPIPS-\(net) real weights: distances \(d), max |diff| \(closeness.maxAbsDifference)")
     }
 
     func testRealWeightAlexNetMatchesLPIPSPackage() throws { try checkReal(.alex) }
@@ -81,8 +85,4 @@ final class LPIPSTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("Scripts/fetch-lpips-weights"), "\(error)")
         }
     }
-}
-
-func maxRelativeDifference(_ a: [Float], _ b: [Float]) -> Float {
-    zip(a, b).map { abs($0 - $1) / max(abs($1), 1e-12) }.max() ?? 0
 }

@@ -93,8 +93,8 @@ final class MeshGroundTruthTests: XCTestCase {
         XCTAssertEqual(leftovers, [], "no partial render folders")
     }
 
-    /// `svdmv generate` writes cameras.json without the renderer's top-level distance or view
-    /// indices (MultiViewData.RenderCameras): views are ordered by file name, distances per view.
+    /// A hand-written cameras.json (angles, distances, size and fov only; no K, extrinsics or
+    /// view indices) reads: views are ordered by file name, distances per view.
     func testCamerasOfGeneratedOrbitsAreReadByFileName() throws {
         let folder = root.appendingPathComponent("generated-object")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -113,8 +113,35 @@ final class MeshGroundTruthTests: XCTestCase {
         try JSONSerialization.data(withJSONObject: broken).write(to: folder.appendingPathComponent("cameras.json"))
         XCTAssertThrowsError(try ViewCameras.stored(in: folder, fallback: nil)) { error in
             XCTAssertEqual(error as? EvaluationError, .badCameras(path: folder.appendingPathComponent("cameras.json").path,
-                                                                  reason: "views[].elevation_deg must be a list of numbers"))
+                                                                  reason: "wrong type at views.0.elevation_deg"))
         }
+    }
+
+    /// Generated folders from before cameras.json carried the sampling record hold orbit.json
+    /// (angles only): its views read, with fov, distance and size from the protocol.
+    func testOldGeneratedOrbitJSONStillReads() throws {
+        let folder = root.appendingPathComponent("old-generated-object")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data("""
+            {"format": "svdmv-generated-orbit", "version": 1, "checkpoint": "bundled default model",
+             "elevation_deg": [12, 12, 12], "azimuth_deg": [120, 240, 0], "files": ["000.png", "001.png", "002.png"]}
+            """.utf8).write(to: folder.appendingPathComponent("orbit.json"))
+        let svd = try EvaluationProtocol.named("svd-mv-gso", in: [Self.protocolsFolder])
+        let cameras = try XCTUnwrap(try ViewCameras.stored(in: folder, fallback: svd))
+        XCTAssertEqual(cameras.elevationsDegrees, [12, 12, 12])
+        XCTAssertEqual(cameras.azimuthsDegrees, [120, 240, 0])
+        XCTAssertEqual(cameras.fovDegrees, svd.fovDegrees)
+        XCTAssertEqual(cameras.size, svd.resolution)
+        XCTAssertEqual(cameras.distance, svd.distance)
+        XCTAssertEqual(cameras.source, folder.appendingPathComponent("orbit.json").path)
+    }
+
+    /// The protocols ship with the program: found beside the running executable without
+    /// $SVDMV_PROTOCOLS_DIR or a checkout above the working folder.
+    func testProtocolsAreBundledWithTheProgram() throws {
+        let bundled = try XCTUnwrap(EvaluationProtocol.bundledFolder, "no SVDMV_Evaluation.resources/Protocols beside the executable")
+        XCTAssertEqual(EvaluationProtocol.knownNames(in: [bundled]), EvaluationProtocol.knownNames(in: [Self.protocolsFolder]))
+        XCTAssertEqual(try EvaluationProtocol.named("svd-mv-gso", in: [bundled]).views, 21)
     }
 
     func testRepositoryProtocolsLoadWithTheirSettings() throws {

@@ -84,7 +84,7 @@ final class UNetManifestTests: XCTestCase {
         XCTAssertEqual(VideoUNet.parameterShapes(.sv3dP).count, 1428)
     }
 
-    /// The non-allocating shape path lists exactly what the built modules visit (spec §7 counts).
+    /// The non-allocating shape path lists exactly what the built modules visit (sgm's counts).
     func testShapePathMatchesBuiltModules() {
         let expected: [(String, VideoUNetConfig, Int)] = [
             ("A", .tinyA, 1_793_078), ("B", .tinyB, 2_056_083), ("C", .tinyC, 502_893),
@@ -272,9 +272,8 @@ final class UNetParityTests: XCTestCase {
             let grad = name == "x" ? x.grad : params[name]?.grad
             let expected = f[key]
             // gradients are sums over many rows: compare at the UNet tolerance scaled by their size
-            let scale = expected.scalars.map(abs).max() ?? 1
             assertClose(try XCTUnwrap(grad, name), expected, rtol: Self.unetRelative,
-                        atol: Self.unetRelative * scale, "gradient of \(name)")
+                        atol: Self.unetRelative, atolScale: .maxAbsExpected, "gradient of \(name)")
         }
     }
 
@@ -409,7 +408,12 @@ final class UNetConditioningTests: XCTestCase {
     }
 
     func testMissingInputThrows() {
-        XCTAssertThrowsError(try VectorConditioner.sv3dP([.conditioningAugmentation: [0]]))
+        XCTAssertThrowsError(try VectorConditioner.sv3dP([.conditioningAugmentation: [0]])) { error in
+            guard case .missingInput(.polar)? = error as? VectorConditioner.Error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try VectorConditioner.sv3dP([.conditioningAugmentation: [0], .polar: [0, 1], .azimuth: [0]])) {
+            guard case .rowCount(.polar, got: 2, expected: 1)? = $0 as? VectorConditioner.Error else { return XCTFail("\($0)") }
+        }
     }
 }
 

@@ -13,10 +13,9 @@ enum VAECLIPFixtures {
     static let tinyAutoencoder = AutoencoderConfig(baseChannels: 32, channelMultipliers: [2, 1], resBlockCount: 1,
                                                    attentionResolutions: [8], resolution: 16, hasQuantConvs: true)
 
-    static func fixture(_ name: String) -> Fixture {
-        let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-            .appendingPathComponent(name + ".safetensors")
-        do { return try Fixture(url) } catch { fatalError("cannot read fixture \(name): \(error)") }
+    static func fixture(_ name: String) throws -> Fixture {
+        try Fixture.cached(Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+            .appendingPathComponent(name + ".safetensors"))
     }
 
     /// The fixture tensors under `prefix`, with the prefix removed.
@@ -28,35 +27,19 @@ enum VAECLIPFixtures {
         return out
     }
 
-    /// Whole-model check: |a − e| ≤ tol·max|e| + tol·|e|; prints the achieved max relative error.
-    static func assertRelativeClose(_ actual: Tensor, _ expected: Tensor, _ tol: Float, _ label: String,
-                                    file: StaticString = #filePath, line: UInt = #line) {
-        let scale = expected.scalars.map(abs).max() ?? 1
-        if actual.shape == expected.shape {
-            let worst = zip(actual.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0
-            print("\(label): max |diff| \(worst), relative to max |expected| \(worst / scale)")
-        }
-        assertClose(actual, expected, rtol: tol, atol: tol * scale, label, file: file, line: line)
-    }
-
+    /// Submodule tolerance: 1e-4 (rtol and atol); prints the achieved errors.
     static func assertModuleClose(_ actual: Tensor, _ expected: Tensor, _ label: String,
                                   file: StaticString = #filePath, line: UInt = #line) {
-        if actual.shape == expected.shape {
-            print("\(label): max |diff| \(zip(actual.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0)")
-        }
-        assertClose(actual, expected, rtol: 1e-4, atol: 1e-4, label, file: file, line: line)
+        print(assertClose(actual, expected, rtol: 1e-4, atol: 1e-4, label, file: file, line: line))
     }
 
     /// The tiny ViT of clip_vit.safetensors: 257 tokens as ViT-H/14 at 224, width 64, 2 heads, -> 32.
     static let tinyVisionTransformer = VisionTransformerConfig(patchSize: 14, width: 64, layerCount: 2, headCount: 2,
                                                                outputWidth: 32)
 
-    static func manifest(_ name: String) -> [String: [String: [Int]]] {
+    static func manifest(_ name: String) throws -> [String: [String: [Int]]] {
         let url = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name)
-        do {
-            let data = try Data(contentsOf: url)
-            return try JSONDecoder().decode([String: [String: [Int]]].self, from: data)
-        } catch { fatalError("cannot read manifest \(name): \(error)") }
+        return try JSONDecoder().decode([String: [String: [Int]]].self, from: Data(contentsOf: url))
     }
 
     static func shapes(of module: Module, prefix: String = "") -> [String: [Int]] {
@@ -74,14 +57,6 @@ enum VAECLIPFixtures {
         XCTAssertTrue(extra.isEmpty, "\(label): unexpected \(extra.prefix(10))", file: file, line: line)
         let differences = mismatched.prefix(10).map { "\($0) \(actual[$0]!) vs \(expected[$0]!)" }
         XCTAssertTrue(mismatched.isEmpty, "\(label): shapes differ for \(differences)", file: file, line: line)
-    }
-
-    /// Peak resident set size of this process in bytes (VmHWM in Linux /proc/self/status).
-    static func peakResidentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kib << 10
     }
 
     /// Resident set size of this process in bytes (Linux /proc/self/statm).
@@ -121,11 +96,5 @@ extension VAECLIPParityChecking {
     func assertSubmodule(_ fixture: Fixture, _ path: String, file: StaticString = #filePath, line: UInt = #line,
                          _ module: (Tensor) -> Tensor) {
         assertModuleClose(module(fixture[path + ".in"]), fixture[path + ".out"], path, file: file, line: line)
-    }
-
-    /// Whole-model tolerance: `tol` relative to max |expected|.
-    func assertRelativeClose(_ actual: Tensor, _ expected: Tensor, _ tol: Float, _ label: String,
-                             file: StaticString = #filePath, line: UInt = #line) {
-        VAECLIPFixtures.assertRelativeClose(actual, expected, tol, label, file: file, line: line)
     }
 }

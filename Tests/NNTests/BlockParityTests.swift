@@ -56,25 +56,30 @@ final class TransformerBlock: Module {
 }
 
 final class BlockParityTests: XCTestCase {
-    static let fixture = try! Fixture(Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        .appendingPathComponent("blocks.safetensors"))
+    static func fixture() throws -> Fixture {
+        try Fixture.cached(Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+            .appendingPathComponent("blocks.safetensors"))
+    }
 
-    func parameters(_ block: String) -> [String: Tensor] {
+    func parameters(_ block: String) throws -> [String: Tensor] {
         let prefix = "\(block).param."
         var out: [String: Tensor] = [:]
-        for (k, v) in Self.fixture.tensors where k.hasPrefix(prefix) { out[String(k.dropFirst(prefix.count))] = v }
+        for (k, v) in try Self.fixture().tensors where k.hasPrefix(prefix) { out[String(k.dropFirst(prefix.count))] = v }
         return out
     }
 
     func checkGradients(_ module: Module, _ block: String, inputs: [(String, Tensor)],
-                        file: StaticString = #filePath, line: UInt = #line) {
+                        file: StaticString = #filePath, line: UInt = #line) throws {
+        let f = try Self.fixture()
         for (name, t) in inputs {
-            assertClose(t.grad!, Self.fixture["\(block).grad.\(name)"], rtol: 1e-4, atol: 1e-4,
+            assertClose(t.grad!, f["\(block).grad.\(name)"], rtol: 1e-4, atol: 1e-4,
                         "\(block) d\(name)", file: file, line: line)
         }
         var checked = 0
         module.visitParameters { key, p in
-            guard let expected = Self.fixture.tensors["\(block).grad.param.\(key)"] else { return }
+            guard let expected = f.tensors["\(block).grad.param.\(key)"] else {
+                return XCTFail("\(f.url.lastPathComponent) has no key \(block).grad.param.\(key)", file: file, line: line)
+            }
             assertClose(p.grad!, expected, rtol: 1e-4, atol: 1e-4, "\(block) d\(key)", file: file, line: line)
             checked += 1
         }
@@ -85,28 +90,30 @@ final class BlockParityTests: XCTestCase {
         let block = ResBlock(8, 12, 16)
         try block.load(parameters("resblock"))
         block.trainable()
-        let x = Self.fixture["resblock.x"].requiringGrad("x"), e = Self.fixture["resblock.emb"].requiringGrad("emb")
+        let f = try Self.fixture()
+        let x = f["resblock.x"].requiringGrad("x"), e = f["resblock.emb"].requiringGrad("emb")
         let out = block(x, e)
-        assertClose(out, Self.fixture["resblock.out"], rtol: 1e-4, atol: 1e-4, "resblock output")
-        out.backward(Self.fixture["resblock.gout"])
-        checkGradients(block, "resblock", inputs: [("x", x), ("emb", e)])
+        assertClose(out, f["resblock.out"], rtol: 1e-4, atol: 1e-4, "resblock output")
+        out.backward(f["resblock.gout"])
+        try checkGradients(block, "resblock", inputs: [("x", x), ("emb", e)])
     }
 
     func testTransformerBlockMatchesPyTorch() throws {
         let block = TransformerBlock(dim: 16, heads: 2, contextDim: 12)
         try block.load(parameters("transformer"))
         block.trainable()
-        let x = Self.fixture["transformer.x"].requiringGrad("x")
-        let c = Self.fixture["transformer.context"].requiringGrad("context")
+        let f = try Self.fixture()
+        let x = f["transformer.x"].requiringGrad("x")
+        let c = f["transformer.context"].requiringGrad("context")
         let out = block(x, context: c)
-        assertClose(out, Self.fixture["transformer.out"], rtol: 1e-4, atol: 1e-4, "transformer output")
-        out.backward(Self.fixture["transformer.gout"])
-        checkGradients(block, "transformer", inputs: [("x", x), ("context", c)])
+        assertClose(out, f["transformer.out"], rtol: 1e-4, atol: 1e-4, "transformer output")
+        out.backward(f["transformer.gout"])
+        try checkGradients(block, "transformer", inputs: [("x", x), ("context", c)])
     }
 
-    func testStrictLoadingNamesEveryBadKey() {
+    func testStrictLoadingNamesEveryBadKey() throws {
         let block = ResBlock(8, 12, 16)
-        var params = parameters("resblock")
+        var params = try parameters("resblock")
         params["conv1.weight"] = Tensor(zeros: [12, 8, 1, 1])
         params.removeValue(forKey: "skip.bias")
         params["extra.weight"] = Tensor(zeros: [1])
@@ -127,8 +134,8 @@ final class ParameterPair: Module {
 }
 
 final class OptimizerParityTests: XCTestCase {
-    func testAdamWWithClippingMatchesTorchOverFiveSteps() {
-        let f = BlockParityTests.fixture
+    func testAdamWWithClippingMatchesTorchOverFiveSteps() throws {
+        let f = try BlockParityTests.fixture()
         let pair = ParameterPair(f["adamw.init.0"].copied(), f["adamw.init.1"].copied())
         let opt = AdamW(AdamWConfig(learningRate: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.05))
         for step in 0..<5 {

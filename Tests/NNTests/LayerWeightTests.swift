@@ -123,4 +123,43 @@ final class LayerWeightTests: XCTestCase {
             XCTAssertTrue(text.contains("shape mismatch for net.skip.weight: checkpoint [16, 8, 3, 3], model [16, 8, 1, 1]"), text)
         }
     }
+
+    /// A checkpoint may hold tensors of any dtype: F64 and F8 parameters load (converted to
+    /// Float32), an integer key the model does not have is an unexpected key, and a parameter
+    /// stored as BOOL or I64 is an error naming the key and its dtype.
+    func testLoadingUsesFloatDTypesAndNamesTheOthers() throws {
+        func bytes<T>(_ values: [T]) -> Data { values.withUnsafeBytes { Data($0) } }
+        let weight: [Double] = [0.5, -1.25, 3, 1.0 / 3, 2, -4]
+        let url = temporaryFile()
+        try SafeTensors.write([
+            .init("lin.weight", dtype: .float64, shape: [2, 3], bytes: bytes(weight)),
+            .init("lin.bias", dtype: .float8E4M3, shape: [2], bytes: Data([0x38, 0xC0])),  // 1, -2
+            .init("lin.num_batches_tracked", dtype: .int64, shape: [], bytes: bytes([Int64(7)])),
+        ], to: url)
+        let file = try SafeTensorsFile(url: url)
+        for precision in [DType.float32, .float16] {
+            let layer = Linear(3, 2)
+            XCTAssertThrowsError(try layer.load(from: file, prefix: "lin.", weightPrecision: precision)) { error in
+                XCTAssertEqual("\(error)".components(separatedBy: "unexpected key").count, 2, "\(error)")
+                XCTAssertTrue("\(error)".contains("unexpected key lin.num_batches_tracked []"), "\(error)")
+            }
+            try layer.load(from: file, prefix: "lin.", weightPrecision: precision, ignoring: ["lin.num_batches_tracked"])
+            XCTAssertEqual(layer.storedWeight.dtype, precision)
+            XCTAssertEqual(layer.weight.scalars, HalfTensor(Tensor(shape: [2, 3], scalars: weight.map { Float($0) }),
+                                                            dtype: precision).float().scalars)
+            XCTAssertEqual(layer.bias?.scalars, [1, -2])
+        }
+
+        let broken = temporaryFile()
+        try SafeTensors.write([
+            .init("lin.weight", dtype: .bool, shape: [2, 3], bytes: Data([1, 0, 1, 1, 0, 0])),
+            .init("lin.bias", dtype: .int64, shape: [2], bytes: bytes([Int64(1), 2])),
+        ], to: broken)
+        XCTAssertThrowsError(try Linear(3, 2).load(from: SafeTensorsFile(url: broken), prefix: "lin.")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("tensor 'lin.weight': dtype BOOL cannot be used as a Float32 tensor"), text)
+            XCTAssertTrue(text.contains("tensor 'lin.bias': dtype I64 cannot be used as a Float32 tensor"), text)
+            XCTAssertTrue(text.contains(broken.path), text)
+        }
+    }
 }

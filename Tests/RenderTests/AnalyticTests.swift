@@ -50,18 +50,18 @@ final class AnalyticTests: XCTestCase {
     }
 
     /// Depth of the cube's front face seen head-on is distance - 0.5 everywhere on it.
-    func testDepthOfFrontFace() {
+    func testDepthOfFrontFace() throws {
         let camera = Camera(elevationDegrees: 0, azimuthDegrees: 0, distance: 3, fovDegrees: 33.8, width: 64, height: 64)
         let encoding = DepthEncoding.around(distance: 3)
         let view = Shader(mesh: Scenes.cube()).render(camera, supersampling: 1, background: .transparent,
                                                         depth: encoding, normals: true)
-        let depth = try! XCTUnwrap(view.depth)
+        let depth = try XCTUnwrap(view.depth)
         XCTAssertEqual(depth.pixels[0], 0, "background is 0")
         for (x, y) in [(32, 32), (25, 40), (40, 25)] {
-            let z = try! XCTUnwrap(encoding.decode(depth.pixels[y * 64 + x]))
+            let z = try XCTUnwrap(encoding.decode(depth.pixels[y * 64 + x]))
             XCTAssertEqual(z, 2.5, accuracy: 1e-4)
             // its normal is world +X: (65535, 32768, 32768)
-            let normals = try! XCTUnwrap(view.normals)
+            let normals = try XCTUnwrap(view.normals)
             XCTAssertEqual(normals.pixels[(y * 64 + x) * 3], 65535)
             XCTAssertEqual(Double(normals.pixels[(y * 64 + x) * 3 + 1]), 32767.5, accuracy: 1)
         }

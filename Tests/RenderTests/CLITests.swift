@@ -1,33 +1,19 @@
-// End-to-end through the built `svdmv` binary (skipped when it has not been built): a batch, whose
-// objects render in worker processes with forwarded options, writes the same bytes as rendering
-// the file directly in-process; bad options fail validation with exit status 64.
+// End-to-end through the built `svdmv` binary (a failure naming where it looked when it has not
+// been built): a batch, whose objects render in worker processes with forwarded options, writes
+// the same bytes as rendering the file directly in-process; bad options fail validation with exit
+// status 64.
 
 import Foundation
 @testable import Render
+import TestSupport
 import XCTest
 
 final class CLITests: XCTestCase {
-    /// The `svdmv` next to the test bundle (`swift build` puts both in .build/<triple>/debug).
-    func svdmv() throws -> URL {
-        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [folder, folder.deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("svdmv")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        throw RenderTestSetupError("svdmv binary not built next to the tests (Scripts/test builds it; run `swift build` first)")
-    }
-
+    /// Runs the `svdmv` next to the test bundle (`swift build` puts both in .build/<triple>/debug);
+    /// returns its exit status and what it wrote on stderr.
     func run(_ arguments: [String]) throws -> (status: Int32, errors: String) {
-        let process = Process()
-        process.executableURL = try svdmv()
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let data = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try runProcess(try svdmvExecutable(), arguments)
+        return (result.status, result.stderr)
     }
 
     func testBatchWorkersRenderLikeTheLibrary() throws {
@@ -70,6 +56,24 @@ final class CLITests: XCTestCase {
         let manifest = try String(contentsOf: out.appendingPathComponent("manifest.tsv"), encoding: .utf8)
         XCTAssertTrue(manifest.contains("box.glb\tok\t"), manifest)
         XCTAssertTrue(manifest.contains("bad.ply\terror: \(folder.path)/bad.ply: "), manifest)
+    }
+
+    /// A list's relative paths resolve against the list's folder, wherever svdmv runs; a missing
+    /// file's manifest line carries the worker's own error, not ArgumentParser's help hint.
+    func testListPathsResolveAgainstTheListAndFailuresKeepTheirReason() throws {
+        let folder = temporaryFolder("cli-list"), out = temporaryFolder("cli-list-out")
+        defer { for f in [folder, out] { try? FileManager.default.removeItem(at: f) } }
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n".write(to: folder.appendingPathComponent("sub/tri.obj"), atomically: true, encoding: .utf8)
+        try "sub/tri.obj\nsub/missing.obj\n".write(to: folder.appendingPathComponent("list.txt"), atomically: true, encoding: .utf8)
+        let result = try run(["render", folder.appendingPathComponent("list.txt").path, "--out", out.path, "--views", "2", "--size", "16"])
+        XCTAssertEqual(result.status, 0, result.errors)
+        XCTAssertTrue(result.errors.contains("relative paths in a list resolve against the list's folder"), result.errors)
+        let manifest = try String(contentsOf: out.appendingPathComponent("manifest.tsv"), encoding: .utf8)
+        XCTAssertTrue(manifest.contains("sub__tri.obj\tok\t"), manifest)
+        let missing = folder.appendingPathComponent("sub/missing.obj").path
+        XCTAssertTrue(manifest.contains("sub__missing.obj\terror: no such file or folder: \(missing)\t"), manifest)
+        XCTAssertFalse(manifest.contains("--help"), manifest)
     }
 
     func testValidationErrors() throws {

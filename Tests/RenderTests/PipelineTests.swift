@@ -192,6 +192,32 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(leftovers, [])
     }
 
+    /// A list's relative paths resolve against its folder and keep their ids as written; absolute
+    /// paths are named relative to their deepest common folder; ids stay unique.
+    func testListIdsAreShortAndUnique() throws {
+        let folder = temporaryFolder("list")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let list = folder.appendingPathComponent("objects.txt")
+        try """
+        # absolute paths under one root
+        /data/objaverse/000-001/a.glb
+        /data/objaverse/000-002/a.glb
+        /data/objaverse/000-002/./b/c.glb
+        /data/objaverse/000-001/a.glb
+        relative/d.obj
+        """.write(to: list, atomically: true, encoding: .utf8)
+        let items = try Batch.items(from: list)
+        XCTAssertEqual(items.map(\.id), ["000-001__a.glb", "000-002__a.glb", "000-002__b__c.glb", "000-001__a.glb_", "relative__d.obj"])
+        XCTAssertEqual(items.last?.input.standardizedFileURL.path, folder.appendingPathComponent("relative/d.obj").standardizedFileURL.path)
+        XCTAssertEqual(Set(items.map(\.id)).count, items.count)
+        // One absolute file: its name; files in one folder: their names.
+        try "/data/x/y/model.glb\n".write(to: list, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Batch.items(from: list).map(\.id), ["model.glb"])
+        try "/data/x/p.glb\n/data/x/q.glb\n".write(to: list, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Batch.items(from: list).map(\.id), ["p.glb", "q.glb"])
+    }
+
     /// Child-process workers turn a hang into a timeout and a crash into a failure line.
     func testSubprocessWorkerTimesOutAndSurvivesCrashes() throws {
         let item = BatchItem(input: URL(fileURLWithPath: "/some/mesh.glb"), id: "mesh.glb")
@@ -208,6 +234,11 @@ final class PipelineTests: XCTestCase {
             ["-c", "echo '/some/mesh.glb: assimp: bad file' >&2; exit 1"]
         }
         XCTAssertEqual(failure(item, folder), .failed("/some/mesh.glb: assimp: bad file"))
+        // ArgumentParser's report: the error, then usage and a help hint; the error is the reason.
+        let rejected = Batch.subprocess(executable: URL(fileURLWithPath: "/bin/sh"), timeout: 30) { _, _ in
+            ["-c", "printf 'Error: no such file or folder: /some/mesh.glb\\nUsage: svdmv render [<options>] <input> --out <out>\\n  See '\\''svdmv render --help'\\'' for more information.\\n' >&2; exit 64"]
+        }
+        XCTAssertEqual(rejected(item, folder), .failed("no such file or folder: /some/mesh.glb"))
         let fine = Batch.subprocess(executable: URL(fileURLWithPath: "/bin/true"), timeout: 30) { _, _ in [] }
         XCTAssertEqual(fine(item, folder), .ok)
     }

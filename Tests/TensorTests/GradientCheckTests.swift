@@ -155,14 +155,15 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testAttention() {
-        let saved = AttentionKernel.queryChunk
-        defer { AttentionKernel.queryChunk = saved }
-        AttentionKernel.queryChunk = 3
-        gradCheck("attention", [random([2, 7, 4]), random([2, 5, 4]), random([2, 5, 3])]) {
-            Tensor.attention(q: $0[0], k: $0[1], v: $0[2])
-        }
-        gradCheck("multiHead", [random([1, 4, 8]), random([1, 3, 8]), random([1, 3, 8])]) {
-            Tensor.multiHeadAttention(q: $0[0], k: $0[1], v: $0[2], heads: 2)
+        var configuration = KernelConfiguration.current
+        configuration.attentionQueryChunk = 3
+        KernelConfiguration.$current.withValue(configuration) {
+            gradCheck("attention", [random([2, 7, 4]), random([2, 5, 4]), random([2, 5, 3])]) {
+                Tensor.attention(q: $0[0], k: $0[1], v: $0[2])
+            }
+            gradCheck("multiHead", [random([1, 4, 8]), random([1, 3, 8]), random([1, 3, 8])]) {
+                Tensor.multiHeadAttention(q: $0[0], k: $0[1], v: $0[2], heads: 2)
+            }
         }
     }
 }

@@ -54,8 +54,13 @@ final class KernelTwinTests: XCTestCase {
     /// asymmetric padding, with and without bias) and agree with the direct convolution and with
     /// the whole-image path.
     func testBandedConv2dMatchesDirectConvolutionAndTheWholeImagePath() {
-        let saved = Tensor.im2colScratchLimit
-        defer { Tensor.im2colScratchLimit = saved }
+        func conv2d(scratchLimit: Int, _ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Padding2D) -> Tensor {
+            var configuration = KernelConfiguration.current
+            configuration.im2colScratchLimit = scratchLimit
+            return KernelConfiguration.$current.withValue(configuration) {
+                Tensor.conv2d(x, weight: w, bias: b, stride: stride, padding: padding)
+            }
+        }
         let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int, s: Int, p: Padding2D, bias: Bool)] = [
             (3, 4, 34, 33, 3, 1, Padding2D(1), true), (5, 3, 45, 41, 3, 2, Padding2D(1), false),
             (4, 4, 66, 40, 3, 2, Padding2D(top: 0, bottom: 1, left: 0, right: 1), true),
@@ -66,8 +71,7 @@ final class KernelTwinTests: XCTestCase {
             let b = cs.bias ? rng.randn([cs.o]) : nil
             let g = Conv2DGeometry(channels: cs.c, height: cs.h, width: cs.w, kernelH: cs.k, kernelW: cs.k,
                                    stride: cs.s, padding: cs.p)
-            Tensor.im2colScratchLimit = 1 << 30
-            let whole = Tensor.conv2d(x, weight: w, bias: b, stride: cs.s, padding: cs.p)
+            let whole = conv2d(scratchLimit: 1 << 30, x, w, b, stride: cs.s, padding: cs.p)
             let slow = Tensor(zeros: whole.shape)
             let per = cs.o * g.outH * g.outW
             for i in 0..<2 {
@@ -75,8 +79,7 @@ final class KernelTwinTests: XCTestCase {
                              outChannels: cs.o, g)
             }
             for bandRows in [1, 2, 3, 7] {
-                Tensor.im2colScratchLimit = bandRows * g.patch * g.outW
-                let banded = Tensor.conv2d(x, weight: w, bias: b, stride: cs.s, padding: cs.p)
+                let banded = conv2d(scratchLimit: bandRows * g.patch * g.outW, x, w, b, stride: cs.s, padding: cs.p)
                 assertClose(banded, slow, rtol: 1e-5, atol: 1e-5, "conv \(cs) in bands of \(bandRows) rows")
                 // not bit-identical: OpenBLAS handles a GEMM's edge columns with other micro-kernels,
                 // so a column's summation order depends on the GEMM's width
@@ -101,14 +104,13 @@ final class KernelTwinTests: XCTestCase {
     }
 
     func testChunkedAttentionMatchesFullSoftmax() {
-        let saved = (AttentionKernel.queryChunk, AttentionKernel.keyBlock)
-        defer { (AttentionKernel.queryChunk, AttentionKernel.keyBlock) = saved }
         for (heads, nq, nk, d, dv, chunk, block) in [(3, 70, 141, 8, 8, 16, 32), (1, 5, 300, 16, 4, 2, 64),
                                                      (9, 21, 21, 64, 64, 256, 512), (2, 90, 100, 16, 16, 256, 512)] {
-            AttentionKernel.queryChunk = chunk
-            AttentionKernel.keyBlock = block
             let q = rng.randn([heads, nq, d]), k = rng.randn([heads, nk, d]), v = rng.randn([heads, nk, dv])
-            let fast = Tensor.attention(q: q, k: k, v: v, scale: 0.3)
+            let configuration = KernelConfiguration(attentionQueryChunk: chunk, attentionKeyBlock: block)
+            let fast = KernelConfiguration.$current.withValue(configuration) {
+                Tensor.attention(q: q, k: k, v: v, scale: 0.3)
+            }
             let slow = attentionNaive(q: q.scalars, k: k.scalars, v: v.scalars, heads: heads, nq: nq, nk: nk,
                                       d: d, dv: dv, scale: 0.3)
             assertClose(fast.scalars, slow, rtol: 1e-5, atol: 1e-5, "attention \(heads)x\(nq)x\(nk)")
@@ -178,25 +180,36 @@ final class FastMathTests: XCTestCase {
 
     func testNormBackwardKernelsMatchTheirTwin() {
         // Layer norm rows of 13 (the eight-lane loop and a tail), and group norm runs of 5·7
-        // positions with two channels per group; weight and bias, then neither.
+        // positions with two channels per group; weight and bias, then neither. The op's gradients
+        // (the fast kernels) against the twin called on the same upstream gradient and statistics.
         var rng = TorchGenerator(seed: 9)
-        let cases: [(String, Tensor, Tensor, (Tensor, Tensor?, Tensor?) -> Tensor)] = [
-            ("layer norm", rng.randn([6, 11, 13]) * 2 + 0.5, rng.randn([13]),
+        let layerX = rng.randn([6, 11, 13]) * 2 + 0.5, layerW = rng.randn([13])
+        let groupX = rng.randn([3, 8, 5, 7]) * 2 + 0.5, groupW = rng.randn([8])
+        let cases: [(String, Tensor, Tensor, NormLayout, (Tensor, Tensor?, Tensor?) -> Tensor)] = [
+            ("layer norm", layerX, layerW, .layerNorm(shape: layerX.shape),
              { $0.layerNorm(weight: $1, bias: $2, eps: 1e-5) }),
-            ("group norm", rng.randn([3, 8, 5, 7]) * 2 + 0.5, rng.randn([8]),
+            ("group norm", groupX, groupW, .groupNorm(shape: groupX.shape, groups: 4),
              { $0.groupNorm(groups: 4, weight: $1, bias: $2, eps: 1e-5) }),
         ]
-        defer { NormBackwardKernel.useReference = false }
-        for (name, x, w, norm) in cases {
+        for (name, x, w, layout, norm) in cases {
+            // The forward's statistics as the ops compute them: Double sums, biased variance.
+            let n = layout.rowSize, values = x.scalars
+            var means: [Float] = [], rstds: [Float] = []
+            for r in 0..<layout.rows {
+                let (s, s2) = momentsReference(Array(values[(r * n)..<((r + 1) * n)]))
+                let mean = s / Double(n)
+                means.append(Float(mean))
+                rstds.append(Float(1 / (max(0, s2 / Double(n) - mean * mean) + Double(Float(1e-5))).squareRoot()))
+            }
             for affine in [true, false] {
-                var grads: [[[Float]]] = []
-                for reference in [false, true] {
-                    NormBackwardKernel.useReference = reference
-                    let xl = x.requiringGrad(), wl = w.requiringGrad(), bl = (w * 0.5).requiringGrad()
-                    let y = affine ? norm(xl, wl, bl) : norm(xl, nil, nil)
-                    y.backward(y * 0.3 + 0.1)
-                    grads.append([xl.grad!.scalars] + (affine ? [wl.grad!.scalars, bl.grad!.scalars] : []))
-                }
+                let xl = x.requiringGrad(), wl = w.requiringGrad(), bl = (w * 0.5).requiringGrad()
+                let y = affine ? norm(xl, wl, bl) : norm(xl, nil, nil)
+                let upstream = (y * 0.3 + 0.1).detached()
+                y.backward(upstream)
+                let twin = normBackwardReference(upstream, x: x, layout: layout, means: means, rstds: rstds,
+                                                 weight: affine ? w : nil)
+                let grads: [[[Float]]] = [[xl.grad!.scalars] + (affine ? [wl.grad!.scalars, bl.grad!.scalars] : []),
+                                          [twin.dx!.scalars, twin.dw.scalars, twin.db.scalars]]
                 for (k, label) in ["dx", "dw", "db"].prefix(grads[0].count).enumerated() {
                     assertClose(grads[0][k], grads[1][k], rtol: 1e-5, atol: 1e-5, "\(name) \(label), affine \(affine)")
                 }

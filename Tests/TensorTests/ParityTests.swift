@@ -8,18 +8,24 @@ import TestSupport
 import XCTest
 
 final class ParityTests: XCTestCase {
-    static let ops = try! Fixture(fixtureURL("ops.safetensors"))
+    func ops() throws -> Fixture { try Fixture.cached(fixtureURL("ops.safetensors")) }
 
-    /// Runs `op` on the case's inputs (as gradient leaves), checks output and input gradients.
+    /// Runs `op` on the case's inputs (as gradient leaves), checks output and input gradients
+    /// (the fixture holds one for every input; a missing one is a failure naming its key).
     func check(_ name: String, _ inputNames: [String], rtol: Float = 1e-5, atol: Float = 1e-5,
-               file: StaticString = #filePath, line: UInt = #line, _ op: ([Tensor]) -> Tensor) {
-        let f = Self.ops
+               file: StaticString = #filePath, line: UInt = #line, _ op: ([Tensor]) -> Tensor) throws {
+        let f = try ops()
         let inputs = inputNames.map { f["\(name).\($0)"].requiringGrad($0) }
         let out = op(inputs)
         assertClose(out, f["\(name).out"], rtol: rtol, atol: atol, "\(name) output", file: file, line: line)
         out.backward(f["\(name).gout"])
         for (input, inputName) in zip(inputs, inputNames) {
-            guard let expected = f.tensors["\(name).grad.\(inputName)"] else { continue }
+            let key = "\(name).grad.\(inputName)"
+            guard let expected = f.tensors[key] else {
+                XCTFail("\(f.url.lastPathComponent) has no key \(key): no gradient to check for \(inputName)",
+                        file: file, line: line)
+                continue
+            }
             guard let grad = input.grad else {
                 XCTFail("\(name): no gradient for \(inputName)", file: file, line: line); continue
             }
@@ -27,75 +33,75 @@ final class ParityTests: XCTestCase {
         }
     }
 
-    func testBroadcastArithmetic() {
-        check("add_broadcast", ["a", "b"]) { $0[0] + $0[1] }
-        check("mul_broadcast", ["a", "b"]) { $0[0] * $0[1] }
-        check("div_broadcast", ["a", "b"]) { $0[0] / $0[1] }
-        check("sub_broadcast", ["a", "b"]) { $0[0] - $0[1] }
+    func testBroadcastArithmetic() throws {
+        try check("add_broadcast", ["a", "b"]) { $0[0] + $0[1] }
+        try check("mul_broadcast", ["a", "b"]) { $0[0] * $0[1] }
+        try check("div_broadcast", ["a", "b"]) { $0[0] / $0[1] }
+        try check("sub_broadcast", ["a", "b"]) { $0[0] - $0[1] }
     }
 
-    func testMatmulAndLinear() {
-        check("matmul", ["a", "b"]) { Tensor.matmul($0[0], $0[1]) }
-        check("matmul_shared", ["a", "b"]) { Tensor.matmul($0[0], $0[1]) }
-        check("linear", ["x", "w", "b"]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) }
+    func testMatmulAndLinear() throws {
+        try check("matmul", ["a", "b"]) { Tensor.matmul($0[0], $0[1]) }
+        try check("matmul_shared", ["a", "b"]) { Tensor.matmul($0[0], $0[1]) }
+        try check("linear", ["x", "w", "b"]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) }
     }
 
-    func testConvolutions() {
-        check("conv3x3", ["x", "w", "b"]) { Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], padding: Padding2D(1)) }
-        check("conv3x3_stride2", ["x", "w", "b"]) {
+    func testConvolutions() throws {
+        try check("conv3x3", ["x", "w", "b"]) { Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], padding: Padding2D(1)) }
+        try check("conv3x3_stride2", ["x", "w", "b"]) {
             Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: Padding2D(1))
         }
-        check("conv_vae_down", ["x", "w", "b"]) {
+        try check("conv_vae_down", ["x", "w", "b"]) {
             Tensor.conv2d($0[0], weight: $0[1], bias: $0[2], stride: 2,
                           padding: Padding2D(top: 0, bottom: 1, left: 0, right: 1))
         }
-        check("conv1x1", ["x", "w", "b"]) { Tensor.conv2d($0[0], weight: $0[1], bias: $0[2]) }
-        check("temporal_conv", ["x", "w", "b"]) { Tensor.temporalConv($0[0], weight: $0[1], bias: $0[2], padding: 1) }
+        try check("conv1x1", ["x", "w", "b"]) { Tensor.conv2d($0[0], weight: $0[1], bias: $0[2]) }
+        try check("temporal_conv", ["x", "w", "b"]) { Tensor.temporalConv($0[0], weight: $0[1], bias: $0[2], padding: 1) }
     }
 
-    func testNormalisation() {
-        check("group_norm_video", ["x", "w", "b"]) { $0[0].groupNorm(groups: 4, weight: $0[1], bias: $0[2], eps: 1e-6) }
-        check("group_norm", ["x", "w", "b"]) { $0[0].groupNorm(groups: 2, weight: $0[1], bias: $0[2], eps: 1e-5) }
-        check("layer_norm", ["x", "w", "b"]) { $0[0].layerNorm(weight: $0[1], bias: $0[2], eps: 1e-5) }
+    func testNormalisation() throws {
+        try check("group_norm_video", ["x", "w", "b"]) { $0[0].groupNorm(groups: 4, weight: $0[1], bias: $0[2], eps: 1e-6) }
+        try check("group_norm", ["x", "w", "b"]) { $0[0].groupNorm(groups: 2, weight: $0[1], bias: $0[2], eps: 1e-5) }
+        try check("layer_norm", ["x", "w", "b"]) { $0[0].layerNorm(weight: $0[1], bias: $0[2], eps: 1e-5) }
     }
 
-    func testActivations() {
-        check("silu", ["x"]) { $0[0].silu() }
-        check("gelu", ["x"]) { $0[0].gelu() }
-        check("gelu_tanh", ["x"]) { $0[0].gelu(approximate: .tanh) }
-        check("softmax", ["x"]) { $0[0].softmax() }
-        check("geglu", ["x"]) { $0[0].geglu() }
+    func testActivations() throws {
+        try check("silu", ["x"]) { $0[0].silu() }
+        try check("gelu", ["x"]) { $0[0].gelu() }
+        try check("gelu_tanh", ["x"]) { $0[0].gelu(approximate: .tanh) }
+        try check("softmax", ["x"]) { $0[0].softmax() }
+        try check("geglu", ["x"]) { $0[0].geglu() }
     }
 
-    func testChunkedAttention() {
+    func testChunkedAttention() throws {
         // Query chunks and key blocks smaller than the sequences, so the chunk loop, the online
         // softmax across key blocks and their tails all run (and the small-sequence path at 256).
-        let saved = (AttentionKernel.queryChunk, AttentionKernel.keyBlock)
-        defer { (AttentionKernel.queryChunk, AttentionKernel.keyBlock) = saved }
         for (chunk, block) in [(8, 7), (5, 512), (256, 512)] {
-            AttentionKernel.queryChunk = chunk
-            AttentionKernel.keyBlock = block
-            check("attention", ["q", "k", "v"]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) }
+            let configuration = KernelConfiguration(attentionQueryChunk: chunk, attentionKeyBlock: block)
+            try KernelConfiguration.$current.withValue(configuration) {
+                try check("attention", ["q", "k", "v"]) { Tensor.attention(q: $0[0], k: $0[1], v: $0[2]) }
+            }
         }
     }
 
-    func testShapeOps() {
-        check("upsample", ["x"]) { $0[0].upsampledNearest2x() }
-        check("maxpool_alex", ["x"]) { $0[0].maxPooled2d(kernel: 3, stride: 2) }
-        check("maxpool_vgg", ["x"]) { $0[0].maxPooled2d(kernel: 2, stride: 2) }
-        check("sum_axes", ["x"]) { $0[0].sum(axes: [1, 3], keepDims: true) }
-        check("mean_axes", ["x"]) { $0[0].mean(axes: [0, 2]) }
-        check("permute", ["x"]) { $0[0].permuted([2, 0, 3, 1]) }
-        check("concat_slice", ["a", "b"]) { Tensor.concatenated([$0[0], $0[1]], axis: 1).sliced(axis: 1, 1..<6) }
+    func testShapeOps() throws {
+        try check("upsample", ["x"]) { $0[0].upsampledNearest2x() }
+        try check("maxpool_alex", ["x"]) { $0[0].maxPooled2d(kernel: 3, stride: 2) }
+        try check("maxpool_vgg", ["x"]) { $0[0].maxPooled2d(kernel: 2, stride: 2) }
+        try check("sum_axes", ["x"]) { $0[0].sum(axes: [1, 3], keepDims: true) }
+        try check("mean_axes", ["x"]) { $0[0].mean(axes: [0, 2]) }
+        try check("permute", ["x"]) { $0[0].permuted([2, 0, 3, 1]) }
+        try check("concat_slice", ["a", "b"]) { Tensor.concatenated([$0[0], $0[1]], axis: 1).sliced(axis: 1, 1..<6) }
     }
 
-    func testTimestepEmbeddingMatchesSGM() {
+    func testTimestepEmbeddingMatchesSGM() throws {
         // PyTorch evaluates exp with SLEEF, which can be one ulp from glibc's correctly rounded
         // expf; the argument s·f then moves by about |s|·2^-23, so each row's tolerance grows with
         // |s| (8e-5 at s = 700, 2e-6 near 0).
-        let values = Self.ops["embedding.values"].scalars
+        let f = try ops()
+        let values = f["embedding.values"].scalars
         for dim in [320, 256, 7] {
-            let ours = timestepEmbedding(values, dim: dim), torch = Self.ops["embedding.\(dim)"]
+            let ours = timestepEmbedding(values, dim: dim), torch = f["embedding.\(dim)"]
             for (row, s) in values.enumerated() {
                 assertClose(ours.sliced(axis: 0, row..<(row + 1)), torch.sliced(axis: 0, row..<(row + 1)),
                             rtol: 0, atol: 2e-6 + abs(s) * 1.2e-7, "embedding \(dim) of \(s)")

@@ -1,6 +1,7 @@
 // Seeded fuzzing of the safetensors header parser: valid images mutated by byte and bit flips,
 // truncations, length-field edits and JSON token edits. Every input must either open (and then
-// every tensor must read) or throw SafeTensorsError; anything else, or a crash, fails.
+// every tensor's bytes must read, and every tensor of a float dtype as Float32, the others
+// refusing by name) or throw SafeTensorsError; anything else, or a crash, fails.
 
 import Foundation
 @testable import Tensor
@@ -35,6 +36,13 @@ final class SafeTensorsFuzzTests: XCTestCase {
                 let file = try SafeTensorsFile(data: Data(bytes), name: "fuzz-\(iteration)")
                 for key in file.keys {
                     let info = try file.info(key)
+                    XCTAssertEqual(try file.bytes(key).count, info.byteCount)
+                    guard info.dtype.convertsToFloat32 else {
+                        XCTAssertThrowsError(try file.tensor(key)) { error in
+                            XCTAssertEqual((error as? SafeTensorsError)?.kind, .unusableDType, "\(error)")
+                        }
+                        continue
+                    }
                     let t = try file.tensor(key)
                     XCTAssertEqual(t.count, info.count)
                     XCTAssertEqual(try file.stored(key).float().shape, info.shape)

@@ -39,7 +39,7 @@ final class SafeTensorsTests: XCTestCase {
             XCTAssertEqual(t.shape, info.shape, name)
             XCTAssertEqual(t.scalars.map(\.bitPattern), try bitArray(spec["f32_bits"], as: UInt32.self), name)
             let stored = try file.stored(name)
-            XCTAssertEqual(stored.dtype, info.dtype)
+            XCTAssertEqual(SafeTensorsDType(stored.dtype), info.dtype)
             XCTAssertEqual(stored.float().scalars.map(\.bitPattern), t.scalars.map(\.bitPattern), name)
         }
         XCTAssertEqual(try file.tensor("scalar").shape, [])
@@ -161,6 +161,173 @@ final class SafeTensorsTests: XCTestCase {
         assertThrows(try file.tensor("nope"), .missingTensor, tensor: "nope", contains: "st_mixed.safetensors")
     }
 
+    // MARK: every dtype of the format
+
+    /// Every dtype torch and safetensors share, as safetensors.torch.save_file writes them: each
+    /// tensor's header entry and bytes, the Float32 values torch's `.float()` gives for the float
+    /// dtypes (all 256 patterns of each F8 format, NaNs included, to the bit), the exact values of
+    /// the integer ones, and an error naming the tensor and dtype for any other read.
+    func testReadsTorchFileWithEveryDType() throws {
+        let url = try fixtureURL("st_dtypes.safetensors")
+        let file = try SafeTensorsFile(url: url)
+        let tensors = try XCTUnwrap(try fixtureJSON("st_dtypes.json")["tensors"] as? [String: [String: Any]])
+        XCTAssertEqual(file.keys, tensors.keys.sorted())
+        var seen = Set<SafeTensorsDType>()
+        for (name, spec) in tensors {
+            let info = try file.info(name)
+            seen.insert(info.dtype)
+            XCTAssertEqual(info.dtype.rawValue, spec["dtype"] as? String, name)
+            XCTAssertEqual(info.shape, spec["shape"] as? [Int], name)
+            let bytes = try file.bytes(name)
+            XCTAssertEqual(bytes.map { String(format: "%02x", $0) }.joined(), spec["bytes"] as? String, name)
+            XCTAssertEqual(info.byteCount, bytes.count, name)
+            if let bits = spec["f32_bits"] {
+                XCTAssertEqual(try file.tensor(name).scalars.map(\.bitPattern), try bitArray(bits, as: UInt32.self), name)
+                XCTAssertEqual(try file.tensor(name).shape, info.shape, name)
+            } else {
+                assertThrows(try file.tensor(name), .unusableDType, tensor: name,
+                             contains: "\(url.path): tensor '\(name)': dtype \(info.dtype) cannot be used as a Float32 tensor")
+            }
+            if let values = spec["values"] as? [String] {
+                let expected = values.map { Int64($0) }  // nil: a U64 value above Int64.max
+                if let first = expected.firstIndex(of: nil) {
+                    assertThrows(try file.integers(name), .unusableDType, tensor: name,
+                                 contains: "element \(first) (\(values[first])) of dtype U64 does not fit in Int64")
+                } else {
+                    XCTAssertEqual(try file.integers(name), expected.map { $0! }, name)
+                }
+            } else {
+                assertThrows(try file.integers(name), .unusableDType, tensor: name,
+                             contains: "dtype \(info.dtype) cannot be used as integers")
+            }
+        }
+        XCTAssertEqual(seen, Set(SafeTensorsDType.allCases).subtracting([.float6E2M3, .float6E3M2]),
+                       "every dtype but F6 (torch has no 6-bit floats)")
+        XCTAssertEqual(try file.integers("bn.num_batches_tracked"), [1234])
+        // every Float32 tensor at once asks for the first integer one too
+        assertThrows(try file.tensors(), .unusableDType, tensor: "bn.num_batches_tracked",
+                     contains: "dtype I64 cannot be used as a Float32 tensor")
+    }
+
+    func testWriterReproducesTorchFileOfEveryDTypeFromItsBytes() throws {
+        let url = try fixtureURL("st_dtypes.safetensors")
+        let file = try SafeTensorsFile(url: url)
+        let entries = try file.keys.reversed().map { key in  // input order must not matter
+            let info = try file.info(key)
+            return SafeTensors.Entry(key, dtype: info.dtype, shape: info.shape, bytes: try file.bytes(key))
+        }
+        let reference = try Data(contentsOf: url)
+        let encoded = try SafeTensors.encode(entries, metadata: file.metadata)
+        XCTAssertEqual(encoded, reference, firstDifference(encoded, reference))
+    }
+
+    func testEveryDTypeHasItsElementSizeAndTheFormatsOrder() {
+        let bits: [SafeTensorsDType: Int] = [
+            .bool: 8, .float4: 4, .float6E2M3: 6, .float6E3M2: 6, .uint8: 8, .int8: 8, .float8E5M2: 8,
+            .float8E4M3: 8, .float8E8M0: 8, .float8E4M3FNUZ: 8, .float8E5M2FNUZ: 8, .int16: 16, .uint16: 16,
+            .float16: 16, .bfloat16: 16, .int32: 32, .uint32: 32, .float32: 32, .complex64: 64, .float64: 64,
+            .int64: 64, .uint64: 64,
+        ]
+        XCTAssertEqual(Set(bits.keys), Set(SafeTensorsDType.allCases))
+        for (dtype, n) in bits {
+            XCTAssertEqual(dtype.bitCount, n, "\(dtype)")
+            XCTAssertEqual(dtype.byteCount(elements: 8), n, "\(dtype)")
+            XCTAssertEqual(dtype.byteCount(elements: 0), 0, "\(dtype)")
+        }
+        XCTAssertNil(SafeTensorsDType.float4.byteCount(elements: 3), "12 bits")
+        XCTAssertEqual(SafeTensorsDType.float6E2M3.byteCount(elements: 4), 3)
+        XCTAssertNil(SafeTensorsDType.float6E3M2.byteCount(elements: 2), "12 bits")
+        XCTAssertNil(SafeTensorsDType.int64.byteCount(elements: Int.max / 4), "overflow")
+        // huggingface/safetensors tensor.rs `enum Dtype`, whose order the writer sorts by
+        XCTAssertEqual(SafeTensorsDType.allCases.map(\.rawValue),
+                       ["BOOL", "F4", "F6_E2M3", "F6_E3M2", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F8_E4M3FNUZ",
+                        "F8_E5M2FNUZ", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "C64", "F64", "I64", "U64"])
+        XCTAssertEqual(DType.allCases.map { SafeTensorsDType($0).storageDType }, DType.allCases)
+    }
+
+    /// A file of every dtype (the F6 ones included), written from bytes, reads back each tensor's
+    /// dtype, shape and bytes.
+    func testEveryDTypeRoundTripsItsBytes() throws {
+        let shape = [2, 4]  // 8 elements: whole bytes for every dtype, F4 and F6 included
+        let entries = SafeTensorsDType.allCases.enumerated().map { i, dtype in
+            SafeTensors.Entry("t.\(dtype)", dtype: dtype, shape: shape,
+                              bytes: Data((0..<dtype.byteCount(elements: 8)!).map { UInt8(truncatingIfNeeded: 37 * $0 + i) }))
+        }
+        let file = try SafeTensorsFile(data: try SafeTensors.encode(entries))
+        XCTAssertEqual(file.keys.count, SafeTensorsDType.allCases.count)
+        for (i, dtype) in SafeTensorsDType.allCases.enumerated() {
+            let info = try file.info("t.\(dtype)")
+            XCTAssertEqual(info.dtype, dtype)
+            XCTAssertEqual(info.shape, shape)
+            XCTAssertEqual(info.byteCount, dtype.bitCount)
+            XCTAssertEqual([UInt8](try file.bytes("t.\(dtype)")),
+                           (0..<dtype.bitCount).map { UInt8(truncatingIfNeeded: 37 * $0 + i) }, "\(dtype)")
+            XCTAssertEqual(try file.withUnsafeBytes(of: "t.\(dtype)") { $0.count }, dtype.bitCount)
+        }
+    }
+
+    func testIntegerBoolAndF64TensorsBesideF32OnesRead() throws {
+        func bytes<T>(_ values: [T]) -> Data { values.withUnsafeBytes { Data($0) } }
+        let image = try SafeTensors.encode([
+            .init("w", Tensor(shape: [3], scalars: [1, 2, 3])),
+            .init("step", dtype: .int64, shape: [2], bytes: bytes([Int64(-5), 1 << 40])),
+            .init("mask", dtype: .bool, shape: [2, 2], bytes: Data([1, 0, 1, 1])),
+            .init("ids", dtype: .uint8, shape: [2], bytes: Data([3, 255])),
+            .init("x64", dtype: .float64, shape: [3], bytes: bytes([1.5, -1e300, 1.0 / 3])),
+        ])
+        let file = try SafeTensorsFile(data: image, name: "mixed.safetensors")
+        XCTAssertEqual(file.keys, ["ids", "mask", "step", "w", "x64"])
+        XCTAssertEqual(try file.info("step").dtype, .int64)
+        XCTAssertEqual(try file.info("mask").shape, [2, 2])
+        XCTAssertEqual(try file.tensor("w").scalars, [1, 2, 3])
+        // F64 rounds to the nearest Float32 (overflowing to -inf)
+        XCTAssertEqual(try file.tensor("x64").scalars, [1.5, -.infinity, Float(1.0 / 3)])
+        XCTAssertEqual(try file.storedDType("x64"), .float32)
+        XCTAssertEqual(try file.stored("x64").dtype, .float32)
+        XCTAssertEqual(try file.integers("step"), [-5, 1 << 40])
+        XCTAssertEqual(try file.integers("mask"), [1, 0, 1, 1])
+        XCTAssertEqual(try file.integers("ids"), [3, 255])
+        assertThrows(try file.tensor("mask"), .unusableDType, tensor: "mask",
+                     contains: "mixed.safetensors: tensor 'mask': dtype BOOL cannot be used as a Float32 tensor")
+        assertThrows(try file.storedDType("step"), .unusableDType, tensor: "step",
+                     contains: "dtype I64 cannot be used as a Float32 tensor")
+        assertThrows(try file.integers("x64"), .unusableDType, tensor: "x64", contains: "dtype F64 cannot be used as integers")
+        assertThrows(try SafeTensors.encode([.init("bad", dtype: .int64, shape: [2], bytes: Data(count: 12))]),
+                     .sizeMismatch, tensor: "bad", contains: "12 bytes are not the elements of shape [2] of I64")
+        assertThrows(try SafeTensors.encode([.init("odd", dtype: .float4, shape: [3], bytes: Data(count: 2))]),
+                     .sizeMismatch, tensor: "odd", contains: "shape [3] of F4")
+    }
+
+    /// The 8-bit floats from their definitions, worked by hand (sign, exponent, mantissa): F8_E4M3
+    /// and F8_E5M2 as the OCP 8-bit floating point specification defines them, the FNUZ variants
+    /// with biases 8 and 16 and 0x80 their only NaN, F8_E8M0 a bare exponent with bias 127.
+    func testFloat8PatternsWorkedByHand() {
+        let cases: [(SafeTensorsDType, UInt8, Float)] = [
+            (.float8E4M3, 0x00, 0), (.float8E4M3, 0x80, -0.0), (.float8E4M3, 0x01, 0x1p-9),
+            (.float8E4M3, 0x07, 7 * 0x1p-9), (.float8E4M3, 0x08, 0x1p-6), (.float8E4M3, 0x38, 1),
+            (.float8E4M3, 0x3D, 1.625), (.float8E4M3, 0x78, 256), (.float8E4M3, 0x7E, 448), (.float8E4M3, 0xFE, -448),
+            (.float8E5M2, 0x01, 0x1p-16), (.float8E5M2, 0x04, 0x1p-14), (.float8E5M2, 0x3C, 1),
+            (.float8E5M2, 0xC1, -2.5), (.float8E5M2, 0x7B, 57344), (.float8E5M2, 0x7C, .infinity),
+            (.float8E5M2, 0xFC, -.infinity),
+            (.float8E4M3FNUZ, 0x00, 0), (.float8E4M3FNUZ, 0x01, 0x1p-10), (.float8E4M3FNUZ, 0x40, 1),
+            (.float8E4M3FNUZ, 0x7F, 240), (.float8E4M3FNUZ, 0xFF, -240),
+            (.float8E5M2FNUZ, 0x01, 0x1p-17), (.float8E5M2FNUZ, 0x40, 1), (.float8E5M2FNUZ, 0x7F, 57344),
+            (.float8E5M2FNUZ, 0xFF, -57344),
+            (.float8E8M0, 0x00, 0x1p-127), (.float8E8M0, 0x7F, 1), (.float8E8M0, 0x80, 2), (.float8E8M0, 0xFE, 0x1p127),
+        ]
+        for (dtype, bits, expected) in cases {
+            XCTAssertEqual(float8Value(bits, dtype).bitPattern, expected.bitPattern,
+                           "\(dtype) 0x\(String(bits, radix: 16)): \(float8Value(bits, dtype)), expected \(expected)")
+        }
+        let nans: [(SafeTensorsDType, [UInt8])] = [
+            (.float8E4M3, [0x7F, 0xFF]), (.float8E5M2, [0x7D, 0x7E, 0x7F, 0xFD, 0xFE, 0xFF]),
+            (.float8E4M3FNUZ, [0x80]), (.float8E5M2FNUZ, [0x80]), (.float8E8M0, [0xFF]),
+        ]
+        for (dtype, patterns) in nans {
+            XCTAssertEqual((0...255).filter { float8Value(UInt8($0), dtype).isNaN }.map(UInt8.init), patterns, "\(dtype)")
+        }
+    }
+
     // MARK: malformed input
 
     func testMalformedHeadersGiveErrorsNamingTheTensor() {
@@ -180,9 +347,12 @@ final class SafeTensorsTests: XCTestCase {
              .field, "w", "missing field 'dtype'"),
             ("dtype number", safetensorsImage(#"{"w": {"dtype": 5, "shape": [], "data_offsets": [0, 4]}}"#),
              .field, "w", "'dtype' is not a string"),
-            ("unknown dtype", safetensorsImage(#"{"w": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}"#,
+            ("unknown dtype", safetensorsImage(#"{"w": {"dtype": "Q8", "shape": [1], "data_offsets": [0, 1]}}"#,
                                                data: eight),
-             .unsupportedDType, "w", "dtype I64 is not supported (F32, F16, BF16)"),
+             .unsupportedDType, "w", "dtype Q8 is not a safetensors dtype (BOOL, F4, F6_E2M3,"),
+            ("lower-case dtype", safetensorsImage(#"{"w": {"dtype": "i64", "shape": [1], "data_offsets": [0, 8]}}"#,
+                                                  data: eight),
+             .unsupportedDType, "w", "dtype i64 is not a safetensors dtype"),
             ("no shape", safetensorsImage(#"{"w": {"dtype": "F32", "data_offsets": [0, 4]}}"#, data: eight),
              .field, "w", "missing field 'shape'"),
             ("shape not array", safetensorsImage(#"{"w": {"dtype": "F32", "shape": 2, "data_offsets": [0, 8]}}"#,
@@ -209,6 +379,11 @@ final class SafeTensorsTests: XCTestCase {
                                                    data: eight), .offsets, "w", "past the data section (8 bytes)"),
             ("size mismatch", safetensorsImage(#"{"w": {"dtype": "F16", "shape": [3], "data_offsets": [0, 8]}}"#,
                                                data: eight), .sizeMismatch, "w", "needs 6 bytes"),
+            ("I64 size mismatch", safetensorsImage(#"{"w": {"dtype": "I64", "shape": [2], "data_offsets": [0, 8]}}"#,
+                                                   data: eight), .sizeMismatch, "w", "shape [2] of I64 needs 16 bytes"),
+            ("partial byte", safetensorsImage(#"{"w": {"dtype": "F4", "shape": [3], "data_offsets": [0, 2]}}"#,
+                                              data: eight), .sizeMismatch, "w",
+             "shape [3] of F4 is 12 bits, not a whole number of bytes"),
             ("overlap", safetensorsImage(#"{"a": \#(ok), "b": {"dtype": "F16", "shape": [2], "data_offsets": [6, 10]}}"#,
                                          data: eight + eight), .overlap, "b", "overlap tensor 'a' [0, 8]"),
             ("metadata not object", safetensorsImage(#"{"__metadata__": [1], "w": \#(ok)}"#, data: eight),
@@ -235,10 +410,10 @@ final class SafeTensorsTests: XCTestCase {
     func testMalformedFileOnDiskNamesThePath() throws {
         let url = temporaryURL("bad.safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
-        try safetensorsImage(#"{"x": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}"#,
-                             data: [UInt8](repeating: 0, count: 8)).write(to: url)
+        try safetensorsImage(#"{"x": {"dtype": "F128", "shape": [1], "data_offsets": [0, 16]}}"#,
+                             data: [UInt8](repeating: 0, count: 16)).write(to: url)
         assertThrows(try SafeTensorsFile(url: url), .unsupportedDType, tensor: "x",
-                     contains: "\(url.path): tensor 'x': dtype I64 is not supported (F32, F16, BF16)")
+                     contains: "\(url.path): tensor 'x': dtype F128 is not a safetensors dtype")
         try Data([1, 0]).write(to: url)
         assertThrows(try SafeTensorsFile(url: url), .headerLength, contains: "too short")
     }

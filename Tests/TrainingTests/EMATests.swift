@@ -19,11 +19,9 @@ final class LinearParameters: Module {
 }
 
 final class EMATests: XCTestCase {
-    static let fixture = try! Fixture(Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-        .appendingPathComponent("ema.safetensors"))
-
-    func testMatchesLitEmaWithAndWithoutItsWarmUp() {
-        let f = Self.fixture
+    func testMatchesLitEmaWithAndWithoutItsWarmUp() throws {
+        let f = try Fixture(Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+            .appendingPathComponent("ema.safetensors"))
         let decay = f["decay"].scalars[0]
         for (label, warmsUp) in [("warm", true), ("constant", false)] {
             let model = LinearParameters(weight: f["init.weight"].copied(), bias: f["init.bias"].copied())

@@ -81,7 +81,9 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertThrowsError(try runB.run(loss: { step, micro, g in
             if step == 7 { throw Interrupted() }
             return try base(step, micro, &g)
-        }))
+        })) { error in
+            XCTAssertTrue(error is Interrupted, "the loss's own error comes out: \(error)")
+        }
         XCTAssertEqual(runB.checkpointSteps(), [4])
 
         // A new process would start from scratch: a new model object, the same folder.
@@ -114,7 +116,9 @@ final class TrainingRunTests: XCTestCase {
         try TrainingRun(folder: folder, config: small, trainable: model).run(loss: loss(model))
         // A loss that ignores the trainable parameters is an error, not a crash.
         XCTAssertThrowsError(try TrainingRun(folder: temporaryFolder(), config: small, trainable: model)
-            .run(loss: loss(TinyMLP(seed: 2))))
+            .run(loss: loss(TinyMLP(seed: 2)))) { error in
+            guard case .lossWithoutGradient? = error as? TrainingError else { return XCTFail("\(error)") }
+        }
         var other = config
         other.seed = 8
         XCTAssertThrowsError(try TrainingRun(folder: folder, config: other, trainable: TinyMLP(seed: 1))) { error in
@@ -174,5 +178,35 @@ final class LoRATests: XCTestCase {
         let copy = TinyMLP(seed: 3)
         try LoRAAdapters.load(from: file, for: copy).merge(into: copy)
         assertClose(GradMode.withoutGradients { copy(probe) }, adapted, rtol: 1e-5, atol: 1e-6, "merged")
+    }
+}
+
+/// Run folders record the objective's settings under snake_case names; the folders written when
+/// they were a dictionary of numbers (the decoder's `decoder_widened` flag as 1) still resume.
+final class ObjectiveSettingsTests: XCTestCase {
+    func testRecordedSettingsReadBackAndOldNumberFlagsStillRead() throws {
+        var settings = ObjectiveSettings(pMean: 1, pStd: 1.6)
+        settings.condAugLogMean = -2
+        settings.decodedFrames = 4
+        settings.decoderChannels = 64
+        settings.decoderWidened = true
+        let data = try JSONEncoder().encode(settings)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertEqual(Set(json.keys), ["p_mean", "p_std", "cond_aug_log_mean", "decoded_frames", "decoder_channels", "decoder_widened"])
+        XCTAssertEqual(try JSONDecoder().decode(ObjectiveSettings.self, from: data), settings)
+
+        let old = #"{"p_mean": 6.55, "p_std": 0.3, "clean_fraction": 0.25, "perceptual_weight": 1, "decoder_channels": 64, "decoder_widened": 1}"#
+        let read = try JSONDecoder().decode(ObjectiveSettings.self, from: Data(old.utf8))
+        XCTAssertEqual(read.pMean, 6.55)
+        XCTAssertEqual(read.cleanFraction, 0.25)
+        XCTAssertEqual(read.decoderChannels, 64)
+        XCTAssertEqual(read.decoderWidened, true)
+        XCTAssertNil(read.decodedLossWeight)
+        XCTAssertEqual(read.recordedValues["p_std"], "0.3")
+
+        // A config.json of such a run resumes with the same settings given anew.
+        let config = #"{"steps": 10, "optimizer": {"learningRate": 0.0002, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08, "weightDecay": 0.01}, "warmupSteps": 0, "gradientAccumulation": 1, "maxGradientNorm": 1, "checkpointEvery": 5, "keepCheckpoints": 2, "seed": 3, "objective": {"p_mean": 0, "p_std": 1.6}}"#
+        let decoded = try JSONDecoder().decode(TrainingConfig.self, from: Data(config.utf8))
+        XCTAssertEqual(decoded.objective, ObjectiveSettings(pMean: 0, pStd: 1.6))
     }
 }

@@ -19,10 +19,6 @@ int ceigen_nearest_point_to_lines(const double *origins, const double *direction
 /// to values[k]). Returns 0 on success, 1 if Eigen reports no convergence.
 int ceigen_symmetric_eigen3(const double *m, double *values, double *vectors);
 
-/// Thin SVD of a `rows` x `cols` row-major matrix: singular values (min(rows, cols), descending)
-/// and the right singular vectors as rows of `v` (cols x cols). Returns 0 on success.
-int ceigen_svd_right(const double *a, int rows, int cols, double *singular, double *v);
-
 #ifdef __cplusplus
 }
 #endif

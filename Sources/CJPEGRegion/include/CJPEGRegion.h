@@ -8,10 +8,6 @@
 extern "C" {
 #endif
 
-/// Reads the stored size (before any EXIF orientation). Returns 0 on success.
-int jpegregion_size(const unsigned char *data, unsigned long size, int *width, int *height,
-                    char *message, int message_length);
-
 /// Decodes rows [y0, y1) and at least columns [x0, x1) of the picture scaled by scale_eighths/8
 /// (1..8) to RGB. libjpeg widens the columns to iMCU boundaries: *out_x and *out_width give the
 /// columns actually written. Rows go to `out` packed at *out_width * 3 bytes each; `out` must hold

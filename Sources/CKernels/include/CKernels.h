@@ -2,7 +2,7 @@
 // attention, norm statistics and gradients). Written in C so the compiler vectorises them reliably;
 // each function is built for AVX2+FMA and for baseline x86-64, picked at load time (target_clones),
 // so the binary runs on any x86-64. Readable Swift twins live in Sources/Tensor/Kernels/FastMath.swift
-// (the norm backward's in Sources/Tensor/Tensor+Norm.swift) and the tests compare both.
+// (the norm backward's in Sources/Tensor/Kernels/Norm.swift) and the tests compare both.
 #ifndef SVDMV_CKERNELS_H
 #define SVDMV_CKERNELS_H
 

@@ -108,7 +108,11 @@ extension VideoUNetConfig {
     public static let sv3dP = VideoUNetConfig(vectorWidth: 1280)
 }
 
-// MARK: - Tiny parity configurations (model-spec §7; in 8, out 4, context 32, adm 96)
+// MARK: - Tiny parity configurations (in 8, out 4, context 32, adm 96)
+//
+// Shapes that sgm's `VideoUNet` and diffusers' `UNetSpatioTemporalConditionModel` both build (every
+// level width a multiple of 32 for GroupNorm32 and of the head width). Parameter counts are sgm's;
+// the letters are those of Scripts/fixtures/make_unet_fixtures.py.
 
 extension VideoUNetConfig {
     private static func tiny(_ modelChannels: Int, _ multipliers: [Int], _ attention: [Int],
@@ -117,18 +121,18 @@ extension VideoUNetConfig {
                         resBlocksPerLevel: resBlocks, attentionDownsampleFactors: attention,
                         headWidth: headWidth, contextWidth: 32, vectorWidth: vectorWidth)
     }
-    /// Spec §7 A: 1,793,078 parameters (the diffusers unit-test shape, 2 heads of 16 per 32 channels).
+    /// Config A: 1,793,078 parameters (the diffusers unit-test shape, 2 heads of 16 per 32 channels).
     public static let tinyA = tiny(32, [1, 2], [1], 2, 16)
-    /// Spec §7 B: 2,056,083 parameters.
+    /// Config B: 2,056,083 parameters.
     public static let tinyB = tiny(32, [1, 2], [1, 2], 1, 16)
-    /// Spec §7 C: 502,893 parameters; every block type, no resampling.
+    /// Config C: 502,893 parameters; every block type, no resampling.
     public static let tinyC = tiny(32, [1], [1], 1, 32)
-    /// Spec §7 D: 10,088,470 parameters.
+    /// Config D: 10,088,470 parameters.
     public static let tinyD = tiny(64, [1, 2, 2], [2, 1], 1, 32)
     /// SV3D_p-shaped tiny model: the real vector width (256 + 512 + 512), two levels with
     /// attention at both: 2,207,635 parameters.
     public static let tinySV3DP = tiny(32, [1, 2], [2, 1], 1, 16, vectorWidth: 1280)
     /// `tinySV3DP` at twice the width (64 channels, heads of 32): 8,353,555 parameters, the UNet
-    /// of `SV3DModelConfig.wide` (the bundled default model's).
+    /// of `StableVideoModelConfig.wide` (the bundled default model's).
     public static let wideSV3DP = tiny(64, [1, 2], [2, 1], 1, 32, vectorWidth: 1280)
 }

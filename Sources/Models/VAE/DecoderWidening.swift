@@ -1,7 +1,7 @@
-// Function-preserving widening of a first-stage decoder (Net2WiderNet, Chen et al. 2016), so a
-// wider decoder starts from a trained one instead of from random weights (session 8 of
-// Evaluation/default-model.md: a 64-channel decoder trained from scratch was still far behind
-// the trained 32-channel one after 200 steps).
+// Function-preserving widening of a first-stage decoder (Net2WiderNet, Chen et al. 2016, "Net2Net:
+// Accelerating Learning via Knowledge Transfer"), so a wider decoder starts from a trained one
+// instead of from random weights: trained from scratch, a 64-channel decoder is still far behind
+// the trained 32-channel one after 200 steps (Evaluation/journal/2026-11-default-model.md).
 //
 // Every hidden channel c of the narrow decoder becomes channels c·k ..< c·k + k of the wide one
 // (k = new width / old width, the same at every level because ch_mult is unchanged):

@@ -1,5 +1,5 @@
 // COLMAP binary model I/O (`cameras.bin`, `images.bin`, `points3D.bin`), little-endian, laid out as
-// in colmap `reconstruction_io_binary.cc` (data-eval-spec §2.3). Every read is bounds-checked:
+// in colmap `reconstruction_io_binary.cc`. Every read is bounds-checked:
 // a short file throws `.truncated` with the byte offset and field, an impossible value `.corrupt`.
 
 import FileSupport

@@ -1,5 +1,5 @@
 // COLMAP sparse reconstruction (cameras, registered images, 3D points), as written by COLMAP's
-// `reconstruction_io_binary.cc` / `reconstruction_io_text.cc` (colmap@5d968cf, data-eval-spec §2.3).
+// `reconstruction_io_binary.cc` / `reconstruction_io_text.cc` (colmap@5d968cf).
 // Poses are cam_from_world: X_cam = R(q)·X_world + t, OpenCV camera axes (x right, y down,
 // z forward), camera centre C = -Rᵀt. Pixel (0, 0) is the image corner.
 

@@ -2,6 +2,7 @@
 // chunks of `queryChunk` rows and keys in blocks of `keyBlock` with an online softmax (flash
 // attention), so memory is queryChunk·keyBlock floats per worker instead of Nq·Nk (5184² floats =
 // 107 MB per head at 576x576). The backward pass recomputes each query chunk's probabilities.
+// The op passes both sizes from `KernelConfiguration` (Kernels/Configuration.swift).
 //
 // Shapes: q [BH, Nq, D], k [BH, Nk, D], v [BH, Nk, Dv], out [BH, Nq, Dv] (BH = batch · heads).
 
@@ -9,19 +10,7 @@ import CKernels
 import Dispatch
 import Foundation
 
-public enum AttentionKernel {
-    /// Rows of queries per chunk.
-    nonisolated(unsafe) public static var queryChunk: Int = {
-        if let s = ProcessInfo.processInfo.environment["SVDMV_ATTENTION_CHUNK"], let n = Int(s), n > 0 { return n }
-        return 256
-    }()
-
-    /// Keys per block of the online softmax.
-    nonisolated(unsafe) public static var keyBlock: Int = {
-        if let s = ProcessInfo.processInfo.environment["SVDMV_ATTENTION_KEY_BLOCK"], let n = Int(s), n > 0 { return n }
-        return 512
-    }()
-
+enum AttentionKernel {
     /// Runs `perUnit(i, scratch)` for i in 0..<units: in parallel with single-threaded BLAS when
     /// there are enough units to feed every core, otherwise serially with BLAS's own threads.
     /// Workers take units round-robin; each has its own scratch buffer.
@@ -48,9 +37,12 @@ public enum AttentionKernel {
     /// 21 frames has thousands of 21x21 heads, where per-call GEMM overhead would dominate).
     static let smallSequence = 64
 
+    /// out = softmax(scale · q·kᵀ)·v per head, `queryChunk` queries per work unit and `keyBlock`
+    /// keys per block of the online softmax.
     static func forward(out: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>,
                         k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                        heads: Int, nq: Int, nk: Int, d: Int, dv: Int, scale: Float) {
+                        heads: Int, nq: Int, nk: Int, d: Int, dv: Int, scale: Float,
+                        queryChunk: Int, keyBlock: Int) {
         if nk <= smallSequence && nq <= smallSequence {
             Parallel.forEach(heads, costPerItem: nq * nk * (d + dv)) { range in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nk * d + nk)
@@ -101,11 +93,12 @@ public enum AttentionKernel {
         }
     }
 
-    /// Gradients of `forward` given dOut; dq, dk, dv must be zeroed by the caller.
+    /// Gradients of `forward` given dOut, recomputing `queryChunk` rows of probabilities at a
+    /// time; dq, dk, dv must be zeroed by the caller.
     static func backward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>,
                          dvOut: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
                          q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                         heads: Int, nq: Int, nk: Int, d: Int, dv: Int, scale: Float) {
+                         heads: Int, nq: Int, nk: Int, d: Int, dv: Int, scale: Float, queryChunk: Int) {
         let chunk = min(queryChunk, nq)
         // Per head (dK and dV accumulate over the head's query chunks).
         forEachUnit(heads, scratchCount: 2 * chunk * nk) { h, scratch in

@@ -1,6 +1,8 @@
-// Convolution kernels. 2-D convolution is im2col + GEMM per image, in bands of output rows for
-// large images so the scratch stays bounded (the BLAS ceiling does the arithmetic); the temporal (k,1,1) convolution over frames is k strided GEMMs per output frame,
-// no copies. `conv2dDirect` is the readable twin the tests compare against.
+// Convolution kernels. 2-D convolution is im2col + GEMM (the BLAS ceiling does the arithmetic):
+// per image in bands of output rows for large images, so the scratch stays bounded
+// (`conv2dInBands`), and several small images to one GEMM (`conv2dGrouped`); the temporal (k,1,1)
+// convolution over frames is k strided GEMMs per output frame, no copies. `conv2dDirect` is the
+// readable twin the tests compare both paths against.
 
 import Foundation
 
@@ -70,6 +72,107 @@ func im2col(_ col: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ g: 
                         d[ox] = (ix >= 0 && ix < g.width) ? srow[ix] : 0
                     }
                 }
+            }
+        }
+    }
+}
+
+/// out[N, O, outH, outW] = conv(x[N, C, H, W]) + bias for `images` images, one image at a time:
+/// im2col + GEMM over bands of output rows, each band's im2col at most `scratchLimit` floats (but
+/// never less than one output row); pointwise convolutions read the input directly, no scratch.
+func conv2dInBands(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                   _ bias: UnsafePointer<Float>?, images n: Int, outChannels o: Int, _ g: Conv2DGeometry,
+                   scratchLimit: Int) {
+    let hw = g.outH * g.outW, inSize = g.channels * g.height * g.width
+    let bandRows = g.isPointwise ? g.outH : max(1, min(g.outH, scratchLimit / max(1, g.patch * g.outW)))
+    let col = g.isPointwise ? nil : UnsafeMutablePointer<Float>.allocate(capacity: g.patch * bandRows * g.outW)
+    defer { col?.deallocate() }
+    for i in 0..<n {
+        let dst = out + i * o * hw
+        if let bias {
+            for c in 0..<o { (dst + c * hw).update(repeating: bias[c], count: hw) }
+        }
+        var y0 = 0
+        while y0 < g.outH {
+            let rows = min(bandRows, g.outH - y0), columns = rows * g.outW
+            let b: UnsafePointer<Float>
+            if let col {
+                im2col(col, x + i * inSize, g, outRows: y0..<(y0 + rows))
+                b = UnsafePointer(col)
+            } else {
+                b = x + i * inSize
+            }
+            // out[:, y0·outW ..< (y0 + rows)·outW] (+)= W[O, patch] · col[patch, columns]
+            BLAS.sgemm(m: o, n: columns, k: g.patch, a: w, lda: g.patch, b: b, ldb: columns,
+                       beta: bias == nil ? 0 : 1, c: dst + y0 * g.outW, ldc: hw)
+            y0 += rows
+        }
+    }
+}
+
+/// out[N, O, outH, outW] = conv(x[N, C, H, W]) + bias for `images` small images, `group` at a time
+/// side by side in one im2col matrix and one GEMM (its column count group·outH·outW instead of
+/// outH·outW); the product is then scattered to the images with the bias added.
+func conv2dGrouped(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                   _ bias: UnsafePointer<Float>?, images n: Int, outChannels o: Int, _ g: Conv2DGeometry,
+                   group: Int) {
+    let hw = g.outH * g.outW, inSize = g.channels * g.height * g.width
+    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patch * hw * group)
+    let product = UnsafeMutablePointer<Float>.allocate(capacity: o * hw * group)
+    defer { col.deallocate(); product.deallocate() }
+    var first = 0
+    while first < n {
+        let count = min(group, n - first)
+        for j in 0..<count {
+            im2col(col + j * hw, x + (first + j) * inSize, g, rowStride: count * hw)
+        }
+        BLAS.sgemm(m: o, n: count * hw, k: g.patch, a: w, lda: g.patch, b: col,
+                   ldb: count * hw, c: product, ldc: count * hw)
+        for j in 0..<count {
+            let dst = out + (first + j) * o * hw
+            for c in 0..<o {
+                let src = product + c * count * hw + j * hw, d = dst + c * hw
+                if let bias {
+                    let bc = bias[c]
+                    for i in 0..<hw { d[i] = src[i] + bc }
+                } else {
+                    d.update(from: src, count: hw)
+                }
+            }
+        }
+        first += count
+    }
+}
+
+/// Gradients of `conv2dInBands`/`conv2dGrouped` given grad[N, O, outH, outW], one image at a time:
+/// dw[O, C, kh, kw] = Σ grad · im2col(x)ᵀ and dx[N, C, H, W] = col2im(Wᵀ · grad) (each skipped when
+/// nil; both must hold zeros on entry).
+func conv2dBackward(dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?, _ grad: UnsafePointer<Float>,
+                    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, images n: Int, outChannels o: Int,
+                    _ g: Conv2DGeometry) {
+    let hw = g.outH * g.outW, inSize = g.channels * g.height * g.width
+    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.patch * hw)
+    defer { col.deallocate() }
+    for i in 0..<n {
+        let gi = grad + i * o * hw
+        if let dw {
+            // dW[O, patch] += g[O, hw] · colᵀ
+            let b: UnsafePointer<Float>
+            if g.isPointwise { b = x + i * inSize } else {
+                im2col(col, x + i * inSize, g); b = UnsafePointer(col)
+            }
+            BLAS.sgemm(transB: true, m: o, n: g.patch, k: hw, a: gi, lda: hw, b: b, ldb: hw,
+                       beta: 1, c: dw, ldc: g.patch)
+        }
+        if let dx {
+            // dcol[patch, hw] = Wᵀ · g, then scattered back to the image.
+            if g.isPointwise {
+                BLAS.sgemm(transA: true, m: g.patch, n: hw, k: o, a: w, lda: g.patch,
+                           b: gi, ldb: hw, c: dx + i * inSize, ldc: hw)
+            } else {
+                BLAS.sgemm(transA: true, m: g.patch, n: hw, k: o, a: w, lda: g.patch,
+                           b: gi, ldb: hw, c: col, ldc: hw)
+                col2imAdd(dx + i * inSize, col, g)
             }
         }
     }

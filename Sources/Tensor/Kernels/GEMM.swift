@@ -15,9 +15,6 @@ public enum BLAS {
         return "\(config) core=\(core) threads=\(openblas_get_num_threads()) spin=\(spin)"
     }
 
-    /// OpenBLAS's own worker count (set from `Parallel.threadCount` on first use).
-    public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }
-
     /// Swift runs a static's initialiser once, under a lock, so two threads that issue their
     /// first product together do not restart OpenBLAS's workers under each other.
     private static let oneTimeSetup: Void = {
@@ -31,8 +28,8 @@ public enum BLAS {
     /// its worker calling sched_yield between products, and between products our own parallel
     /// loops (norms, attention, im2col, pointwise kernels) want both cores: on the 2-core machine
     /// that worker took a third of its samples spinning, and the `wide` UNet's sampling step ran
-    /// about 10% slower (Evaluation/benchmarks.md, session 13). 2^17 cycles (~50 µs) still covers
-    /// the gap between back-to-back products of one layer.
+    /// about 10% slower (Evaluation/benchmarks.md, "OpenBLAS's workers sleep sooner"). 2^17 cycles
+    /// (~50 µs) still covers the gap between back-to-back products of one layer.
     public static let defaultWorkerSpinExponent = 17
 
     /// The spin OpenBLAS's workers use (OPENBLAS_THREAD_TIMEOUT as OpenBLAS read it), or nil

@@ -10,7 +10,7 @@ import Tensor
 import TestSupport
 import XCTest
 
-final class SV3DModelTests: XCTestCase {
+final class StableVideoModelTests: XCTestCase {
     func temporaryFile(_ name: String) -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-\(UUID())-\(name)")
         addTeardownBlock { try? FileManager.default.removeItem(at: url) }
@@ -18,28 +18,28 @@ final class SV3DModelTests: XCTestCase {
     }
 
     func testCheckpointRoundTripAndDeterministicOrbit() throws {
-        let model = SV3DModel(.tinySV3DP)
+        let model = StableVideoModel(.tinySV3DP)
         model.initializeRandomly(seed: 1)
         let file = temporaryFile("tiny.safetensors")
         try model.save(to: file)
-        let loaded = try SV3DModel.load(file)
+        let loaded = try StableVideoModel.load(file)
         XCTAssertEqual(loaded.config, .tinySV3DP)
         for ((k, a), (_, b)) in zip(model.namedParameters(), loaded.namedParameters()) {
             XCTAssertEqual(a.scalars, b.scalars, k)
         }
-        var settings = SV3DSamplingSettings()
+        var settings = StableVideoSamplingSettings()
         settings.frames = 5
         settings.steps = 2
         var g = TorchGenerator(seed: 3)
         let image = g.rand([1, 3, 64, 64]) * 2 - 1
-        let a = SV3DSampler(model: loaded, settings: settings).generate(image: image)
-        let b = SV3DSampler(model: loaded, settings: settings).generate(image: image)
+        let a = StableVideoSampler(model: loaded, settings: settings).generate(image: image)
+        let b = StableVideoSampler(model: loaded, settings: settings).generate(image: image)
         XCTAssertEqual(a.shape, [5, 3, 64, 64])
         XCTAssertEqual(a.scalars, b.scalars, "same seed, same orbit")
         // The last frame is the input view, mapped to [0, 1].
         XCTAssertEqual(a.sliced(axis: 0, 4..<5).scalars, ((image + 1) * 0.5).scalars)
         settings.seed = 24
-        let c = SV3DSampler(model: loaded, settings: settings).generate(image: image)
+        let c = StableVideoSampler(model: loaded, settings: settings).generate(image: image)
         XCTAssertNotEqual(c.sliced(axis: 0, 0..<1).scalars, a.sliced(axis: 0, 0..<1).scalars, "another seed, another orbit")
     }
 
@@ -47,16 +47,16 @@ final class SV3DModelTests: XCTestCase {
     /// denoiser barely moves it, so every frame's latent is the input's (the default start,
     /// pure noise, lands elsewhere).
     func testStartingFromTheInputKeepsTheInputLatentAtSmallSigmaMax() throws {
-        let model = SV3DModel(.tinySV3DP)
+        let model = StableVideoModel(.tinySV3DP)
         model.initializeRandomly(seed: 1)
         var g = TorchGenerator(seed: 3)
         let image = g.rand([1, 3, 64, 64]) * 2 - 1
-        var settings = SV3DSamplingSettings()
+        var settings = StableVideoSamplingSettings()
         settings.frames = 4
         settings.steps = 2
         settings.sigmaMax = 0.01
         settings.startsFromInput = true
-        let latents = SV3DSampler(model: model, settings: settings).sampleLatents(image: image)
+        let latents = StableVideoSampler(model: model, settings: settings).sampleLatents(image: image)
         let inputLatent = GradMode.withoutGradients { model.conditioningEncoder.encode(image).mode * model.config.firstStage.scaleFactor }
         XCTAssertEqual(latents.shape[0], 4)
         for frame in 0..<4 {
@@ -64,7 +64,7 @@ final class SV3DModelTests: XCTestCase {
                         "frame \(frame) starts from the input and σ_max 0.01 barely moves it")
         }
         settings.startsFromInput = false
-        let fromNoise = SV3DSampler(model: model, settings: settings).sampleLatents(image: image)
+        let fromNoise = StableVideoSampler(model: model, settings: settings).sampleLatents(image: image)
         let gap = (fromNoise.sliced(axis: 0, 0..<1) - inputLatent).scalars.map(abs).max()!
         XCTAssertGreaterThan(gap, 0.5, "from pure noise at σ_max 0.01 the frames are noise, not the input")
     }
@@ -73,14 +73,14 @@ final class SV3DModelTests: XCTestCase {
     /// cond_aug, the conditioner's encoder at embedders.3, a temporal first-stage decoder): its
     /// checkpoint keys, strict loading, and a video (no frame replaced by the input) per seed.
     func testSVDCheckpointUsesItsOwnKeysAndSamplesVideos() throws {
-        let tiny = SV3DModelConfig.tinySV3DP
+        let tiny = StableVideoModelConfig.tinySV3DP
         var unet = VideoUNetConfig.tinySV3DP
         unet.vectorWidth = 768
         var firstStage = tiny.firstStage
         firstStage.video = VideoDecoderConfig()
-        let config = SV3DModelConfig(variant: .svd, unet: unet, clip: tiny.clip,
+        let config = StableVideoModelConfig(variant: .svd, unet: unet, clip: tiny.clip,
                                      conditioningEncoder: tiny.conditioningEncoder, firstStage: firstStage, imageSize: 32)
-        let model = SV3DModel(config)
+        let model = StableVideoModel(config)
         model.initializeRandomly(seed: 4)
         let keys = model.namedParameters().map(\.key)
         XCTAssertTrue(keys.contains("conditioner.embedders.3.encoder.quant_conv.weight"))
@@ -88,7 +88,7 @@ final class SV3DModelTests: XCTestCase {
         XCTAssertTrue(keys.contains { $0.hasPrefix("first_stage_model.decoder.") && $0.contains("time_mix") }, "temporal decoder")
         let file = temporaryFile("tiny-svd.safetensors")
         try model.save(to: file)
-        let loaded = try SV3DModel.load(file)
+        let loaded = try StableVideoModel.load(file)
         XCTAssertEqual(loaded.config, config)
         XCTAssertEqual(loaded.namedParameters().map(\.value.scalars), model.namedParameters().map(\.value.scalars))
 
@@ -99,37 +99,37 @@ final class SV3DModelTests: XCTestCase {
         }
         let misplaced = temporaryFile("tiny-svd-misplaced.safetensors")
         let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
-        try SafeTensors.write(tensors, metadata: [SV3DModelConfig.metadataKey: json], to: misplaced)
-        XCTAssertThrowsError(try SV3DModel.load(misplaced)) { error in
+        try SafeTensors.write(tensors, metadata: [StableVideoModelConfig.metadataKey: json], to: misplaced)
+        XCTAssertThrowsError(try StableVideoModel.load(misplaced)) { error in
             XCTAssertTrue("\(error)".contains("missing key conditioner.embedders.3.encoder."), "\(error)")
         }
 
-        var settings = SV3DSamplingSettings.svd()
+        var settings = StableVideoSamplingSettings.svd()
         XCTAssertEqual(settings.frames, 14)
         XCTAssertEqual(settings.guider, .linear(minScale: 1, maxScale: 2.5))
         settings.frames = 3
         settings.steps = 2
         var g = TorchGenerator(seed: 5)
         let image = g.rand([1, 3, 32, 64]) * 2 - 1  // landscape, as SVD's 1024x576
-        let a = SV3DSampler(model: loaded, settings: settings).generate(image: image)
+        let a = StableVideoSampler(model: loaded, settings: settings).generate(image: image)
         XCTAssertEqual(a.shape, [3, 3, 32, 64])
-        XCTAssertEqual(a.scalars, SV3DSampler(model: loaded, settings: settings).generate(image: image).scalars, "same seed, same video")
+        XCTAssertEqual(a.scalars, StableVideoSampler(model: loaded, settings: settings).generate(image: image).scalars, "same seed, same video")
         XCTAssertNotEqual(a.sliced(axis: 0, 2..<3).scalars, ((image + 1) * 0.5).scalars, "SVD keeps its own last frame")
         settings.motionBucketID = 30
-        XCTAssertNotEqual(SV3DSampler(model: loaded, settings: settings).generate(image: image).scalars, a.scalars,
+        XCTAssertNotEqual(StableVideoSampler(model: loaded, settings: settings).generate(image: image).scalars, a.scalars,
                           "motion_bucket_id reaches the UNet through y")
     }
 
     /// An F16 checkpoint loads into F16 layer weights by default (half the bytes, inference), into
     /// Float32 when asked (training), and both give the Float32 model's output on the same weights.
     func testF16CheckpointStaysHalfUnlessFloat32IsAsked() throws {
-        let model = SV3DModel(.tinySV3DP)
+        let model = StableVideoModel(.tinySV3DP)
         model.initializeRandomly(seed: 2)
         model.visitParameters { _, t in t = HalfTensor(t, dtype: .float16).float() }  // F16-representable
         let file = temporaryFile("tiny-f16.safetensors")
         try model.save(to: file, dtype: .float16)
-        let half = try SV3DModel.load(file)
-        let float = try SV3DModel.load(file, weightPrecision: .float32)
+        let half = try StableVideoModel.load(file)
+        let float = try StableVideoModel.load(file, weightPrecision: .float32)
         // layer weights: every parameter of rank >= 2 except CLIP's positional embedding and
         // output projection, which are plain Float32 tensors
         var layerWeights = 0, others = 0
@@ -154,19 +154,19 @@ final class SV3DModelTests: XCTestCase {
     }
 
     func testLoadErrorsNameThePartAndKey() throws {
-        let model = SV3DModel(.tinySV3DP)
+        let model = StableVideoModel(.tinySV3DP)
         var tensors: [String: Tensor] = [:]
         model.visitParameters { k, t in tensors[k] = t }
         tensors.removeValue(forKey: "model.diffusion_model.out.2.bias")
         let file = temporaryFile("broken.safetensors")
-        let json = String(decoding: try JSONEncoder().encode(SV3DModelConfig.tinySV3DP), as: UTF8.self)
-        try SafeTensors.write(tensors, metadata: [SV3DModelConfig.metadataKey: json], to: file)
-        XCTAssertThrowsError(try SV3DModel.load(file)) { error in
+        let json = String(decoding: try JSONEncoder().encode(StableVideoModelConfig.tinySV3DP), as: UTF8.self)
+        try SafeTensors.write(tensors, metadata: [StableVideoModelConfig.metadataKey: json], to: file)
+        XCTAssertThrowsError(try StableVideoModel.load(file)) { error in
             XCTAssertTrue("\(error)".contains("missing key model.diffusion_model.out.2.bias"), "\(error)")
         }
         let bare = temporaryFile("bare.safetensors")
         try SafeTensors.write(["x": Tensor(zeros: [1])], to: bare)
-        XCTAssertThrowsError(try SV3DModel.load(bare)) { error in
+        XCTAssertThrowsError(try StableVideoModel.load(bare)) { error in
             XCTAssertTrue("\(error)".contains("label_emb"), "\(error)")
         }
     }
@@ -179,20 +179,20 @@ final class SV3DModelTests: XCTestCase {
     /// The tiny fixture model's tensors under full checkpoint keys, with its config as metadata.
     private func writeTiny(_ edit: (inout [String: Tensor]) -> Void) throws -> URL {
         let tiny = try GenerationFixtures.tiny()
-        let model = SV3DModel(tiny.config)
+        let model = StableVideoModel(tiny.config)
         var tensors: [String: Tensor] = [:]
         model.visitParameters { k, t in tensors[k] = t }
         edit(&tensors)
         let json = String(decoding: try JSONEncoder().encode(tiny.config), as: UTF8.self)
         let url = temporaryURL("sv3d_edited")
-        try SafeTensors.write(tensors, metadata: [SV3DModelConfig.metadataKey: json], to: url)
+        try SafeTensors.write(tensors, metadata: [StableVideoModelConfig.metadataKey: json], to: url)
         return url
     }
 
     private func loadError(_ url: URL) -> String? {
         defer { try? FileManager.default.removeItem(at: url) }
         do {
-            _ = try SV3DModel.load(url)
+            _ = try StableVideoModel.load(url)
             return nil
         } catch {
             return "\(error)"
@@ -227,14 +227,14 @@ final class SV3DModelTests: XCTestCase {
     }
 
     func testConfigIsRecognisedWithoutMetadataByTheLabelEmbeddingShape() throws {
-        let key = SV3DModel.unetPrefix + "label_emb.0.0.weight"
-        func config(_ tensors: [String: Tensor]) throws -> SV3DModelConfig {
+        let key = StableVideoModel.unetPrefix + "label_emb.0.0.weight"
+        func config(_ tensors: [String: Tensor]) throws -> StableVideoModelConfig {
             let url = temporaryURL("sv3d_nometa")
             defer { try? FileManager.default.removeItem(at: url) }
             try SafeTensors.write(tensors, to: url)
             let file = try SafeTensorsFile(url: url)
-            XCTAssertNil(file.metadata?[SV3DModelConfig.metadataKey])
-            return try SV3DModel.config(of: file)
+            XCTAssertNil(file.metadata?[StableVideoModelConfig.metadataKey])
+            return try StableVideoModel.config(of: file)
         }
         XCTAssertEqual(try config([key: Tensor(zeros: [1280, 1280])]), .sv3dP)
         XCTAssertEqual(try config([key: Tensor(zeros: [1280, 256])]), .sv3dU)
@@ -252,7 +252,7 @@ final class SV3DModelTests: XCTestCase {
     /// 1e-4: the duplicated channels change the summation order). The UNet, CLIP and encoder are
     /// kept; the perturbation moves the output only a little; other architectures are refused.
     func testWidenedDecoderDecodesAsTheNarrowOne() throws {
-        let model = SV3DModel(.small)
+        let model = StableVideoModel(.small)
         model.initializeRandomly(seed: 5)
         // Random biases and GroupNorm affines too, so the widening of every rank-1 tensor is checked.
         var generator = TorchGenerator(seed: 6)
@@ -267,7 +267,7 @@ final class SV3DModelTests: XCTestCase {
             XCTAssertEqual(wide.namedParameters().first { $0.key == "first_stage_model.decoder.mid.attn_1.q.weight" }?.value.shape,
                            [64 * factor, 64 * factor, 1, 1])
             assertClose(wide.decoder(latents), narrow, rtol: 1e-4, atol: 1e-4, "widened \(factor)x")
-            let others = { (m: SV3DModel) in m.namedParameters().filter { !$0.key.hasPrefix(SV3DModel.decoderPrefix) } }
+            let others = { (m: StableVideoModel) in m.namedParameters().filter { !$0.key.hasPrefix(StableVideoModel.decoderPrefix) } }
             for ((k, a), (_, b)) in zip(others(wide), others(model)) { XCTAssertEqual(a.scalars, b.scalars, k) }
         }
         var doubled = model.config.firstStage
@@ -286,6 +286,9 @@ final class SV3DModelTests: XCTestCase {
         }
         var otherLevels = doubled
         otherLevels.channelMultipliers = [1, 2]
-        XCTAssertThrowsError(try model.replacingDecoder(with: otherLevels, initialisation: .widened(perturbation: 0, seed: 1)))
+        XCTAssertThrowsError(try model.replacingDecoder(with: otherLevels, initialisation: .widened(perturbation: 0, seed: 1))) {
+            XCTAssertTrue("\($0)".contains("keeps the checkpoint's decoder architecture except ch"), "\($0)")
+            XCTAssertTrue("\($0)".contains("ch_mult [1, 2]"), "\($0)")
+        }
     }
 }

@@ -1,5 +1,6 @@
-// Image-to-orbit (SV3D) and image-to-video (SVD) sampling as simple_video_sample.py does it
-// (model-spec §4); for SVD, y holds fps_id and motion_bucket_id instead of the camera, the frames
+// Image-to-orbit (SV3D) and image-to-video (SVD) sampling as sgm's
+// scripts/sampling/simple_video_sample.py (`sample`) does it, with the EulerEDMSampler of
+// sgm/modules/diffusionmodules/sampling.py; for SVD, y holds fps_id and motion_bucket_id instead of the camera, the frames
 // are decoded as videos by the temporal decoder, and no frame is replaced by the input:
 //  1. the prepared image I [1, 3, S, S] in [-1, 1];
 //  2. CLIP embedding of I -> crossattn; VAE-encoder mean of I + cond_aug·ε (unscaled) -> concat;
@@ -17,7 +18,7 @@ import Foundation
 import Models
 import Tensor
 
-public struct SV3DSamplingSettings: Codable, Equatable, Sendable {
+public struct StableVideoSamplingSettings: Codable, Equatable, Sendable {
     public var frames = 21
     public var steps = 50
     /// The EDM discretization's σ_max (sgm's default 700).
@@ -46,8 +47,8 @@ public struct SV3DSamplingSettings: Codable, Equatable, Sendable {
 
     /// simple_video_sample.py's defaults for svd (14 frames, 25 steps, linear guidance 1 -> 2.5,
     /// cond_aug 0.02) or, with `xt`, svd_xt (25 frames, 30 steps, guidance up to 3.0).
-    public static func svd(xt: Bool = false) -> SV3DSamplingSettings {
-        var s = SV3DSamplingSettings()
+    public static func svd(xt: Bool = false) -> StableVideoSamplingSettings {
+        var s = StableVideoSamplingSettings()
         s.frames = xt ? 25 : 14
         s.steps = xt ? 30 : 25
         s.guider = .linear(minScale: 1, maxScale: xt ? 3 : 2.5)
@@ -55,18 +56,26 @@ public struct SV3DSamplingSettings: Codable, Equatable, Sendable {
         return s
     }
 
+    /// One elevation per frame (a single value repeated).
+    public var frameElevationsDegrees: [Double] {
+        elevationsDegrees.count == 1 ? Array(repeating: elevationsDegrees[0], count: frames) : elevationsDegrees
+    }
+
+    /// One azimuth per frame, the input view last (the default orbit when none are given).
+    public var frameAzimuthsDegrees: [Double] {
+        azimuthsDegrees ?? SV3DCamera.defaultAzimuthsDegrees(frames: frames)
+    }
+
     public func camera() -> SV3DCamera {
-        let elevations = elevationsDegrees.count == 1 ? Array(repeating: elevationsDegrees[0], count: frames)
-                                                      : elevationsDegrees
-        return SV3DCamera(elevationsDegrees: elevations, azimuthsDegrees: azimuthsDegrees)
+        SV3DCamera(elevationsDegrees: frameElevationsDegrees, azimuthsDegrees: azimuthsDegrees)
     }
 }
 
-public struct SV3DSampler {
-    public let model: SV3DModel
-    public var settings: SV3DSamplingSettings
+public struct StableVideoSampler {
+    public let model: StableVideoModel
+    public var settings: StableVideoSamplingSettings
 
-    public init(model: SV3DModel, settings: SV3DSamplingSettings = SV3DSamplingSettings()) {
+    public init(model: StableVideoModel, settings: StableVideoSamplingSettings = StableVideoSamplingSettings()) {
         self.model = model
         self.settings = settings
     }

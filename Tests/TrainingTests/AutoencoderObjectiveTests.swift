@@ -9,11 +9,12 @@ import Generation
 import Models
 import NN
 import Tensor
+import Training
 import XCTest
 
-final class SV3DAutoencoderObjectiveTests: XCTestCase {
-    func makeModel() -> SV3DModel {
-        let model = SV3DModel(.small)
+final class AutoencoderObjectiveTests: XCTestCase {
+    func makeModel() -> StableVideoModel {
+        let model = StableVideoModel(.small)
         model.initializeRandomly(seed: 11)
         return model
     }
@@ -28,8 +29,8 @@ final class SV3DAutoencoderObjectiveTests: XCTestCase {
         let x = images(2, seed: 1)
         // A stand-in perceptual distance with a known value: per-image mean squared error.
         let perceptual: (Tensor, Tensor) -> Tensor = { a, b in (a - b).squared().mean(axes: [1, 2, 3]) }
-        let objective = SV3DAutoencoderObjective(
-            model: model, settings: SV3DAutoencoderSettings(perceptualWeight: 0.5, klWeight: 0.01),
+        let objective = AutoencoderObjective(
+            model: model, settings: AutoencoderObjectiveSettings(perceptualWeight: 0.5, klWeight: 0.01),
             perceptualDistance: perceptual)
         var g = TorchGenerator(seed: 9)
         let loss = try GradMode.withoutGradients { try objective.loss(images: x, generator: &g) }.item
@@ -55,7 +56,7 @@ final class SV3DAutoencoderObjectiveTests: XCTestCase {
 
     func testGradientsReachTheMeanAndTheLogVarianceHalvesOfTheEncoder() throws {
         let model = makeModel()
-        let objective = SV3DAutoencoderObjective(model: model)
+        let objective = AutoencoderObjective(model: model)
         let trainable = objective.trainable.trainable()
         var g = TorchGenerator(seed: 2)
         try objective.loss(images: images(2, seed: 3), generator: &g).backward()
@@ -64,10 +65,10 @@ final class SV3DAutoencoderObjectiveTests: XCTestCase {
         trainable.visitParameters { key, t in
             total += 1
             if t.grad != nil { withGradient += 1 }
-            if key == SV3DModel.encoderPrefix + "quant_conv.weight" { quantGradient = t.grad }
+            if key == StableVideoModel.encoderPrefix + "quant_conv.weight" { quantGradient = t.grad }
         }
         XCTAssertEqual(withGradient, total, "every trained parameter gets a gradient")
-        XCTAssertFalse(trainable.namedParameters().contains { $0.key.contains("post_quant_conv") || $0.key.hasPrefix(SV3DModel.encoderPrefix + "decoder.") },
+        XCTAssertFalse(trainable.namedParameters().contains { $0.key.contains("post_quant_conv") || $0.key.hasPrefix(StableVideoModel.encoderPrefix + "decoder.") },
                        "the conditioning autoencoder's unused decoder is not trained")
         let grad = try XCTUnwrap(quantGradient)  // [8, 8, 1, 1]: rows 0-3 mean, rows 4-7 log-variance
         let rows = (0..<8).map { r in (0..<8).reduce(Float(0)) { $0 + abs(grad.data[r * 8 + $1]) } }
@@ -84,7 +85,7 @@ final class SV3DAutoencoderObjectiveTests: XCTestCase {
         var g = TorchGenerator(seed: 6)
         let latents = g.randn([2, 4, 4, 4])
         let perceptual: (Tensor, Tensor) -> Tensor = { a, b in (a - b).squared().mean(axes: [1, 2, 3]) }
-        let objective = SV3DAutoencoderObjective(model: model, settings: SV3DAutoencoderSettings(perceptualWeight: 0.5),
+        let objective = AutoencoderObjective(model: model, settings: AutoencoderObjectiveSettings(perceptualWeight: 0.5),
                                                  perceptualDistance: perceptual)
         let loss = try GradMode.withoutGradients { try objective.decodingLoss(latents: latents, images: x) }.item
         let decoded = GradMode.withoutGradients { model.decoder(latents * 2, frameCount: 1) }
@@ -97,19 +98,22 @@ final class SV3DAutoencoderObjectiveTests: XCTestCase {
         XCTAssertEqual(Double(loss), expected, accuracy: 1e-5 * expected, "loss \(loss) vs \(expected)")
 
         let trainable = objective.decoderPart.trainable()
-        XCTAssertTrue(trainable.namedParameters().allSatisfy { $0.key.hasPrefix(SV3DModel.decoderPrefix) })
+        XCTAssertTrue(trainable.namedParameters().allSatisfy { $0.key.hasPrefix(StableVideoModel.decoderPrefix) })
         try objective.decodingLoss(latents: latents, images: x).backward()
         var withGradient = 0, total = 0
         trainable.visitParameters { _, t in total += 1; if t.grad != nil { withGradient += 1 } }
         XCTAssertEqual(withGradient, total, "every decoder parameter gets a gradient")
-        XCTAssertThrowsError(try objective.decodingLoss(latents: latents, images: images(3, seed: 5)))
+        XCTAssertThrowsError(try objective.decodingLoss(latents: latents, images: images(3, seed: 5))) { error in
+            guard case .badFrames(let why)? = error as? SV3DTrainingError else { return XCTFail("\(error)") }
+            XCTAssertTrue(why.contains("decoder batch: latents [2, 4, 4, 4], images [3, "), why)
+        }
     }
 
     /// What the decoder stage decodes: the encoder's scaled latents at the clean fraction, else the
     /// UNet's estimate at a σ from the settings, which at a tiny σ stays next to those latents
     /// (the v-parametrised denoiser passes x through as σ → 0) and at a large one does not.
     func testOneStepEstimateIsTheScaledLatentsOrTheDenoiserAtATrainingSigma() throws {
-        let model = SV3DModel(.tinySV3DP)
+        let model = StableVideoModel(.tinySV3DP)
         model.initializeRandomly(seed: 12)
         model.setLatentScaleFactor(0.5)
         var g = TorchGenerator(seed: 7)
@@ -136,7 +140,7 @@ final class SV3DAutoencoderObjectiveTests: XCTestCase {
 
     func testLatentScaleFactorGivesUnitStandardDeviation() {
         let model = makeModel()
-        let objective = SV3DAutoencoderObjective(model: model)
+        let objective = AutoencoderObjective(model: model)
         let x = images(5, seed: 4)
         let scale = objective.latentScaleFactor(images: x, batch: 2)
         let latents = model.conditioningEncoder.encode(x).mean * scale

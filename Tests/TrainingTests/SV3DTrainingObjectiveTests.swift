@@ -8,11 +8,12 @@ import Generation
 import Models
 import NN
 import Tensor
+import Training
 import XCTest
 
 final class SV3DTrainingObjectiveTests: XCTestCase {
     func testDecodedLossAddsTheWeightedImageTermAndTrainsOnlyTheUNet() throws {
-        let model = SV3DModel(.tinySV3DP)
+        let model = StableVideoModel(.tinySV3DP)
         model.initializeRandomly(seed: 21)
         var g = TorchGenerator(seed: 22)
         let frames = g.rand([5, 3, 64, 64]) * 2 - 1
@@ -32,7 +33,7 @@ final class SV3DTrainingObjectiveTests: XCTestCase {
             seen = (decoded, truth)
             return (decoded - truth).absolute().mean()
         }
-        let unet = PrefixedModule(SV3DModel.unetPrefix, model.unet).trainable()
+        let unet = PrefixedModule(StableVideoModel.unetPrefix, model.unet).trainable()
         var generator = TorchGenerator(seed: 23)
         let loss = try withImageTerm.loss(frames: frames, elevationsDeg: elevations, azimuthsDeg: azimuths, generator: &generator)
         let (decoded, truth) = try XCTUnwrap(seen)

@@ -1,5 +1,5 @@
 // The finetuning objective for SV3D-structured models: denoising score matching on orbit
-// videos, sgm's StandardDiffusionLoss with the choices video training needs (model-spec §5):
+// videos, sgm's StandardDiffusionLoss (sgm/modules/diffusionmodules/loss.py StandardDiffusionLoss) with the choices video training needs; public sgm has no SVD/SV3D training config, so these are settings:
 //  - latents: the conditioning VAE encoder's mean × scale factor (SV3D's first stage has no
 //    encoder; the conditioner's kl-f8 encoder is the same architecture);
 //  - one σ per video, ln σ ~ N(P_mean, P_std²), defaults P_mean 1.0, P_std 1.6 (the SV3D
@@ -13,10 +13,11 @@
 //  - optionally (not in sgm; off by default) an image-space term: a few frames of the estimate D
 //    decoded by the frozen first-stage decoder and compared with the true frames by `decodedLoss`
 //    (the autoencoder's L1 + LPIPS), since latent MSE barely sees the texture errors that decode
-//    to visible mottling (Evaluation/default-model.md, session 5).
+//    to visible mottling.
 // The conditioning view is the last frame (azimuth 0), the SV3D convention.
 
 import Diffusion
+import Generation
 import Foundation
 import Models
 import Tensor
@@ -48,13 +49,13 @@ public enum SV3DTrainingError: Error, CustomStringConvertible {
 }
 
 public struct SV3DTrainingObjective {
-    public let model: SV3DModel
+    public let model: StableVideoModel
     public var settings: SV3DTrainingSettings
     /// The image-space loss of decoded frames against true ones [N, 3, S, S], used when
     /// `settings.decodedLossWeight` > 0.
     public var decodedLoss: ((_ decoded: Tensor, _ frames: Tensor) -> Tensor)?
 
-    public init(model: SV3DModel, settings: SV3DTrainingSettings = SV3DTrainingSettings(),
+    public init(model: StableVideoModel, settings: SV3DTrainingSettings = SV3DTrainingSettings(),
                 decodedLoss: ((Tensor, Tensor) -> Tensor)? = nil) {
         self.model = model
         self.settings = settings

@@ -13,11 +13,12 @@
 // decoder (SV3D decodes without post_quant_conv); the latent z is sampled from the posterior.
 
 import Foundation
+import Generation
 import Models
 import NN
 import Tensor
 
-public struct SV3DAutoencoderSettings: Codable, Equatable, Sendable {
+public struct AutoencoderObjectiveSettings: Codable, Equatable, Sendable {
     /// Weight of the perceptual (LPIPS) term; sgm's kl-f8 configs use 1.
     public var perceptualWeight: Float = 1
     /// Weight of the KL term; sgm's kl-f8 configs use 1e-6.
@@ -29,14 +30,14 @@ public struct SV3DAutoencoderSettings: Codable, Equatable, Sendable {
     }
 }
 
-public struct SV3DAutoencoderObjective {
-    public let model: SV3DModel
-    public var settings: SV3DAutoencoderSettings
+public struct AutoencoderObjective {
+    public let model: StableVideoModel
+    public var settings: AutoencoderObjectiveSettings
     /// Per-image perceptual distance [N] (or [N,1,1,1]) of two image batches in [-1, 1], with
     /// gradients to its second argument; nil trains without the perceptual term.
     public var perceptualDistance: ((Tensor, Tensor) -> Tensor)?
 
-    public init(model: SV3DModel, settings: SV3DAutoencoderSettings = SV3DAutoencoderSettings(),
+    public init(model: StableVideoModel, settings: AutoencoderObjectiveSettings = AutoencoderObjectiveSettings(),
                 perceptualDistance: ((Tensor, Tensor) -> Tensor)? = nil) {
         self.model = model
         self.settings = settings
@@ -48,9 +49,9 @@ public struct SV3DAutoencoderObjective {
     /// decoder and post_quant_conv (kept in SV3D checkpoints, never run) are left as they are.
     public var trainable: Module {
         let encoder = model.conditioningEncoder
-        var parts: [Module] = [PrefixedModule(SV3DModel.encoderPrefix + "encoder.", encoder.encoder)]
-        if let quantConv = encoder.quantConv { parts.append(PrefixedModule(SV3DModel.encoderPrefix + "quant_conv.", quantConv)) }
-        parts.append(PrefixedModule(SV3DModel.decoderPrefix, model.decoder))
+        var parts: [Module] = [PrefixedModule(StableVideoModel.encoderPrefix + "encoder.", encoder.encoder)]
+        if let quantConv = encoder.quantConv { parts.append(PrefixedModule(StableVideoModel.encoderPrefix + "quant_conv.", quantConv)) }
+        parts.append(PrefixedModule(StableVideoModel.decoderPrefix, model.decoder))
         return ModuleGroup(parts)
     }
 
@@ -72,7 +73,7 @@ public struct SV3DAutoencoderObjective {
     }
 
     /// The first-stage decoder alone, under its checkpoint key: what the `decoder` stage trains.
-    public var decoderPart: Module { PrefixedModule(SV3DModel.decoderPrefix, model.decoder) }
+    public var decoderPart: Module { PrefixedModule(StableVideoModel.decoderPrefix, model.decoder) }
 
     /// The decoder stage's loss: the reconstruction terms of `loss` for decoding `latents`, scaled
     /// as the UNet produces them ([N, 4, s, s]), against `images` [N, 3, S, S]. Gradients reach the

@@ -12,7 +12,7 @@
 // The official sv3d_u / sv3d_p / svd / svd_xt files carry no config, so their architecture is
 // recognised from the UNet's label-embedding input width (sv3d_u 256, svd and svd_xt 768, sv3d_p
 // 1280; svd and svd_xt are the same network). Our own
-// checkpoints (the bundled small model, finetuning runs) store an `SV3DModelConfig` as JSON in the
+// checkpoints (the bundled small model, finetuning runs) store an `StableVideoModelConfig` as JSON in the
 // safetensors metadata under "svdmv.config", so any smaller model of the same structure loads too.
 
 import Foundation
@@ -20,7 +20,7 @@ import Models
 import NN
 import Tensor
 
-public struct SV3DModelConfig: Codable, Equatable, Sendable {
+public struct StableVideoModelConfig: Codable, Equatable, Sendable {
     public enum Variant: String, Codable, Sendable, CaseIterable {
         /// Camera-free (y = cond_aug only).
         case sv3dU = "sv3d_u"
@@ -39,7 +39,7 @@ public struct SV3DModelConfig: Codable, Equatable, Sendable {
 
         /// Where the conditioner's VAE encoder sits in a checkpoint of this variant.
         public var conditioningEncoderPrefix: String {
-            self == .svd ? "conditioner.embedders.3.encoder." : SV3DModel.encoderPrefix
+            self == .svd ? "conditioner.embedders.3.encoder." : StableVideoModel.encoderPrefix
         }
 
         /// Whether the model makes orbits (SV3D: the input view is the last frame) rather than
@@ -61,23 +61,23 @@ public struct SV3DModelConfig: Codable, Equatable, Sendable {
         self.conditioningEncoder = conditioningEncoder; self.firstStage = firstStage; self.imageSize = imageSize
     }
 
-    public static let sv3dP = SV3DModelConfig(variant: .sv3dP, unet: .sv3dP, clip: .vitH14,
+    public static let sv3dP = StableVideoModelConfig(variant: .sv3dP, unet: .sv3dP, clip: .vitH14,
                                              conditioningEncoder: .conditioningEncoder,
                                              firstStage: .sv3dFirstStage, imageSize: 576)
-    public static let sv3dU = SV3DModelConfig(variant: .sv3dU, unet: .sv3dU, clip: .vitH14,
+    public static let sv3dU = StableVideoModelConfig(variant: .sv3dU, unet: .sv3dU, clip: .vitH14,
                                              conditioningEncoder: .conditioningEncoder,
                                              firstStage: .sv3dFirstStage, imageSize: 576)
 
     /// svd.yaml / svd_xt.yaml (one network; they differ in the sampling defaults: 14 or 25
     /// frames, guidance up to 2.5 or 3.0). Frames are 1024x576; `imageSize` is the height.
-    public static let svd = SV3DModelConfig(variant: .svd, unet: .svd, clip: .vitH14,
+    public static let svd = StableVideoModelConfig(variant: .svd, unet: .svd, clip: .vitH14,
                                             conditioningEncoder: .conditioningEncoder,
                                             firstStage: .svdFirstStage, imageSize: 576)
 
     public static let metadataKey = "svdmv.config"
 }
 
-public enum SV3DModelError: Error, CustomStringConvertible {
+public enum StableVideoModelError: Error, CustomStringConvertible {
     case unrecognised(String)
     case weights(part: String, underlying: Error)
     case architecture(String)
@@ -90,10 +90,10 @@ public enum SV3DModelError: Error, CustomStringConvertible {
     }
 }
 
-public final class SV3DModel: Module {
+public final class StableVideoModel: Module {
     /// Fixed at construction except for the latent scale factor (`setLatentScaleFactor`), which
     /// does not change the architecture.
-    public private(set) var config: SV3DModelConfig
+    public private(set) var config: StableVideoModelConfig
     public let unet: VideoUNet
     public let clip: OpenCLIPImageEmbedder
     public let conditioningEncoder: AutoencoderKL
@@ -101,11 +101,11 @@ public final class SV3DModel: Module {
 
     public static let unetPrefix = "model.diffusion_model."
     public static let clipPrefix = "conditioner.embedders.0."
-    /// SV3D's; an SVD checkpoint's is `SV3DModelConfig.Variant.svd.conditioningEncoderPrefix`.
+    /// SV3D's; an SVD checkpoint's is `StableVideoModelConfig.Variant.svd.conditioningEncoderPrefix`.
     public static let encoderPrefix = "conditioner.embedders.1.encoder."
     public static let decoderPrefix = "first_stage_model.decoder."
 
-    public init(_ config: SV3DModelConfig) {
+    public init(_ config: StableVideoModelConfig) {
         self.config = config
         unet = VideoUNet(config.unet)
         clip = OpenCLIPImageEmbedder(config: config.clip)
@@ -125,11 +125,11 @@ public final class SV3DModel: Module {
     /// factor of `source` (e.g. an autoencoder stage's model), keeping this model's UNet: a UNet
     /// of another width can then train on an existing VAE. The three parts must have the same
     /// configurations in both models.
-    public func adoptEncodersAndDecoder(of source: SV3DModel) throws {
+    public func adoptEncodersAndDecoder(of source: StableVideoModel) throws {
         let (mine, theirs) = (config, source.config)
         guard mine.clip == theirs.clip, mine.conditioningEncoder.hasSameArchitecture(as: theirs.conditioningEncoder),
               mine.firstStage.hasSameArchitecture(as: theirs.firstStage), mine.imageSize == theirs.imageSize else {
-            throw SV3DModelError.unrecognised("the model's CLIP tower, encoder, decoder or image size differ from the source's, so its weights cannot be taken")
+            throw StableVideoModelError.unrecognised("the model's CLIP tower, encoder, decoder or image size differ from the source's, so its weights cannot be taken")
         }
         try clip.load(Self.parameters(of: source.clip))
         try conditioningEncoder.load(Self.parameters(of: source.conditioningEncoder))
@@ -153,14 +153,14 @@ public final class SV3DModel: Module {
     /// model's. The latents stay the same, so a decoder of another width can be trained on them
     /// (`svdmv train --part decoder --decoder-channels`).
     public func replacingDecoder(with decoderArchitecture: AutoencoderConfig,
-                                 initialisation: DecoderInitialisation) throws -> SV3DModel {
+                                 initialisation: DecoderInitialisation) throws -> StableVideoModel {
         if let problem = decoderArchitecture.architectureProblem {
-            throw SV3DModelError.architecture("new first-stage decoder: \(problem)")
+            throw StableVideoModelError.architecture("new first-stage decoder: \(problem)")
         }
         var newConfig = config
         newConfig.firstStage = decoderArchitecture
         newConfig.firstStage.scaleFactor = config.firstStage.scaleFactor
-        let model = SV3DModel(newConfig)
+        let model = StableVideoModel(newConfig)
         switch initialisation {
         case .random(let seed):
             model.decoder.initializeRandomly(seed: seed)
@@ -168,7 +168,7 @@ public final class SV3DModel: Module {
             let old = config.firstStage.baseChannels, new = decoderArchitecture.baseChannels
             guard config.firstStage.hasSameArchitecture(as: decoderArchitecture, ignoringWidth: true),
                   new >= old, new % old == 0 else {
-                throw SV3DModelError.architecture("a widened decoder keeps the checkpoint's decoder architecture except ch, which must be a whole multiple of its ch \(old) (asked: ch \(new), ch_mult \(decoderArchitecture.channelMultipliers); the checkpoint's: ch \(old), ch_mult \(config.firstStage.channelMultipliers))")
+                throw StableVideoModelError.architecture("a widened decoder keeps the checkpoint's decoder architecture except ch, which must be a whole multiple of its ch \(old) (asked: ch \(new), ch_mult \(decoderArchitecture.channelMultipliers); the checkpoint's: ch \(old), ch_mult \(config.firstStage.channelMultipliers))")
             }
             var shapes: [String: [Int]] = [:]
             model.decoder.visitParameters { k, t in shapes[k] = t.shape }
@@ -176,7 +176,7 @@ public final class SV3DModel: Module {
                 try model.decoder.load(DecoderWidening.widen(Self.parameters(of: decoder), to: shapes,
                                                              perturbation: perturbation, seed: seed))
             } catch {
-                throw SV3DModelError.architecture("widening the first-stage decoder: \(error)")
+                throw StableVideoModelError.architecture("widening the first-stage decoder: \(error)")
             }
         }
         try model.unet.load(Self.parameters(of: unet))
@@ -202,31 +202,31 @@ public final class SV3DModel: Module {
 
     /// The configuration of a checkpoint: ours from its metadata, official ones by the UNet's
     /// vector width.
-    public static func config(of file: SafeTensorsFile) throws -> SV3DModelConfig {
-        if let json = file.metadata?[SV3DModelConfig.metadataKey] {
-            let config: SV3DModelConfig
+    public static func config(of file: SafeTensorsFile) throws -> StableVideoModelConfig {
+        if let json = file.metadata?[StableVideoModelConfig.metadataKey] {
+            let config: StableVideoModelConfig
             do {
-                config = try JSONDecoder().decode(SV3DModelConfig.self, from: Data(json.utf8))
+                config = try JSONDecoder().decode(StableVideoModelConfig.self, from: Data(json.utf8))
             } catch {
-                throw SV3DModelError.unrecognised("\(file.path): metadata \(SV3DModelConfig.metadataKey) is not a model config (\(error))")
+                throw StableVideoModelError.unrecognised("\(file.path): metadata \(StableVideoModelConfig.metadataKey) is not a model config (\(error))")
             }
             for (name, part) in [("firstStage", config.firstStage), ("conditioningEncoder", config.conditioningEncoder)] {
                 if let problem = part.architectureProblem {
-                    throw SV3DModelError.unrecognised("\(file.path): metadata \(SV3DModelConfig.metadataKey), \(name): \(problem)")
+                    throw StableVideoModelError.unrecognised("\(file.path): metadata \(StableVideoModelConfig.metadataKey), \(name): \(problem)")
                 }
             }
             return config
         }
         let labelKey = unetPrefix + "label_emb.0.0.weight"
         guard file.contains(labelKey) else {
-            throw SV3DModelError.unrecognised("\(file.path) has no \(labelKey) (and no \(SV3DModelConfig.metadataKey) metadata)")
+            throw StableVideoModelError.unrecognised("\(file.path) has no \(labelKey) (and no \(StableVideoModelConfig.metadataKey) metadata)")
         }
         switch try file.info(labelKey).shape {
         case [1280, 1280]: return .sv3dP
         case [1280, 256]: return .sv3dU
         case [1280, 768]: return .svd
         case let shape:
-            throw SV3DModelError.unrecognised("\(file.path): \(labelKey) has shape \(shape); sv3d_p has [1280, 1280], sv3d_u [1280, 256], svd and svd_xt [1280, 768]")
+            throw StableVideoModelError.unrecognised("\(file.path): \(labelKey) has shape \(shape); sv3d_p has [1280, 1280], sv3d_u [1280, 256], svd and svd_xt [1280, 768]")
         }
     }
 
@@ -240,15 +240,15 @@ public final class SV3DModel: Module {
     /// takes the dtype of the UNet's weights in the file, so an F16 checkpoint stays F16 (about
     /// half the memory, inference only). Training must pass `.float32`. Tensors are read one by one
     /// from the mapped file; F16/BF16 data kept in its own dtype is used in place, never copied.
-    public static func load(_ url: URL, weightPrecision: DType? = nil) throws -> SV3DModel {
+    public static func load(_ url: URL, weightPrecision: DType? = nil) throws -> StableVideoModel {
         let file = try SafeTensorsFile(url: url)
-        let model = SV3DModel(try config(of: file))
+        let model = StableVideoModel(try config(of: file))
         let precision = try weightPrecision ?? storedPrecision(of: file)
         do {
             try model.load(from: file, weightPrecision: precision, ignoring: unusedCheckpointKeys,
                            checkingKeysUnder: [unetPrefix, clipPrefix, model.config.variant.conditioningEncoderPrefix, decoderPrefix])
         } catch {
-            throw SV3DModelError.weights(part: "SV3D checkpoint \(file.path)", underlying: error)
+            throw StableVideoModelError.weights(part: "SV3D checkpoint \(file.path)", underlying: error)
         }
         return model
     }
@@ -256,7 +256,7 @@ public final class SV3DModel: Module {
     /// The dtype the checkpoint stores its UNet's weights in (of its output convolution, which
     /// every UNet has).
     public static func storedPrecision(of file: SafeTensorsFile) throws -> DType {
-        try file.info(unetPrefix + "out.2.weight").dtype
+        try file.storedDType(unetPrefix + "out.2.weight")
     }
 
     /// Keys under the four prefixes that an sgm checkpoint carries but the model does not use (the
@@ -268,15 +268,15 @@ public final class SV3DModel: Module {
         var tensors: [String: Tensor] = [:]
         visitParameters { k, t in tensors[k] = t }
         let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
-        try SafeTensors.write(tensors, dtype: dtype, metadata: [SV3DModelConfig.metadataKey: json], to: url)
+        try SafeTensors.write(tensors, dtype: dtype, metadata: [StableVideoModelConfig.metadataKey: json], to: url)
     }
 }
 
-extension SV3DModelConfig {
+extension StableVideoModelConfig {
     /// The bundled default model's structure: SV3D_p with the tiny UNet and CLIP tower of
     /// `tinySV3DP` but three-level (4x) VAEs, so 64x64 images become 16x16 latents (at 8x, 8x8
     /// latents of 64x64 orbits lose the shapes' outlines).
-    public static let small = SV3DModelConfig(
+    public static let small = StableVideoModelConfig(
         variant: .sv3dP, unet: .tinySV3DP, clip: tinySV3DP.clip,
         conditioningEncoder: AutoencoderConfig(baseChannels: 32, channelMultipliers: [1, 2, 2], resBlockCount: 1,
                                                hasQuantConvs: true),
@@ -287,7 +287,7 @@ extension SV3DModelConfig {
     /// This structure with `count` latent channels: both VAEs' `z_channels`/`embed_dim`, and the
     /// UNet's input (noisy latents | concat latent, 2·count) and output (count) widths with them.
     /// SV3D's VAE has 4; more keep more of a small image's detail through the round trip.
-    public func withLatentChannels(_ count: Int) -> SV3DModelConfig {
+    public func withLatentChannels(_ count: Int) -> StableVideoModelConfig {
         var config = self
         config.conditioningEncoder.latentChannels = count
         config.firstStage.latentChannels = count
@@ -297,15 +297,15 @@ extension SV3DModelConfig {
     }
 
     /// `small` with the UNet twice as wide (`VideoUNetConfig.wideSV3DP`, 64 channels).
-    public static let wide: SV3DModelConfig = {
-        var config = SV3DModelConfig.small
+    public static let wide: StableVideoModelConfig = {
+        var config = StableVideoModelConfig.small
         config.unet = .wideSV3DP
         return config
     }()
 
-    /// A small SV3D_p-structured model (the tiny UNet of model-spec §7, a 2-layer CLIP tower and
+    /// A small SV3D_p-structured model (the UNet VideoUNetConfig.tinySV3DP, a 2-layer CLIP tower and
     /// four-level (8x) VAEs, 64x64 images and 8x8 latents): the base of tests and of the bundled default model.
-    public static let tinySV3DP = SV3DModelConfig(
+    public static let tinySV3DP = StableVideoModelConfig(
         variant: .sv3dP, unet: .tinySV3DP,
         clip: VisionTransformerConfig(imageSize: 224, patchSize: 14, width: 64, layerCount: 2, headCount: 2,
                                       mlpWidth: 256, outputWidth: 32),

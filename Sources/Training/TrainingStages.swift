@@ -1,0 +1,137 @@
+// The three training stages of an SV3D-structured model on orbit sequences, each a resumable
+// `TrainingRun` in its own folder that ends by writing the whole model as `model.safetensors`:
+//
+//  - `trainUNet`: the diffusion UNet (full or LoRA on the temporal attention) with the SV3D
+//    objective; VAE and CLIP frozen, so each video is encoded once, not at every step.
+//  - `trainAutoencoder`: a small model's conditioning encoder and first-stage decoder as a KL
+//    autoencoder (sgm's loss without the GAN); at the end the latent scale factor is set to
+//    1/std of the encoder's latents over (up to) 512 training frames, as chosen for Stable
+//    Diffusion's VAE.
+//  - `trainDecoder`: the first-stage decoder alone, decoding the UNet's one-step estimates of the
+//    training latents (or, at `cleanFraction`, the encoder's own), so that it learns to map the
+//    errors those estimates carry, which the encoder's latents never show it, to clean images.
+//    The encoder is frozen, so the latent space and the UNet stay as they are.
+
+import Foundation
+import Generation
+import Models
+import MultiViewData
+import NN
+import Tensor
+
+public struct TrainingStages {
+    public var model: StableVideoModel
+    public var sequences: [TrainingSequence]
+    /// The run folder.
+    public var folder: URL
+    /// Called once per video encoded, then after each optimiser step.
+    public var encoded: () -> Void = {}
+    public var stepped: (StepRecord) -> Void = { _ in }
+    /// Called with the run once it is open (e.g. to report a resume).
+    public var opened: (TrainingRun) -> Void = { _ in }
+
+    public init(model: StableVideoModel, sequences: [TrainingSequence], folder: URL) {
+        self.model = model
+        self.sequences = sequences
+        self.folder = folder
+    }
+
+    public var modelFile: URL { folder.appendingPathComponent("model.safetensors") }
+
+    func openRun(config: TrainingConfig, trainable: Module) throws -> TrainingRun {
+        let run = try TrainingRun(folder: folder, config: config, trainable: trainable)
+        opened(run)
+        return run
+    }
+
+    /// Latents of every training video (the encoder is frozen, so once, not at every step).
+    func encodedLatents(_ objective: SV3DTrainingObjective) -> [Tensor] {
+        sequences.map { s -> Tensor in
+            defer { encoded() }
+            return objective.encoderLatents(s.frames)
+        }
+    }
+
+    /// The UNet stage; with `lora`, adapters are trained, saved as `lora.safetensors` and merged
+    /// into the exported model. The export carries the EMA weights when the run keeps an EMA.
+    public func trainUNet(objective: SV3DTrainingObjective, config: TrainingConfig, lora: LoRAConfig?) throws {
+        let unet = PrefixedModule(StableVideoModel.unetPrefix, model.unet)
+        let adapters = try lora.map { try LoRAAdapters(for: unet, config: $0, seed: config.seed) }
+        let trainable: Module = adapters ?? unet
+        let run = try openRun(config: config, trainable: trainable)
+        let latents = encodedLatents(objective)
+        try run.run(loss: { _, _, generator in
+            let pick = Int(generator.nextUInt32() % UInt32(sequences.count))
+            let s = sequences[pick]
+            return try objective.loss(frames: s.frames, elevationsDeg: s.metadata.elevationsDeg,
+                                      azimuthsDeg: s.metadata.azimuthsDeg, latents: latents[pick],
+                                      generator: &generator)
+        }, beforeForward: { adapters?.apply(to: unet) }, afterBackward: { adapters?.restore(unet) },
+        onStep: stepped)
+        if let adapters {
+            try adapters.save(to: folder.appendingPathComponent("lora.safetensors"))
+            adapters.merge(into: unet)
+        } else if config.emaDecay != nil {
+            try unet.load(run.evaluationWeights())
+        }
+        try model.save(to: modelFile)
+    }
+
+    /// What the autoencoder stage measured at its end.
+    public struct AutoencoderSummary: Sendable {
+        public var latentScaleFactor: Float
+        public var reconstructionPSNR: Double
+        public var frames: Int
+    }
+
+    /// The autoencoder stage: each step reconstructs `imagesPerStep` random frames of random
+    /// sequences; the latent scale factor is then estimated and written with the model.
+    public func trainAutoencoder(objective: AutoencoderObjective, config: TrainingConfig,
+                                 imagesPerStep: Int) throws -> AutoencoderSummary {
+        let trainable = objective.trainable
+        let run = try openRun(config: config, trainable: trainable)
+        let frameCount = sequences[0].frames.shape[0]
+        func frames(_ picks: [(Int, Int)]) -> Tensor {
+            Tensor.concatenated(picks.map { sequences[$0.0].frames.sliced(axis: 0, $0.1..<($0.1 + 1)) }, axis: 0)
+        }
+        try run.run(loss: { _, _, generator in
+            let picks = (0..<imagesPerStep).map { _ in
+                (Int(generator.nextUInt32() % UInt32(sequences.count)), Int(generator.nextUInt32() % UInt32(frameCount)))
+            }
+            return try objective.loss(images: frames(picks), generator: &generator)
+        }, onStep: stepped)
+        if run.config.emaDecay != nil { try trainable.load(run.evaluationWeights()) }
+        var sampler = TorchGenerator(seed: config.seed)
+        let sample = (0..<min(512, sequences.count * frameCount)).map { _ in
+            (Int(sampler.nextUInt32() % UInt32(sequences.count)), Int(sampler.nextUInt32() % UInt32(frameCount)))
+        }
+        let images = frames(sample)
+        let scale = objective.latentScaleFactor(images: images)
+        model.setLatentScaleFactor(scale)
+        let summary = AutoencoderSummary(latentScaleFactor: scale, reconstructionPSNR: objective.reconstructionPSNR(images: images),
+                                         frames: sample.count)
+        try model.save(to: modelFile)
+        return summary
+    }
+
+    /// The decoder stage: each step takes one video, the UNet's one-step estimate of its latents
+    /// (or, with probability `cleanFraction`, the encoder's latents), and decodes `imagesPerStep`
+    /// of its frames against the true frames.
+    public func trainDecoder(objective: AutoencoderObjective, diffusion: SV3DTrainingObjective, config: TrainingConfig,
+                             imagesPerStep: Int, cleanFraction: Float) throws {
+        let run = try openRun(config: config, trainable: objective.decoderPart)
+        let latents = encodedLatents(diffusion)
+        let frameCount = sequences[0].frames.shape[0]
+        try run.run(loss: { _, _, generator in
+            let pick = Int(generator.nextUInt32() % UInt32(sequences.count))
+            let s = sequences[pick]
+            let estimate = diffusion.oneStepEstimate(frames: s.frames, elevationsDeg: s.metadata.elevationsDeg,
+                                                     azimuthsDeg: s.metadata.azimuthsDeg, latents: latents[pick],
+                                                     cleanProbability: cleanFraction, generator: &generator)
+            let frames = (0..<min(imagesPerStep, frameCount)).map { _ in Int(generator.nextUInt32() % UInt32(frameCount)) }
+            return try objective.decodingLoss(latents: estimate.rows(frames), images: s.frames.rows(frames))
+        }, onStep: stepped)
+        if run.config.emaDecay != nil { try objective.decoderPart.load(run.evaluationWeights()) }
+        try model.save(to: modelFile)
+    }
+}
