@@ -13,22 +13,11 @@ import TestSupport
 import XCTest
 
 final class EvaluateCommandTests: XCTestCase {
-    static let corpus = URL(fileURLWithPath: "/usr/share/assimp/models/OBJ")
     var root: URL!
 
     override func setUpWithError() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-evalcli-\(UUID())")
-        let files = ["box": ["box.obj"], "spider": ["spider.obj", "spider.mtl", "wal67ar_small.jpg", "wal69ar_small.jpg",
-                                                    "SpiderTex.jpg", "drkwood2.jpg", "engineflare1.jpg"]]
-        for (object, names) in files {
-            let meshes = root.appendingPathComponent("gso/\(object)/meshes")
-            try FileManager.default.createDirectory(at: meshes, withIntermediateDirectories: true)
-            for name in names {
-                // A missing corpus fails here with the path (Scripts/setup installs assimp-testmodels).
-                try FileManager.default.copyItem(at: Self.corpus.appendingPathComponent(name),
-                                                 to: meshes.appendingPathComponent(name.hasSuffix(".obj") ? "model.obj" : name))
-            }
-        }
+        try MeshCorpus.writeGSOLayout(at: root.appendingPathComponent("gso"))
         let renders = root.appendingPathComponent("renders")
         let (status, output) = try runSVDMV(["render", root.appendingPathComponent("gso").path, "--out", renders.path,
                                         "--views", "4", "--size", "64", "--elevation", "23", "--background", "white"])

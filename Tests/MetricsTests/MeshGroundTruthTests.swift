@@ -9,34 +9,17 @@ import Foundation
 import Imaging
 import Metrics
 import Render
+import TestSupport
 import XCTest
 
 final class MeshGroundTruthTests: XCTestCase {
-    static let corpus = URL(fileURLWithPath: "/usr/share/assimp/models/OBJ")
     static let protocolsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../Evaluation/protocols").standardizedFileURL
     var root: URL!
 
     override func setUpWithError() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-meshgt-\(UUID())")
-        let box = Self.corpus.appendingPathComponent("box.obj")
-        guard FileManager.default.fileExists(atPath: box.path) else {
-            // Not a skip: Scripts/setup installs the corpus, so its absence is a broken machine.
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: box.path,
-                NSLocalizedDescriptionKey: "assimp test corpus missing (\(box.path)): apt-get install assimp-testmodels"])
-        }
-        // GSO layout: <object>/meshes/model.obj with the material and textures beside it.
-        let files = ["box": ["box.obj"], "spider": ["spider.obj", "spider.mtl", "wal67ar_small.jpg", "wal69ar_small.jpg",
-                                                    "SpiderTex.jpg", "drkwood2.jpg", "engineflare1.jpg"]]
-        for (object, names) in files {
-            let meshes = root.appendingPathComponent("gso/\(object)/meshes")
-            try FileManager.default.createDirectory(at: meshes, withIntermediateDirectories: true)
-            for name in names {
-                let target = name.hasSuffix(".obj") ? "model.obj" : name
-                try FileManager.default.copyItem(at: Self.corpus.appendingPathComponent(name),
-                                                 to: meshes.appendingPathComponent(target))
-            }
-        }
+        try MeshCorpus.writeGSOLayout(at: root.appendingPathComponent("gso"))
     }
 
     override func tearDownWithError() throws { if let root { try? FileManager.default.removeItem(at: root) } }
