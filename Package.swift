@@ -61,7 +61,12 @@ let package = Package(
         // The orbit-camera file (cameras.json) and the orbit geometry its writers share.
         .target(name: "Cameras", dependencies: ["FileSupport"], swiftSettings: swift5),
         .target(name: "SeededRandom", swiftSettings: swift5),
-        .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "FileSupport"], swiftSettings: swift5),
+        // OpenEXR (libopenexr-dev) behind a C interface: the HDR environment maps of image-based lighting.
+        .target(name: "CEXR", path: "Sources/CEXR",
+                cxxSettings: [.unsafeFlags(["-I/usr/include/OpenEXR", "-I/usr/include/Imath"])],
+                linkerSettings: [.linkedLibrary("OpenEXR"), .linkedLibrary("Iex"), .linkedLibrary("IlmThread"),
+                                 .linkedLibrary("Imath")]),
+        .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "CEXR", "FileSupport"], swiftSettings: swift5),
         .target(name: "Benchmarks", dependencies: ["Tensor", "NN", "Models", "Diffusion", "Training"], swiftSettings: optimized),
         // Dataset side: COLMAP / MVImgNet / renderer-output readers, training sequences, tar shards.
         .target(name: "CEigenHelper", path: "Sources/CEigenHelper",
@@ -76,7 +81,9 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Cameras", "Metrics", "Models", "Render", "Imaging", "FileSupport", "Tensor"],
                 // The protocols (Evaluation/protocols links here) travel with every binary.
                 resources: [.copy("Protocols")], swiftSettings: swift5),
-        .target(name: "Render", dependencies: ["Cameras", "CAssimp", "CPNG", "Imaging", "FileSupport", "SeededRandom"], swiftSettings: optimized),
+        // assimp's C++ Importer behind a C interface: the lenient import (primitive flags repaired, then validated).
+        .target(name: "CAssimpImport", path: "Sources/CAssimpImport", linkerSettings: [.linkedLibrary("assimp")]),
+        .target(name: "Render", dependencies: ["Cameras", "CAssimp", "CAssimpImport", "CPNG", "Imaging", "FileSupport", "SeededRandom"], swiftSettings: optimized),
 
         // MARK: Command-line tool
         .executableTarget(
@@ -122,7 +129,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DatasetTests", dependencies: ["Cameras", "MultiViewData", "TestSupport", "svdmv", "SeededRandom"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "Imaging", "TestSupport"],
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Cameras", "Imaging", "TestSupport"],
                     swiftSettings: swift5),
     ]
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Render the same orbit as `svdmv render` with Blender's Python module (bpy from PyPI), for the
-speed comparison in Evaluation/benchmarks.md.
+speed comparison in Evaluation/benchmarks.md and the fidelity comparison of
+Scripts/bench/blender_fidelity.py.
 
     python Scripts/bench/blender_render.py MESH CAMERAS_JSON OUT_DIR --engine cycles|eevee [--samples 4]
 
@@ -8,7 +9,11 @@ MESH is a glTF 2.0 / OBJ / PLY / STL file; CAMERAS_JSON is the cameras.json `svd
 for it, so Blender renders exactly our views: the object is normalised with the saved scale and
 offset (Blender's glTF and OBJ importers turn Y-up into Z-up the same way we do), each camera sits
 at the saved position with the saved field of view and looks at the origin (TRACK_TO, no roll).
-Four sun lamps stand in for our studio lights. Prints one line of JSON: engine, views, seconds for
+Lighting: when the cameras.json records an environment map (`svdmv render --lighting hdri ...`),
+the world is that map (Environment Texture behind a Mapping node that turns it by the recorded
+rotation about Z, Background strength = the recorded intensity), with no lamps; otherwise four sun
+lamps stand in for our studio lights. The film is transparent and the view transform Standard
+(sRGB, no filmic curve), as our PNGs are. Prints one line of JSON: engine, views, seconds for
 import and for rendering. Threads are fixed to 2 to match the 2-core goal.
 """
 import argparse
@@ -71,21 +76,38 @@ def main():
     track.target = target
     track.track_axis = "TRACK_NEGATIVE_Z"
     track.up_axis = "UP_Y"
-    for name, rotation, energy in [("key", (45, 0, 135), 3.0), ("fill", (45, 0, -45), 1.5),
-                                   ("back", (60, 0, 60), 1.2), ("bottom", (180, 0, 0), 0.5)]:
-        light = bpy.data.lights.new(name, type="SUN")
-        light.energy = energy
-        obj = bpy.data.objects.new(name, light)
-        obj.rotation_euler = tuple(math.radians(a) for a in rotation)
-        scene.collection.objects.link(obj)
     world = bpy.data.worlds.new("world")
-    world.color = (0.3, 0.3, 0.3)
     scene.world = world
+    environment = cams.get("environment")
+    if environment:
+        world.use_nodes = True
+        nodes, links = world.node_tree.nodes, world.node_tree.links
+        background = nodes["Background"]
+        background.inputs["Strength"].default_value = environment["intensity"]
+        texture = nodes.new("ShaderNodeTexEnvironment")
+        texture.image = bpy.data.images.load(environment["file"])
+        mapping = nodes.new("ShaderNodeMapping")
+        mapping.vector_type = "POINT"
+        mapping.inputs["Rotation"].default_value = (0, 0, math.radians(environment["rotation_deg"]))
+        coordinates = nodes.new("ShaderNodeTexCoord")
+        links.new(coordinates.outputs["Generated"], mapping.inputs["Vector"])
+        links.new(mapping.outputs["Vector"], texture.inputs["Vector"])
+        links.new(texture.outputs["Color"], background.inputs["Color"])
+    else:
+        for name, rotation, energy in [("key", (45, 0, 135), 3.0), ("fill", (45, 0, -45), 1.5),
+                                       ("back", (60, 0, 60), 1.2), ("bottom", (180, 0, 0), 0.5)]:
+            light = bpy.data.lights.new(name, type="SUN")
+            light.energy = energy
+            obj = bpy.data.objects.new(name, light)
+            obj.rotation_euler = tuple(math.radians(a) for a in rotation)
+            scene.collection.objects.link(obj)
+        world.color = (0.3, 0.3, 0.3)
 
     render = scene.render
     render.resolution_x = render.resolution_y = cams["width"]
     render.resolution_percentage = 100
     render.film_transparent = True
+    scene.view_settings.view_transform = "Standard"
     render.image_settings.file_format = "PNG"
     render.image_settings.color_mode = "RGBA"
     render.threads_mode = "FIXED"

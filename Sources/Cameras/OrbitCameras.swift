@@ -19,7 +19,9 @@
 //        "world_to_camera_opengl": [[..], [..], [..]]                    // x right, y up, z backward (Blender)
 //     }, ...],                    // K, position and the extrinsics may be left out of a hand-written
 //                                 // file: they follow from the size, fov and angles
-//     ... optional sections: "normalization", "lighting", "depth", "normals", "warnings" (renders),
+//     ... optional sections: "orbit" (the orbit's kind, a dynamic orbit's draws, which views form a
+//     training sample), "normalization", "lighting", "environment" (the HDRI map, rotation and
+//     intensity of image-based lighting), "depth", "normals", "warnings" (renders),
 //     "generation" (generated orbits)
 //   }
 //
@@ -100,14 +102,18 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
         public var scale: Double
         public var offset: [Double]
         public var yUpToZUp: Bool
+        /// The box rule's name (`objaverse`, `tight-box`); version-1 files hold a sentence here.
         public var rule: String
+        /// The rule in words.
+        public var description: String?
 
-        public init(scale: Double, offset: [Double], yUpToZUp: Bool, rule: String) {
+        public init(scale: Double, offset: [Double], yUpToZUp: Bool, rule: String, description: String? = nil) {
             self.scale = scale; self.offset = offset; self.yUpToZUp = yUpToZUp; self.rule = rule
+            self.description = description
         }
 
         enum CodingKeys: String, CodingKey {
-            case scale, offset, rule
+            case scale, offset, rule, description
             case yUpToZUp = "y_up_to_z_up"
         }
     }
@@ -121,6 +127,101 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
 
         public init(file: String, encoding: String, near: Double? = nil, far: Double? = nil) {
             self.file = file; self.encoding = encoding; self.near = near; self.far = far
+        }
+    }
+
+    /// How the renderer laid out the orbit (`Sources/Render/DynamicOrbit.swift` for the laws). The
+    /// per-view angles are the views' own `elevation_deg` / `azimuth_deg`; this records where they
+    /// came from and which views form a training sample.
+    public struct OrbitPlan: Codable, Equatable, Sendable {
+        /// `static` (one elevation, constant azimuth step) or `dynamic` (SV3D's orbits whose
+        /// elevation wanders and whose azimuth steps are irregular).
+        public var kind: String
+        /// The seed the orbit's draws were keyed with (together with the object id).
+        public var seed: UInt64?
+        /// Views per training sample: the orbit's views form `sample_stride` interleaved samples,
+        /// sample s being views s, s + stride, s + 2 stride, ... (SV3D: 84 views, 4 samples of 21).
+        public var sampleViews: Int?
+        public var sampleStride: Int?
+        /// Dynamic orbits: elevation_deg(k) = mean_elevation_deg
+        ///   + sum over elevation_terms of amplitude_deg * sin(360 deg * cycles * k / views + phase_deg).
+        public var meanElevationDeg: Double?
+        public var elevationTerms: [Sinusoid]?
+        /// Sigma, in orbits, of the circular Gaussian the drawn elevation path was smoothed with.
+        public var smoothingSigmaOrbits: Double?
+        /// The band the elevations were kept in (by scaling every term by one factor).
+        public var elevationLimitsDeg: [Double]?
+        /// Dynamic orbits: azimuth_deg(k) = azimuth_start_deg + 360 k / views + noise_k, noise_k
+        /// drawn uniformly in [-azimuth_noise_deg, azimuth_noise_deg] per view.
+        public var azimuthNoiseDeg: Double?
+        /// The laws in words.
+        public var law: String?
+
+        public init(kind: String, seed: UInt64? = nil, sampleViews: Int? = nil, sampleStride: Int? = nil,
+                    meanElevationDeg: Double? = nil, elevationTerms: [Sinusoid]? = nil,
+                    smoothingSigmaOrbits: Double? = nil, elevationLimitsDeg: [Double]? = nil,
+                    azimuthNoiseDeg: Double? = nil, law: String? = nil) {
+            self.kind = kind; self.seed = seed; self.sampleViews = sampleViews; self.sampleStride = sampleStride
+            self.meanElevationDeg = meanElevationDeg; self.elevationTerms = elevationTerms
+            self.smoothingSigmaOrbits = smoothingSigmaOrbits; self.elevationLimitsDeg = elevationLimitsDeg
+            self.azimuthNoiseDeg = azimuthNoiseDeg; self.law = law
+        }
+
+        /// One term of a dynamic orbit's elevation: `cycles` whole cycles per orbit.
+        public struct Sinusoid: Codable, Equatable, Sendable {
+            public var cycles: Int
+            /// The amplitude in the path (after smoothing and keeping to the limits).
+            public var amplitudeDeg: Double
+            /// The amplitude as drawn.
+            public var drawnAmplitudeDeg: Double?
+            public var phaseDeg: Double
+
+            public init(cycles: Int, amplitudeDeg: Double, drawnAmplitudeDeg: Double? = nil, phaseDeg: Double) {
+                self.cycles = cycles; self.amplitudeDeg = amplitudeDeg
+                self.drawnAmplitudeDeg = drawnAmplitudeDeg; self.phaseDeg = phaseDeg
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case cycles
+                case amplitudeDeg = "amplitude_deg"
+                case drawnAmplitudeDeg = "drawn_amplitude_deg"
+                case phaseDeg = "phase_deg"
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case kind, seed, law
+            case sampleViews = "sample_views"
+            case sampleStride = "sample_stride"
+            case meanElevationDeg = "mean_elevation_deg"
+            case elevationTerms = "elevation_terms"
+            case smoothingSigmaOrbits = "smoothing_sigma_orbits"
+            case elevationLimitsDeg = "elevation_limits_deg"
+            case azimuthNoiseDeg = "azimuth_noise_deg"
+        }
+    }
+
+    /// The environment map an object was lit by (`svdmv render --lighting hdri FILE | hdri-random DIR`).
+    public struct Environment: Codable, Equatable, Sendable {
+        public var file: String
+        /// The map is looked up at Rz(rotation) d for world direction d (Blender: a Mapping node of
+        /// type Point with rotation (0, 0, rotation) in front of the Environment Texture).
+        public var rotationDeg: Double
+        /// Scale on the map's radiance (Blender's Background strength).
+        public var intensity: Double
+        /// The folder the map was drawn from, for `hdri-random`.
+        public var folder: String?
+        /// The map convention in words.
+        public var mapping: String?
+
+        public init(file: String, rotationDeg: Double, intensity: Double, folder: String? = nil, mapping: String? = nil) {
+            self.file = file; self.rotationDeg = rotationDeg; self.intensity = intensity
+            self.folder = folder; self.mapping = mapping
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case file, intensity, folder, mapping
+            case rotationDeg = "rotation_deg"
         }
     }
 
@@ -175,6 +276,7 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
     public var distance: Double?
     public var elevationDeg: Double?
     public var azimuthStartDeg: Double?
+    public var orbit: OrbitPlan?
     // How the views were rendered.
     public var samplesPerPixel: Int?
     public var background: String?
@@ -184,6 +286,7 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
     public var conventions: [String: String]?
     public var normalization: Normalization?
     public var lighting: String?
+    public var environment: Environment?
     public var warnings: [String]?
     public var depth: AuxiliaryImages?
     public var normals: AuxiliaryImages?
@@ -215,6 +318,7 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
         distance = try c.decodeIfPresent(Double.self, forKey: .distance)
         elevationDeg = try c.decodeIfPresent(Double.self, forKey: .elevationDeg)
         azimuthStartDeg = try c.decodeIfPresent(Double.self, forKey: .azimuthStartDeg)
+        orbit = try c.decodeIfPresent(OrbitPlan.self, forKey: .orbit)
         samplesPerPixel = try c.decodeIfPresent(Int.self, forKey: .samplesPerPixel)
         background = try c.decodeIfPresent(String.self, forKey: .background)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
@@ -223,6 +327,7 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
         conventions = try c.decodeIfPresent([String: String].self, forKey: .conventions)
         normalization = try c.decodeIfPresent(Normalization.self, forKey: .normalization)
         lighting = try c.decodeIfPresent(String.self, forKey: .lighting)
+        environment = try c.decodeIfPresent(Environment.self, forKey: .environment)
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings)
         depth = try c.decodeIfPresent(AuxiliaryImages.self, forKey: .depth)
         normals = try c.decodeIfPresent(AuxiliaryImages.self, forKey: .normals)
@@ -234,7 +339,7 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case format, version, width, height, K, views, source, distance, background, seed, triangles
-        case conventions, normalization, lighting, warnings, depth, normals, generation
+        case conventions, normalization, lighting, environment, warnings, depth, normals, generation, orbit
         case objectID = "object_id"
         case fovDeg = "fov_deg"
         case elevationDeg = "elevation_deg"
@@ -285,6 +390,11 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
         guard fovDeg > 0, fovDeg < 180 else { throw OrbitCamerasError(path: path, reason: "fov_deg must be in (0, 180)") }
         guard K.count == 3, K.allSatisfy({ $0.count == 3 }) else { throw OrbitCamerasError(path: path, reason: "K is not 3x3") }
         guard !views.isEmpty else { throw OrbitCamerasError(path: path, reason: "views is empty") }
+        if let orbit, orbit.sampleViews != nil || orbit.sampleStride != nil {
+            guard let n = orbit.sampleViews, let stride = orbit.sampleStride, n >= 1, stride >= 1, n * stride == views.count else {
+                throw OrbitCamerasError(path: path, reason: "orbit.sample_views times orbit.sample_stride must be the number of views (\(views.count))")
+            }
+        }
         for (i, v) in views.enumerated() {
             for (name, m) in [("world_to_camera_opencv", v.worldToCameraOpenCV), ("world_to_camera_opengl", v.worldToCameraOpenGL)] {
                 guard m.count == 3, m.allSatisfy({ $0.count == 4 }) else {

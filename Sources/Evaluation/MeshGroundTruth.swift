@@ -136,7 +136,7 @@ public enum MeshGroundTruth {
         try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
         do {
             var loaded = try MeshLoader.load(mesh)
-            let normalization = try loaded.mesh.normalize(path: mesh.path)
+            let normalization = try loaded.normalize(.objaverse, path: mesh.path)
             let distance = cameras.distance ?? Orbit.fittedDistance(radius: loaded.mesh.radius, fovDegrees: cameras.fovDegrees)
             let views = zip(cameras.elevationsDegrees, cameras.azimuthsDegrees).enumerated().map { k, angles in
                 Camera(elevationDegrees: angles.0, azimuthDegrees: angles.1, distance: cameras.distances?[k] ?? distance,

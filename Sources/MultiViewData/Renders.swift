@@ -2,6 +2,10 @@
 // the format of `Sources/Cameras/OrbitCameras.swift`), as training sequences. A sample takes
 // `frameCount` views spread evenly over the orbit (84 -> every 4th), the last one conditioning, and
 // re-expresses azimuths relative to it, as SV3D's training data does (the SV3D paper, section 3).
+// An orbit whose views are a multiple of `frameCount` holds several such samples, interleaved
+// (84 views: views s, s + 4, ..., s + 80 for s = 0...3, SV3D's "any 21 evenly spaced frames");
+// `sampleOffset` picks one. A sample recorded in cameras.json (`orbit.sample_views`,
+// `orbit.sample_stride`, written by `svdmv render --sample`) is honoured.
 
 import Cameras
 import Foundation
@@ -12,6 +16,9 @@ public struct RendersLoader: Sendable {
     /// Output size (frames are resized when the renders differ); nil keeps the rendered size.
     public var size: Int?
     public var background: (UInt8, UInt8, UInt8) = (255, 255, 255)
+    /// Which of the orbit's interleaved samples to take (0 ..< `sampleCount`): views offset,
+    /// offset + stride, ...
+    public var sampleOffset = 0
 
     public init(frameCount: Int = 21, size: Int? = nil) { self.frameCount = frameCount; self.size = size }
 
@@ -22,10 +29,19 @@ public struct RendersLoader: Sendable {
             .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent(OrbitCameras.fileName).path) }
     }
 
-    /// View indices used for a sample: evenly over the orbit from view 0 with stride
+    /// View indices used for a sample: evenly over the orbit from view `sampleOffset` with stride
     /// count/frameCount (84 → 0, 4, …, 80); the conditioning view is the last one picked.
     func picks(viewCount: Int) -> [Int] {
-        (0..<frameCount).map { $0 * viewCount / frameCount }
+        (0..<frameCount).map { sampleOffset + $0 * viewCount / frameCount }
+    }
+
+    /// How many interleaved samples of `frameCount` views the orbit holds: the recorded
+    /// `orbit.sample_stride` when the recorded sample has `frameCount` views, else
+    /// views / frameCount when `frameCount` divides the views, else 1 (evenly spaced picks).
+    public func sampleCount(_ cameras: OrbitCameras) -> Int {
+        if let plan = cameras.orbit, plan.sampleViews == frameCount, let stride = plan.sampleStride { return stride }
+        let views = cameras.views.count
+        return views >= frameCount && views % frameCount == 0 ? views / frameCount : 1
     }
 
     public func load(objectDirectory: URL) throws -> TrainingSequence {
@@ -35,6 +51,10 @@ public struct RendersLoader: Sendable {
         }
         guard cameras.views.count >= frameCount else {
             throw SequenceError.notEnoughFrames(objectDirectory.path, have: cameras.views.count, need: frameCount)
+        }
+        let samples = sampleCount(cameras)
+        guard (0..<samples).contains(sampleOffset) else {
+            throw SequenceError.invalid(objectDirectory.path, "sample offset \(sampleOffset), but the orbit's \(cameras.views.count) views hold \(samples) sample(s) of \(frameCount)")
         }
         let views = picks(viewCount: cameras.views.count).map { cameras.views[$0] }
         let outW = size ?? cameras.width, outH = size ?? cameras.height

@@ -165,21 +165,25 @@ public struct Mesh {
         return (lo, hi)
     }
 
-    /// The field's normalisation (`normalize_scene` of allenai/objaverse-xl
-    /// `scripts/rendering/blender_script.py`, also zero123's and SyncDreamer's): scale so the
-    /// largest side of the axis-aligned box is 1, then centre the box at the origin. Returns
-    /// (scale, offset) such that new = scale * old + offset. Throws when the box is empty, flat in
-    /// every axis or not finite.
+    /// Scales the mesh so the largest side of `box` (default: the tight box over the used
+    /// vertices) is 1 and moves the box's centre to the origin. Returns (scale, offset) such that
+    /// new = scale * old + offset. Throws when the box is empty, flat in every axis or not finite.
     @discardableResult
-    public mutating func normalize(path: String) throws -> (scale: Double, offset: SIMD3<Double>) {
-        guard let (lo, hi) = bounds else { throw RenderError(path: path, reason: "no triangles") }
-        let extent = hi - lo
+    public mutating func normalize(path: String, box: (lo: SIMD3<Double>, hi: SIMD3<Double>)? = nil) throws
+        -> (scale: Double, offset: SIMD3<Double>) {
+        let lo: SIMD3<Double>, hi: SIMD3<Double>, extent: SIMD3<Double>
+        if let box {
+            (lo, hi, extent) = (box.lo, box.hi, box.hi - box.lo)
+        } else {
+            guard let (low, high) = bounds else { throw RenderError(path: path, reason: "no triangles") }
+            (lo, hi, extent) = (SIMD3<Double>(low), SIMD3<Double>(high), SIMD3<Double>(high - low))
+        }
         let largest = extent.max()
         guard largest.isFinite, largest > 0, lo.min().isFinite, hi.max().isFinite else {
             throw RenderError(path: path, reason: "degenerate bounding box (extent \(largest))")
         }
-        let scale = 1 / Double(largest)
-        let centre = (SIMD3<Double>(lo) + SIMD3<Double>(hi)) / 2
+        let scale = 1 / largest
+        let centre = (lo + hi) / 2
         let offset = -centre * scale
         for i in positions.indices {
             positions[i] = Vec3(SIMD3<Double>(positions[i]) * scale + offset)
@@ -192,5 +196,37 @@ public struct Mesh {
         var r: Float = 0
         for i in indices { r = max(r, dot(positions[Int(i)], positions[Int(i)])) }
         return Double(r.squareRoot())
+    }
+}
+
+/// Which box a scene is normalised by (largest side 1, centred at the origin).
+public enum NormalizationRule: String, CaseIterable, Sendable {
+    /// `normalize_scene` of allenai/objaverse-xl `scripts/rendering/blender_script.py` (and
+    /// zero123's and SyncDreamer's copies): `scene_bbox` over every mesh object, each object's
+    /// local `bound_box` corners through its `matrix_world`. With every root parented to one empty
+    /// at the origin (the script's fix for several roots), scaling the roots and then translating
+    /// them by −centre amounts to new = scale · old − scale · centre. For a rotated node this box is
+    /// larger than the tight one, so renders made this way line up with Blender-made Objaverse
+    /// renders.
+    case objaverse
+    /// The tight axis-aligned box over the used vertices.
+    case tightBox = "tight-box"
+
+    /// The rule in words, as cameras.json records it.
+    public var description: String {
+        switch self {
+        case .objaverse:
+            return "world = scale * source_z_up + offset: the box over each mesh node's local bounding-box corners in world space (objaverse-xl blender_script.py scene_bbox/normalize_scene), largest side 1, centred at the origin"
+        case .tightBox:
+            return "world = scale * source_z_up + offset: the tight axis-aligned box over the used vertices, largest side 1, centred at the origin"
+        }
+    }
+}
+
+extension LoadedMesh {
+    /// Normalises the mesh by `rule`'s box (the tight box when the file gave no node boxes).
+    @discardableResult
+    public mutating func normalize(_ rule: NormalizationRule, path: String) throws -> (scale: Double, offset: SIMD3<Double>) {
+        try mesh.normalize(path: path, box: rule == .objaverse ? objectBoxBounds : nil)
     }
 }

@@ -2,11 +2,16 @@
 // turned Z-up (see Camera.swift), base-colour factors, diffuse/base-colour textures (embedded or
 // external, PNG or JPEG) and vertex colours. Everything a broken file can throw at us is checked
 // here: missing root node, node cycles and absurd depth, out-of-range mesh/vertex/texture indices,
-// NaN or infinite coordinates, empty scenes, oversized scenes.
+// NaN, infinite or huge coordinates, degenerate triangles, empty scenes, oversized scenes.
+// Lenient where Blender is: point and line primitives are dropped with a warning, and meshes whose
+// primitive-type flags disagree with their faces (assimp 5.2.5's OBJ importer calls a two-index
+// `f a b` face a triangle, and its validation then refuses the file) are repaired and validated
+// again (Sources/CAssimpImport).
 //
-// Not thread-safe across concurrent loads: assimp's C API keeps its last error in a global.
+// Each load has its own assimp Importer (and error string); see CAssimpImport.h.
 
 import CAssimp
+import CAssimpImport
 import Foundation
 import Imaging
 
@@ -16,12 +21,19 @@ public struct LoadedMesh {
     public var warnings: [String]
     /// True when the file's Y-up axes were turned Z-up.
     public var convertedYUp: Bool
+    /// The box the Objaverse rendering scripts normalise by (`NormalizationRule.objaverse`): over
+    /// every node that holds meshes (a Blender mesh object), the eight world-space corners of the
+    /// node's local bounding box; nil when no node holds a finite vertex.
+    public var objectBoxBounds: (lo: SIMD3<Double>, hi: SIMD3<Double>)?
 }
 
 public enum MeshLoader {
     /// Scenes larger than this (after instancing) are refused rather than rendered slowly.
     public static var maxTriangles = 20_000_000
     static let maxNodeDepth = 256
+    /// Vertices farther out than this on any axis (after node transforms) are treated like NaN ones
+    /// (their faces are skipped): past it squared distances overflow Float.
+    static let maxCoordinate: Float = 1e18
     static let maxTexelsPerTexture = 4096 * 4096
     static let maxTexelsPerScene = 128 << 20
 
@@ -33,24 +45,46 @@ public enum MeshLoader {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw RenderError(path: path, reason: "file not found or not readable")
         }
-        let store = aiCreatePropertyStore()
-        defer { aiReleasePropertyStore(store) }
-        // drop point and line primitives; we draw triangles only
-        aiSetImportPropertyInteger(store, "PP_SBP_REMOVE",
-                                   Int32(aiPrimitiveType_POINT.rawValue | aiPrimitiveType_LINE.rawValue))
+        // Validated first (aiProcess_ValidateDataStructure, always, in the shim), then these steps;
+        // SortByPType drops point and line primitives: we draw triangles only.
         let flags = aiProcess_Triangulate.rawValue | aiProcess_SortByPType.rawValue
-            | aiProcess_GenSmoothNormals.rawValue | aiProcess_ValidateDataStructure.rawValue
-            | aiProcess_FindInvalidData.rawValue
-        guard let scene = aiImportFileExWithProperties(path, flags, nil, store) else {
-            let message = String(cString: aiGetErrorString()).split(separator: "\n").first
-                .map(String.init) ?? "unknown assimp error"
+            | aiProcess_GenSmoothNormals.rawValue | aiProcess_FindInvalidData.rawValue
+        var stats = svdmv_import_stats()
+        var error = [CChar](repeating: 0, count: 512)
+        let handle = svdmv_assimp_import(path, flags,
+                                         Int32(aiPrimitiveType_POINT.rawValue | aiPrimitiveType_LINE.rawValue),
+                                         &stats, &error, error.count)
+        guard let handle, let scenePointer = svdmv_assimp_scene(handle) else {
+            svdmv_assimp_release(handle)
+            let message = String(cString: error)
+            // "No meshes remaining": SortByPType dropped lines/points, FindInvalidData NaN meshes
+            let causes = [stats.nonfinite_meshes > 0
+                            ? "\(stats.nonfinite_meshes) meshes with NaN or infinite vertex positions removed" : nil,
+                          stats.lines + stats.points > 0
+                            ? "\(stats.lines) line and \(stats.points) point primitives not drawn" : nil].compactMap { $0 }
+            if message.contains("No meshes remaining"), !causes.isEmpty {
+                throw RenderError(path: path, reason: "no renderable meshes: " + causes.joined(separator: ", ")
+                                  + " (assimp: \(message))")
+            }
             throw RenderError(path: path, reason: "assimp: \(message.isEmpty ? "cannot import" : message)")
         }
-        defer { aiReleaseImport(scene) }
+        defer { svdmv_assimp_release(handle) }
+        let scene = scenePointer.assumingMemoryBound(to: aiScene.self)
         var builder = SceneBuilder(scene: scene.pointee, url: url,
                                    convertYUp: !zUpExtensions.contains(url.pathExtension.lowercased()))
+        if stats.lines + stats.points > 0 {
+            builder.warnings.append("dropped \(stats.lines) line and \(stats.points) point primitives (only triangles are drawn)")
+        }
+        if stats.nonfinite_meshes > 0 {
+            builder.warnings.append("assimp removed \(stats.nonfinite_meshes) meshes with NaN or infinite vertex positions")
+        }
+        if stats.repaired_meshes > 0 {
+            builder.warnings.append("repaired the primitive-type flags of \(stats.repaired_meshes) meshes "
+                                    + "(faces with one or two indices, e.g. OBJ `f a b`, flagged as triangles)")
+        }
         try builder.build()
-        return LoadedMesh(mesh: builder.mesh, warnings: builder.warnings, convertedYUp: builder.convertYUp)
+        return LoadedMesh(mesh: builder.mesh, warnings: builder.warnings, convertedYUp: builder.convertYUp,
+                          objectBoxBounds: builder.objectBoxBounds)
     }
 }
 
@@ -66,7 +100,9 @@ struct SceneBuilder {
     /// texture key (path or "*N") -> our texture index, nil when it failed to load
     var textureCache: [String: Int?] = [:]
     var skippedFaces = 0
+    var degenerateTriangles = 0
     var visited = Set<UnsafeMutablePointer<aiNode>>()
+    var objectBoxBounds: (lo: SIMD3<Double>, hi: SIMD3<Double>)?
 
     init(scene: aiScene, url: URL, convertYUp: Bool) {
         self.scene = scene
@@ -86,10 +122,17 @@ struct SceneBuilder {
         let axes: Matrix4 = convertYUp
             ? Matrix4(rows: [[1, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]) : .identity
         try visit(root, parent: axes, depth: 0)
-        if skippedFaces > 0 { warnings.append("skipped \(skippedFaces) faces with bad indices or coordinates") }
+        if skippedFaces > 0 {
+            warnings.append("skipped \(skippedFaces) faces with bad indices or non-finite or huge coordinates")
+        }
+        if degenerateTriangles > 0 { warnings.append("dropped \(degenerateTriangles) degenerate (zero-area) triangles") }
         guard mesh.triangleCount > 0 else {
+            let dropped = [skippedFaces > 0 ? "\(skippedFaces) faces with bad indices or non-finite or huge "
+                            + "(> \(MeshLoader.maxCoordinate)) coordinates skipped" : nil,
+                           degenerateTriangles > 0 ? "\(degenerateTriangles) degenerate triangles dropped" : nil]
+                .compactMap { $0 }
             throw RenderError(path: path, reason: "no renderable triangles"
-                              + (skippedFaces > 0 ? " (\(skippedFaces) bad faces skipped)" : ""))
+                              + (dropped.isEmpty ? "" : " (" + dropped.joined(separator: ", ") + ")"))
         }
     }
 
@@ -103,6 +146,7 @@ struct SceneBuilder {
         defer { visited.remove(nodePointer) }
         let node = nodePointer.pointee
         let world = parent * Matrix4(node.mTransformation)
+        includeObjectBox(of: node, world: world)
         for k in 0..<Int(node.mNumMeshes) {
             guard let meshIndices = node.mMeshes else { break }
             let m = Int(meshIndices[k])
@@ -115,6 +159,39 @@ struct SceneBuilder {
             guard let children = node.mChildren, let child = children[k] else { continue }
             try visit(child, parent: world, depth: depth + 1)
         }
+    }
+
+    /// Adds the world-space corners of `node`'s local bounding box (over the finite vertices of
+    /// all its meshes) to `objectBoxBounds`, as the Objaverse scripts' `scene_bbox` takes each mesh
+    /// object's `bound_box` through its `matrix_world`.
+    mutating func includeObjectBox(of node: aiNode, world: Matrix4) {
+        guard let meshIndices = node.mMeshes, let meshes = scene.mMeshes else { return }
+        var lo = SIMD3<Double>(repeating: .infinity), hi = SIMD3<Double>(repeating: -.infinity)
+        for k in 0..<Int(node.mNumMeshes) {
+            let m = Int(meshIndices[k])
+            guard m < Int(scene.mNumMeshes), let mesh = meshes[m]?.pointee, let vertices = mesh.mVertices else { continue }
+            for v in 0..<Int(mesh.mNumVertices) {
+                let p = SIMD3<Double>(Double(vertices[v].x), Double(vertices[v].y), Double(vertices[v].z))
+                // as in `append`: NaN and huge vertices are not part of the object
+                guard p.x.isFinite, p.y.isFinite, p.z.isFinite,
+                      max(abs(p.x), abs(p.y), abs(p.z)) <= Double(MeshLoader.maxCoordinate) else { continue }
+                lo = pointwiseMin(lo, p)
+                hi = pointwiseMax(hi, p)
+            }
+        }
+        guard lo.x <= hi.x else { return }
+        let rows = world.rows.prefix(3).map { SIMD4<Double>($0[0], $0[1], $0[2], $0[3]) }
+        var boxLo = objectBoxBounds?.lo ?? SIMD3(repeating: .infinity)
+        var boxHi = objectBoxBounds?.hi ?? SIMD3(repeating: -.infinity)
+        for corner in 0..<8 {
+            let c = SIMD4<Double>(corner & 1 == 0 ? lo.x : hi.x, corner & 2 == 0 ? lo.y : hi.y, corner & 4 == 0 ? lo.z : hi.z, 1)
+            let q = SIMD3<Double>((rows[0] * c).sum(), (rows[1] * c).sum(), (rows[2] * c).sum())
+            guard q.x.isFinite, q.y.isFinite, q.z.isFinite,
+                  max(abs(q.x), abs(q.y), abs(q.z)) <= Double(MeshLoader.maxCoordinate) else { continue }
+            boxLo = pointwiseMin(boxLo, q)
+            boxHi = pointwiseMax(boxHi, q)
+        }
+        if boxLo.x <= boxHi.x { objectBoxBounds = (boxLo, boxHi) }
     }
 
     mutating func append(_ source: aiMesh, transform: Matrix4) throws {
@@ -140,7 +217,9 @@ struct SceneBuilder {
             let p = vertices[v]
             let h = SIMD4<Double>(Double(p.x), Double(p.y), Double(p.z), 1)
             let q = Vec3(Float((t0 * h).sum()), Float((t1 * h).sum()), Float((t2 * h).sum()))
+            // non-finite, or so large that squared distances overflow Float: unusable
             finite[v] = q.x.isFinite && q.y.isFinite && q.z.isFinite
+                && max(abs(q.x), abs(q.y), abs(q.z)) <= MeshLoader.maxCoordinate
             var n = Vec3.zero
             if let normals = source.mNormals {
                 let r = SIMD3<Double>(Double(normals[v].x), Double(normals[v].y), Double(normals[v].z))
@@ -176,6 +255,14 @@ struct SceneBuilder {
             guard a < vertexCount, b < vertexCount, c < vertexCount,
                   finite[a], finite[b], finite[c] else {
                 skippedFaces += 1
+                continue
+            }
+            // zero area (repeated or collinear corners): covers no pixel and has no normal
+            let pa = SIMD3<Double>(mesh.positions[base + a])
+            let ab = SIMD3<Double>(mesh.positions[base + b]) - pa, ac = SIMD3<Double>(mesh.positions[base + c]) - pa
+            let cross = SIMD3<Double>(ab.y * ac.z - ab.z * ac.y, ab.z * ac.x - ab.x * ac.z, ab.x * ac.y - ab.y * ac.x)
+            guard cross != .zero else {
+                degenerateTriangles += 1
                 continue
             }
             mesh.addTriangle(base + a, base + b, base + c, material: material)
@@ -288,10 +375,19 @@ struct SceneBuilder {
         } else {
             throw RenderError(path: name, reason: "texture is neither PNG nor JPEG")
         }
+        // Past the size cap the first halving is taken while converting, so an 8K map never
+        // exists as 16-byte texels (1 GiB, plus the copy into the texture's storage).
+        return SceneBuilder.linearTexture(image, halved: image.width * image.height > MeshLoader.maxTexelsPerTexture)
+    }
+
+    /// `image` (8-bit sRGB, 1-4 channels) as linear texels; `halved` gives exactly
+    /// `linearTexture(image, halved: false).halved()` (the same 2 x 2 means, summed in the same
+    /// order) without the full-size texels.
+    static func linearTexture(_ image: Image8, halved: Bool) -> Texture {
         let table = SRGB.decodeTable
-        let c = image.channels
-        return Texture(width: image.width, height: image.height, texels: image.pixels.withUnsafeBufferPointer { px in
-            (0..<(image.width * image.height)).map { i -> SIMD4<Float> in
+        let c = image.channels, width = image.width, height = image.height
+        return image.pixels.withUnsafeBufferPointer { px in
+            @inline(__always) func texel(_ i: Int) -> SIMD4<Float> {
                 let o = i * c
                 switch c {
                 case 1: let g = table[Int(px[o])]; return SIMD4(g, g, g, 1)
@@ -301,7 +397,22 @@ struct SceneBuilder {
                                       Float(px[o + 3]) / 255)
                 }
             }
-        })
+            guard halved else {
+                return Texture(width: width, height: height, texels: (0..<(width * height)).map(texel))
+            }
+            let w = (width + 1) / 2, h = (height + 1) / 2
+            return Texture(width: w, height: h, texels: (0..<(w * h)).map { i in
+                let x = 2 * (i % w), y = 2 * (i / w)
+                var sum = SIMD4<Float>.zero, n: Float = 0
+                for dy in 0..<2 where y + dy < height {
+                    for dx in 0..<2 where x + dx < width {
+                        sum += texel((y + dy) * width + x + dx)
+                        n += 1
+                    }
+                }
+                return sum / n
+            })
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 // Orbit plans: which cameras an object gets. N azimuths evenly spaced over 360 degrees from a start
 // azimuth, one elevation per orbit (given, or drawn from a range by a seeded generator keyed on
-// the object's id so shards and reruns agree), a distance that is either given or fitted.
+// the object's id so shards and reruns agree), a distance that is either given or fitted. That is
+// a static orbit; a dynamic one (`DynamicOrbit.swift`) wanders in elevation and azimuth about it.
 
 import Foundation
 import SeededRandom
@@ -19,6 +20,15 @@ public enum PNGCompression: String, CaseIterable, Sendable {
     case small
 }
 
+/// SV3D's two kinds of orbit (the SV3D paper, section 3 and appendix B).
+public enum OrbitKind: String, CaseIterable, Sendable {
+    /// One elevation, azimuths evenly spaced.
+    case `static`
+    /// Elevation a smoothed sum of seeded sinusoids about the static orbit's, azimuths with small
+    /// seeded noise (`DynamicOrbit`).
+    case dynamic
+}
+
 public enum ElevationChoice: Equatable, Sendable {
     case fixed(Double)
     case range(Double, Double)
@@ -31,6 +41,10 @@ public struct RenderOptions: Equatable, Sendable {
     /// SV3D/SVD-MV static orbits draw the elevation from U(-5, 30) degrees.
     public var elevation = ElevationChoice.range(-5, 30)
     public var azimuthStart = 0.0
+    public var orbit = OrbitKind.static
+    /// Views per training sample, recorded in cameras.json: the `views` form views / sampleViews
+    /// interleaved samples (SV3D: 84 views, samples of 21). nil: none recorded.
+    public var sampleViews: Int?
     /// nil: fitted per object (see `Orbit.fittedDistance`).
     public var distance: Double?
     /// SV3D's field of view.
@@ -42,6 +56,10 @@ public struct RenderOptions: Equatable, Sendable {
     public var writeNormals = false
     public var seed: UInt64 = 0
     public var pngCompression = PNGCompression.fast
+    /// The studio lights (default) or image-based lighting from HDR maps (`EnvironmentLighting.swift`).
+    public var lighting = LightingOptions()
+    /// The box the scene is normalised by (the Objaverse scripts' by default).
+    public var normalization = NormalizationRule.objaverse
 
     public init() {}
 

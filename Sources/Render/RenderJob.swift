@@ -30,7 +30,7 @@ public struct RenderJob {
     @discardableResult
     public func run() throws -> [String] {
         var loaded = try MeshLoader.load(input)
-        let (scale, offset) = try loaded.mesh.normalize(path: input.path)
+        let (scale, offset) = try loaded.normalize(options.normalization, path: input.path)
         try render(loaded.mesh, normalization: (scale, offset), convertedYUp: loaded.convertedYUp,
                    warnings: loaded.warnings)
         return loaded.warnings
@@ -45,11 +45,17 @@ public struct RenderJob {
             ?? Orbit.elevation(options.elevation, seed: options.seed, objectID: objectID)
         let distance = given?.first?.distance
             ?? options.distance ?? Orbit.fittedDistance(radius: mesh.radius, fovDegrees: options.fovDegrees)
-        let cameras = given ?? Orbit.cameras(views: options.views, elevation: elevation,
-                                             azimuthStart: options.azimuthStart, distance: distance,
-                                             fovDegrees: options.fovDegrees, size: options.size)
+        let dynamic = given == nil && options.orbit == .dynamic
+            ? DynamicOrbit.draw(views: options.views, meanElevation: elevation, azimuthStart: options.azimuthStart,
+                                seed: options.seed, objectID: objectID) : nil
+        let cameras = given ?? dynamic?.cameras(distance: distance, fovDegrees: options.fovDegrees, size: options.size)
+            ?? Orbit.cameras(views: options.views, elevation: elevation,
+                             azimuthStart: options.azimuthStart, distance: distance,
+                             fovDegrees: options.fovDegrees, size: options.size)
         let depthEncoding = options.writeDepth ? DepthEncoding.around(distance: distance) : nil
-        let shader = Shader(mesh: mesh)
+        var shader = Shader(mesh: mesh)
+        let environment = try options.lighting.choice(seed: options.seed, objectID: objectID)
+        if let environment { shader.environment = try EnvironmentLight(environment) }
         let s = options.supersampling
         var failures = [Error?](repeating: nil, count: cameras.count)
         var nonFinite = [Int](repeating: 0, count: cameras.count)
@@ -81,11 +87,13 @@ public struct RenderJob {
         var warnings = warnings
         let badSamples = nonFinite.reduce(0, +)
         if badSamples > 0 { warnings.append("\(badSamples) samples shaded to NaN/inf, drawn black") }
-        try orbitCameras(cameras: cameras, elevation: elevation, distance: distance,
-                         normalization: normalization, convertedYUp: convertedYUp,
-                         depth: depthEncoding, triangles: mesh.triangleCount, badSamples: badSamples,
-                         warnings: warnings)
-            .write(to: folder.appendingPathComponent(OrbitCameras.fileName))
+        var record = orbitCameras(cameras: cameras, elevation: elevation, distance: distance,
+                                  normalization: normalization, convertedYUp: convertedYUp,
+                                  depth: depthEncoding, triangles: mesh.triangleCount, badSamples: badSamples,
+                                  warnings: warnings)
+        if let environment { environment.record(in: &record) }
+        if given == nil { record.orbit = Orbit.record(options: options, dynamic: dynamic) }
+        try record.write(to: folder.appendingPathComponent(OrbitCameras.fileName))
     }
 
     public static func stem(_ k: Int) -> String { k < 1000 ? String(format: "%03d", k) : String(k) }
@@ -121,7 +129,7 @@ public struct RenderJob {
         record.normalization = OrbitCameras.Normalization(
             scale: normalization.scale, offset: [normalization.offset.x, normalization.offset.y, normalization.offset.z],
             yUpToZUp: convertedYUp,
-            rule: "world = scale * source_z_up + offset: largest side of the axis-aligned box = 1, box centred at the origin")
+            rule: options.normalization.rawValue, description: options.normalization.description)
         record.lighting = Lighting.description
         record.warnings = warnings
         if let depth {

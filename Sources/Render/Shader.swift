@@ -2,7 +2,8 @@
 // the output pixels (colour, coverage alpha, optional depth and normals).
 //
 // Per sample: perspective-correct barycentrics -> vertex normal, texture coordinate and colour;
-// albedo = base colour x vertex colour x texture (all linear); colour = albedo x studio irradiance.
+// albedo = base colour x vertex colour x texture (all linear); colour = albedo x studio irradiance,
+// or, under an environment map, the image-based shading of `EnvironmentLighting.swift`.
 // Double-sided: when the camera sees a triangle's back, its shading normal is negated. Missing or
 // broken vertex normals fall back to the face normal. Pixels average their samples in linear
 // light; alpha is the covered fraction; sRGB encoding happens last.
@@ -43,6 +44,8 @@ public struct DepthEncoding: Equatable {
 public struct Shader {
     public let mesh: Mesh
     public var lighting = Lighting.studio
+    /// Image-based lighting; nil: the studio lights (`lighting`).
+    public var environment: EnvironmentLight?
     /// Unit geometric normal per triangle (zero for degenerate triangles).
     let faceNormals: [Vec3]
     let pool = BufferPool()
@@ -100,6 +103,11 @@ public struct Shader {
                 var sum = Vec3.zero, nSum = Vec3.zero
                 var zSum: Float = 0
                 var covered = 0
+                if context.environment != nil {
+                    context.shadeEnvironmentPixel(x: x, y: y, s: s, bufferWidth: buffer.width, triangles: triangles,
+                                                  barys: barys, depths: depths, eye: eye, sum: &sum, nSum: &nSum,
+                                                  zSum: &zSum, covered: &covered, nonFinite: &nonFinite)
+                } else {
                 for sy in 0..<s {
                     let rowBase = (y * s + sy) * buffer.width + x * s
                     for sx in 0..<s {
@@ -117,6 +125,7 @@ public struct Shader {
                         zSum += depths[i]
                         covered += 1
                     }
+                }
                 }
                 guard covered > 0 else { continue }              // background: already 0 or 255
                 let o = (y * width + x) * channels
@@ -160,13 +169,18 @@ public struct Shader {
         faceNormals.withUnsafeBufferPointer { faceNormals in
             let baseColors = mesh.materials.map(\.baseColor)
             let textureOf = mesh.materials.map { Int32($0.texture ?? -1) }
+            let levels = environment?.lighting.views ?? []                  // valid while `environment` is
             return baseColors.withUnsafeBufferPointer { baseColors in
             textureOf.withUnsafeBufferPointer { textureOf in
+            (environment?.lighting.irradiance.c ?? [.zero]).withUnsafeBufferPointer { sh in
+            (environment == nil ? [.zero] : EnvironmentBRDF.table).withUnsafeBufferPointer { brdf in
+            levels.withUnsafeBufferPointer { levels in
                 body(ShadingContext(indices: indices, positions: positions, normals: normals, uvs: uvs, colors: colors,
                                     triangleMaterials: triangleMaterials, faceNormals: faceNormals,
                                     baseColors: baseColors, textureOf: textureOf, textures: textures,
-                                    lights: lighting.packed))
-            } }
+                                    lights: lighting.packed,
+                                    environment: environment?.packed(levels: levels, sh: sh.baseAddress!, brdf: brdf.baseAddress!)))
+            } } } } }
         } } } } } } }
     }
 }
@@ -184,9 +198,18 @@ struct ShadingContext {
     let textureOf: UnsafeBufferPointer<Int32>
     let textures: [TextureView]
     let lights: PackedLights
+    let environment: PackedEnvironment?
 
-    /// Linear colour and the camera-facing world normal of one sample.
+    /// Linear colour and the camera-facing world normal of one sample under the studio lights
+    /// (`surface` and `shadeEnvironmentPixel` for an environment map).
     @inline(__always) func shade(triangle t: Int, bary: SIMD2<Float>, eye: Vec3) -> (Vec3, Vec3) {
+        let (albedo, n, _) = surface(triangle: t, bary: bary, eye: eye)
+        let rgb = Vec3(albedo.x, albedo.y, albedo.z) * lights.irradiance(n)
+        return (rgb, n)
+    }
+
+    /// Albedo (linear RGBA), camera-facing unit normal and position of one sample.
+    @inline(__always) func surface(triangle t: Int, bary: SIMD2<Float>, eye: Vec3) -> (albedo: SIMD4<Float>, n: Vec3, p: Vec3) {
         let i0 = Int(indices[3 * t]), i1 = Int(indices[3 * t + 1]), i2 = Int(indices[3 * t + 2])
         let b1 = bary.x, b2 = bary.y, b0 = 1 - b1 - b2
         var face = faceNormals[t]
@@ -207,7 +230,6 @@ struct ShadingContext {
             let uv = uvs[i0] * b0 + uvs[i1] * b1 + uvs[i2] * b2
             albedo *= textures[texture].sample(uv)
         }
-        let rgb = Vec3(albedo.x, albedo.y, albedo.z) * lights.irradiance(n)
-        return (rgb, n)
+        return (albedo, n, positions[i0] * b0 + positions[i1] * b1 + positions[i2] * b2)
     }
 }

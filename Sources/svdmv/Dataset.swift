@@ -3,6 +3,7 @@
 // in MultiViewData.
 
 import ArgumentParser
+import Cameras
 import FileSupport
 import Foundation
 import Imaging
@@ -163,17 +164,34 @@ extension SVDMV.Dataset {
         @Option(help: "Resize frames to this size (default: keep the rendered size).")
         var size: Int?
 
+        @Option(help: "Samples taken from each orbit, up to the interleaved samples of --frames views it holds (an 84-view orbit holds 4 of 21: views s, s+4, ..., s+80); sample s > 0 gets the key suffix -sS.")
+        var samplesPerOrbit = 1
+
         func validate() throws {
             try requireDirectory(dir, "DIR")
             if let size, size < 8 { throw ValidationError("--size must be at least 8") }
+            guard samplesPerOrbit >= 1 else { throw ValidationError("--samples-per-orbit must be at least 1") }
         }
 
         func run() throws {
             var loader = RendersLoader(frameCount: output.frames)
             loader.size = size
             let objects = try RendersLoader.discover(root: URL(fileURLWithPath: dir))
-            try buildShards(items: objects, name: \.lastPathComponent, key: { shardKey("renders-\($0.lastPathComponent)") },
-                            options: output, load: { try loader.load(objectDirectory: $0) })
+            // (object, sample offset); an unreadable cameras.json keeps one item, whose load reports it.
+            let items: [(object: URL, offset: Int)] = objects.flatMap { object in
+                let held = samplesPerOrbit == 1 ? 1
+                    : (try? OrbitCameras.read(object.appendingPathComponent(OrbitCameras.fileName))).map(loader.sampleCount) ?? 1
+                return (0..<min(samplesPerOrbit, held)).map { (object, $0) }
+            }
+            func name(_ item: (object: URL, offset: Int)) -> String {
+                item.object.lastPathComponent + (item.offset == 0 ? "" : "-s\(item.offset)")
+            }
+            try buildShards(items: items, name: name, key: { shardKey("renders-\(name($0))") }, options: output,
+                            load: { item in
+                var sampleLoader = loader
+                sampleLoader.sampleOffset = item.offset
+                return try sampleLoader.load(objectDirectory: item.object)
+            })
         }
     }
 

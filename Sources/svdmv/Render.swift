@@ -8,6 +8,8 @@ import Render
 
 extension Background: ExpressibleByArgument {}
 extension PNGCompression: ExpressibleByArgument {}
+extension OrbitKind: ExpressibleByArgument {}
+extension NormalizationRule: ExpressibleByArgument {}
 
 extension SVDMV {
     struct RenderCommand: ParsableCommand {
@@ -31,8 +33,14 @@ extension SVDMV {
         @Option(help: "Output folder.")
         var out: String
 
-        @Option(help: "Views per orbit (azimuths evenly spaced over 360 degrees).")
+        @Option(name: [.long, .customLong("frames")], help: "Views per orbit (azimuths evenly spaced over 360 degrees).")
         var views = 21
+
+        @Option(help: "Views per training sample, recorded in cameras.json: the orbit's views form VIEWS/N interleaved samples of N evenly spaced views (SV3D: --frames 84 --sample 21, 4 samples), which `svdmv dataset renders` reads.")
+        var sample: Int?
+
+        @Option(help: "Orbit: static (one elevation, even azimuth steps) or dynamic (SV3D's: elevation a smoothed sum of seeded sinusoids about the drawn one, azimuths with small seeded noise; the draws are recorded in cameras.json).")
+        var orbit = OrbitKind.static
 
         @Option(help: "Image width and height in pixels.")
         var size = 576
@@ -67,7 +75,12 @@ extension SVDMV {
         @Flag(help: "Also write 16-bit world-space normal PNGs (NNN-normal.png).")
         var normals = false
 
-        @Option(help: "Seed for the elevation draw (combined with each object's id).")
+        @Option(help: "Box the scene is normalised by (largest side 1, centred): objaverse (each mesh node's local box corners in world space, as the Objaverse/zero123/SyncDreamer Blender scripts) or tight-box (the tight box over the vertices).")
+        var normalization = NormalizationRule.objaverse
+
+        @OptionGroup var lighting: LightingArguments
+
+        @Option(help: "Seed for the elevation draw and a dynamic orbit's (combined with each object's id).")
         var seed: UInt64 = 0
 
         @Option(help: "Render only shard I of N (0-based), e.g. 0/4; each shard writes its own manifest.")
@@ -90,6 +103,11 @@ extension SVDMV {
 
         func validate() throws {
             guard views >= 1, views <= 1000 else { throw ValidationError("--views must be in 1...1000") }
+            if let sample {
+                guard sample >= 1, sample <= views, views % sample == 0 else {
+                    throw ValidationError("--sample must divide --views (e.g. --frames 84 --sample 21)")
+                }
+            }
             guard size >= 1, size <= 8192 else { throw ValidationError("--size must be in 1...8192") }
             let side = Int(Double(samples).squareRoot().rounded())
             guard samples >= 1, samples <= 64, side * side == samples else {
@@ -122,6 +140,8 @@ extension SVDMV {
         var options: RenderOptions {
             var o = RenderOptions()
             o.views = views
+            o.sampleViews = sample
+            o.orbit = orbit
             o.size = size
             if let elevation { o.elevation = .fixed(elevation) } else if let (lo, hi) = parseRange(elevationRange) {
                 o.elevation = .range(lo, hi)
@@ -135,6 +155,8 @@ extension SVDMV {
             o.writeNormals = normals
             o.seed = seed
             o.pngCompression = png
+            o.normalization = normalization
+            o.lighting = lighting.options
             return o
         }
 
@@ -142,11 +164,15 @@ extension SVDMV {
         var forwardedOptions: [String] {
             var a = ["--views", "\(views)", "--size", "\(size)", "--elevation-range=\(elevationRange)",
                      "--azimuth-start=\(azimuthStart)", "--fov", "\(fov)", "--background", background.rawValue,
-                     "--samples", "\(samples)", "--seed", "\(seed)", "--png", png.rawValue]
+                     "--samples", "\(samples)", "--seed", "\(seed)", "--png", png.rawValue,
+                     "--normalization", normalization.rawValue]
+            a += ["--orbit", orbit.rawValue]
+            if let sample { a += ["--sample", "\(sample)"] }
             if let elevation { a.append("--elevation=\(elevation)") }
             if let distance { a += ["--distance", "\(distance)"] }
             if depth { a.append("--depth") }
             if normals { a.append("--normals") }
+            a += lighting.forwarded
             return a
         }
 

@@ -57,6 +57,38 @@ final class OrbitCamerasTests: XCTestCase {
                     "world_to_camera_opencv", "world_to_camera_opengl"] { XCTAssertNotNil(view[key], key) }
     }
 
+    /// The renderer's `orbit` section (a dynamic orbit's draws, the recorded sample) round-trips
+    /// under its documented keys; a sample that does not tile the views is refused.
+    func testOrbitSectionRoundTrips() throws {
+        var cameras = orbit(views: 8)
+        cameras.orbit = .init(kind: "dynamic", seed: 3, sampleViews: 4, sampleStride: 2, meanElevationDeg: 12.5,
+                              elevationTerms: [.init(cycles: 2, amplitudeDeg: 4.5, drawnAmplitudeDeg: 5, phaseDeg: 90),
+                                               .init(cycles: 5, amplitudeDeg: 0.25, phaseDeg: 0)],
+                              smoothingSigmaOrbits: 1.0 / 42, elevationLimitsDeg: [-10, 40], azimuthNoiseDeg: 2,
+                              law: "elevation_deg(k) = ...")
+        let url = folder.appendingPathComponent(OrbitCameras.fileName)
+        try cameras.write(to: url)
+        let read = try OrbitCameras.read(url)
+        XCTAssertEqual(read, cameras)
+        XCTAssertEqual(try read.encoded(), try Data(contentsOf: url))
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let section = try XCTUnwrap(json["orbit"] as? [String: Any])
+        XCTAssertEqual(Set(section.keys), ["kind", "seed", "sample_views", "sample_stride", "mean_elevation_deg", "elevation_terms",
+                                           "smoothing_sigma_orbits", "elevation_limits_deg", "azimuth_noise_deg", "law"])
+        let term = try XCTUnwrap((section["elevation_terms"] as? [[String: Any]])?.first)
+        XCTAssertEqual(Set(term.keys), ["cycles", "amplitude_deg", "drawn_amplitude_deg", "phase_deg"])
+        // A static orbit's section may be just its kind; files without the section still read.
+        cameras.orbit = .init(kind: "static")
+        XCTAssertEqual(try OrbitCameras.decode(cameras.encoded(), path: "x").orbit?.kind, "static")
+        cameras.orbit = nil
+        XCTAssertNil(try OrbitCameras.decode(cameras.encoded(), path: "x").orbit)
+        cameras.orbit = .init(kind: "static", sampleViews: 3, sampleStride: 2)
+        XCTAssertThrowsError(try OrbitCameras.decode(cameras.encoded(), path: "x")) { error in
+            XCTAssertEqual((error as? OrbitCamerasError)?.reason,
+                           "orbit.sample_views times orbit.sample_stride must be the number of views (8)")
+        }
+    }
+
     func testVersionOneFilesStillRead() throws {
         // As the renderer wrote them before the version field: the version in the format name.
         let text = """

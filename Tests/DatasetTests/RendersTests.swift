@@ -53,6 +53,69 @@ final class RendersTests: XCTestCase {
         XCTAssertEqual(small.metadata.cameras[0].K[0][2], 3)
     }
 
+    /// An 84-view orbit holds 4 interleaved samples of 21; `sampleOffset` picks one, its azimuths
+    /// relative to its own last view.
+    func testSampleOffsetsPickInterleavedViews() throws {
+        let root = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let dir = try makeObject(in: root, id: "uid0", size: 4)
+        let cameras = try OrbitCameras.read(dir.appendingPathComponent(OrbitCameras.fileName))
+        XCTAssertEqual(RendersLoader().sampleCount(cameras), 4)
+        XCTAssertEqual(RendersLoader(frameCount: 12).sampleCount(cameras), 7)
+        XCTAssertEqual(RendersLoader(frameCount: 16).sampleCount(cameras), 1, "16 does not divide 84: evenly spaced picks, one sample")
+        var loader = RendersLoader()
+        loader.sampleOffset = 3
+        let m = try loader.load(objectDirectory: dir).metadata
+        XCTAssertEqual(m.frameNames, (0..<21).map { String(format: "%03d.png", 3 + 4 * $0) })
+        XCTAssertEqual(m.azimuthsDeg.last, 0)
+        XCTAssertEqual(m.azimuthsDeg[0], 360 - 80 * 360.0 / 84, accuracy: 1e-9)
+        loader.sampleOffset = 4
+        XCTAssertThrowsError(try loader.load(objectDirectory: dir)) { error in
+            XCTAssertEqual(error as? SequenceError, .invalid(dir.path, "sample offset 4, but the orbit's 84 views hold 4 sample(s) of 21"))
+        }
+    }
+
+    /// SV3D's recipe end to end: `svdmv render --frames 84 --sample 21 --orbit dynamic` records its
+    /// sample and per-view angles; the reader takes each of the 4 samples with the right views, and
+    /// `svdmv dataset renders --samples-per-orbit 4` writes all four.
+    func testReadsAnSV3DOrbitAsFourSamples() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-render-sv3d-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let renders = out.appendingPathComponent("renders"), shards = out.appendingPathComponent("shards")
+        var (status, output) = try runSVDMV(["render", "/usr/share/assimp/models/OBJ/box.obj", "--out", renders.path,
+                                             "--frames", "84", "--sample", "21", "--orbit", "dynamic",
+                                             "--size", "16", "--samples", "1", "--seed", "4"])
+        XCTAssertEqual(status, 0, output)
+        let object = try XCTUnwrap(try RendersLoader.discover(root: renders).first)
+        let cameras = try OrbitCameras.read(object.appendingPathComponent(OrbitCameras.fileName))
+        XCTAssertEqual(cameras.views.count, 84)
+        XCTAssertEqual(cameras.orbit?.kind, "dynamic")
+        XCTAssertEqual(cameras.orbit?.sampleViews, 21)
+        XCTAssertEqual(cameras.orbit?.sampleStride, 4)
+        XCTAssertEqual(RendersLoader().sampleCount(cameras), 4)
+        XCTAssertGreaterThan(Set(cameras.views.map(\.elevationDeg)).count, 1, "a dynamic orbit's elevation varies")
+        for offset in 0..<4 {
+            var loader = RendersLoader()
+            loader.sampleOffset = offset
+            let sequence = try loader.load(objectDirectory: object)
+            let picked = (0..<21).map { cameras.views[offset + 4 * $0] }
+            XCTAssertEqual(sequence.frames.shape, [21, 3, 16, 16])
+            XCTAssertEqual(sequence.metadata.frameNames, picked.map(\.file))
+            XCTAssertEqual(sequence.metadata.elevationsDeg, picked.map(\.elevationDeg))
+            XCTAssertEqual(sequence.metadata.conditioningIndex, 20)
+            for (a, view) in zip(sequence.metadata.azimuthsDeg, picked) {
+                var expected = (view.azimuthDeg - picked.last!.azimuthDeg).truncatingRemainder(dividingBy: 360)
+                if expected < 0 { expected += 360 }
+                XCTAssertEqual(a, expected, accuracy: 1e-12)
+            }
+            XCTAssertEqual(sequence.metadata.azimuthsDeg.last, 0)
+        }
+        (status, output) = try runSVDMV(["dataset", "renders", renders.path, "--out", shards.path, "--samples-per-orbit", "4"])
+        XCTAssertEqual(status, 0, output)
+        let index = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: shards.appendingPathComponent("shard.index.json"))) as? [String: String])
+        XCTAssertEqual(index.keys.sorted(), ["renders-box_obj", "renders-box_obj-s1", "renders-box_obj-s2", "renders-box_obj-s3"])
+    }
+
     func testOpenCVAndBlenderExtrinsicsAgree() {
         let v = OrbitCameras.View(file: "a", pose: OrbitPose(elevationDegrees: 30, azimuthDegrees: 45, distance: 2))
         XCTAssertEqual(v.worldToCameraOpenGL[1], v.worldToCameraOpenCV[1].map { -$0 })

@@ -26,6 +26,7 @@ final class CLITests: XCTestCase {
         let result = try run(["render", folder.path, "--out", out.path, "--views", "3", "--size", "40",
                               "--elevation-range", "-20:-10", "--azimuth-start", "-15", "--fov", "40", "--samples", "9",
                               "--background", "white", "--depth", "--normals", "--seed", "3", "--png", "small",
+                              "--orbit", "dynamic", "--sample", "1",
                               "--jobs", "2"])
         XCTAssertEqual(result.status, 0, result.errors)
         var options = RenderOptions()
@@ -40,6 +41,8 @@ final class CLITests: XCTestCase {
         options.writeNormals = true
         options.seed = 3
         options.pngCompression = .small
+        options.orbit = .dynamic
+        options.sampleViews = 1
         try RenderJob(input: folder.appendingPathComponent("box.glb"), objectID: "box.glb",
                       outputFolder: direct, options: options).run()
         let names = try FileManager.default.contentsOfDirectory(atPath: direct.path).sorted()
@@ -53,6 +56,8 @@ final class CLITests: XCTestCase {
         let b = try JSONSerialization.jsonObject(with: Data(contentsOf: direct.appendingPathComponent("cameras.json"))) as? NSDictionary
         XCTAssertEqual(a?["views"] as? NSArray, b?["views"] as? NSArray)
         XCTAssertEqual(a?["elevation_deg"] as? Double, b?["elevation_deg"] as? Double)
+        XCTAssertEqual(a?["orbit"] as? NSDictionary, b?["orbit"] as? NSDictionary)
+        XCTAssertEqual((a?["orbit"] as? NSDictionary)?["kind"] as? String, "dynamic")
         let manifest = try String(contentsOf: out.appendingPathComponent("manifest.tsv"), encoding: .utf8)
         XCTAssertTrue(manifest.contains("box.glb\tok\t"), manifest)
         XCTAssertTrue(manifest.contains("bad.ply\terror: \(folder.path)/bad.ply: "), manifest)
@@ -77,7 +82,8 @@ final class CLITests: XCTestCase {
     }
 
     func testValidationErrors() throws {
-        for bad in [["--samples", "3"], ["--elevation-range=30:-5"], ["--shard", "2/2"], ["--fov", "0"], ["--views", "0"]] {
+        for bad in [["--samples", "3"], ["--elevation-range=30:-5"], ["--shard", "2/2"], ["--fov", "0"], ["--views", "0"],
+                    ["--frames", "84", "--sample", "20"]] {
             let result = try run(["render", "/usr", "--out", "/tmp/unused"] + bad)
             XCTAssertEqual(result.status, 64, "\(bad): \(result.errors)")
             XCTAssertTrue(result.errors.contains("Error: --"), result.errors)
