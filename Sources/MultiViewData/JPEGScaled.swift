@@ -8,20 +8,11 @@ import Foundation
 import Imaging
 
 enum ScaledJPEG {
-    /// Stored (pre-orientation) size of a JPEG, or nil if the header cannot be read.
-    static func storedSize(_ data: Data) -> (width: Int, height: Int)? {
-        try? JPEG.storedSize(data)
-    }
-
     /// The smallest factor M/8 with factor >= `minimumScale`, among the scales libjpeg-turbo has
     /// SIMD inverse DCTs for (1/8, 1/4, 1/2, 1); other M/8 scales decode slower than full size.
     static func factor(atLeast minimumScale: Double) -> Int {
         for m in [1, 2, 4] where Double(m) / 8 >= minimumScale { return m }
         return 8
-    }
-
-    static func scaledSize(_ stored: (width: Int, height: Int), eighths m: Int) -> (width: Int, height: Int) {
-        JPEG.scaledSize(stored, eighths: m)
     }
 
     /// Decodes RGB at scale m/8 into `buffer` (grown as needed, reused across calls). Returns the

@@ -279,14 +279,14 @@ public struct MVImgNetLoader: Sendable {
         let size = options.size
         if options.scaledDecoding, JPEG.exifOrientation(data) ?? 1 == 1 {
             // Fast path: decode only the crop's rows and columns.
-            guard let stored = ScaledJPEG.storedSize(data) else {
+            guard let stored = try? JPEG.storedSize(data) else {
                 throw ImageError.unreadable(path: url.path, reason: "not a readable JPEG header")
             }
             guard stored.width == cw, stored.height == ch else {
                 throw ImageError.unsupported(path: url.path, reason:
                     "is \(stored.width)x\(stored.height), COLMAP camera \(frame.camera.id) is \(cw)x\(ch)")
             }
-            let scaled = ScaledJPEG.scaledSize(stored, eighths: eighths)
+            let scaled = JPEG.scaledSize(stored, eighths: eighths)
             let box = crop.scaled(by: Double(scaled.width) / Double(cw))
             // A 16-pixel margin keeps libjpeg's chroma upsampling edge effects out of the crop.
             let margin = 16
@@ -311,7 +311,7 @@ public struct MVImgNetLoader: Sendable {
         }
         let picture = try ScaledJPEG.decode(data, path: url.path, eighths: eighths, buffer: &decoded)
         // The decoded (oriented) frame must be the camera's frame, at the decode scale.
-        let expected = ScaledJPEG.scaledSize((cw, ch), eighths: eighths)
+        let expected = JPEG.scaledSize((cw, ch), eighths: eighths)
         guard picture.width == expected.width, picture.height == expected.height else {
             throw ImageError.unsupported(path: url.path, reason:
                 "decoded \(picture.width)x\(picture.height) at \(eighths)/8, COLMAP camera \(frame.camera.id) is \(cw)x\(ch)")
