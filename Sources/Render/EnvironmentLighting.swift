@@ -13,26 +13,19 @@
 //                                            is the row coordinate from the image's top.
 // So with rotation θ a feature at map direction f lights the scene from Rz(-θ) f.
 //
-// Shading (a Principled-BSDF-like dielectric or metal, split-sum as Karis 2013, "Real Shading in
-// Unreal Engine 4", and EEVEE's principled node):
-//   F_ss   = F0 A(NoV, r) + B(NoV, r)          (A, B: `EnvironmentBRDF`; F0 = 0.04 (IOR 1.5) for a
-//                                               dielectric, the base colour for a metal, mixed by
-//                                               metallic)
-//   colour = intensity * [ base (1 - metallic) (1 - max(F_ss)) E(n) / π + F_ss Lpre(R, r) ]
-// with E(n) the irradiance from 9 spherical-harmonic coefficients of the map (Ramamoorthi and
-// Hanrahan 2001, "An efficient representation for irradiance environment maps"), clamped at 0,
-// R = reflect(-V, n), and Lpre(R, r) the map prefiltered with the GGX lobe of roughness r
-// (α = r²) under Karis's n = v = R assumption, stored as a chain of equirectangular levels at
-// r = 0, 0.25, ..., 1 and blended linearly between the two nearest. The diffuse weight
-// 1 - max(F_ss) is EEVEE's layering of the specular over the diffuse; there is no multiple-
-// scattering compensation. In a constant environment L a dielectric of albedo a shows
-// L (a + F_ss (1 - a)): its albedo up to the Fresnel term, exactly L for a = 1.
+// Shading (EEVEE's Principled BSDF under a world light, split-sum as Karis 2013, "Real Shading in
+// Unreal Engine 4"; the terms are spelled out at `PackedEnvironment.terms`): a metal part with
+// F0 = base colour, a dielectric specular layer with F0 and F90 from the material's IOR and
+// specular level (`Material.dielectricReflectance`), both with EEVEE's multiple-scattering
+// compensation, and the diffuse base under the dielectric layer weighted by 1 - its reflectance.
+// Diffuse light is E(n), the irradiance from 9 spherical-harmonic coefficients of the map
+// (Ramamoorthi and Hanrahan 2001, "An efficient representation for irradiance environment maps"),
+// clamped at 0; specular light is Lpre(R, r), R = reflect(-V, n), the map prefiltered with the GGX
+// lobe of roughness r (α = r²) under Karis's n = v = R assumption, stored as a chain of
+// equirectangular levels at r = 0, 0.25, ..., 1 and blended linearly between the two nearest.
 // Speed: where a pixel's samples lie on one smooth surface (normals within ~2.6°) the lighting is
 // evaluated once per pixel and applied to each sample's albedo (`shadeEnvironmentPixel`); the
 // lookups use a branch-free polynomial atan2 (1e-5 rad) and no libm calls.
-//
-// Materials carry no metallic/roughness yet: every surface is the default dielectric,
-// roughness 0.5, metallic 0 (`EnvironmentLight.defaultRoughness`).
 
 import Cameras
 import Dispatch
@@ -389,11 +382,9 @@ public final class EnvironmentLighting: @unchecked Sendable {
 
 /// The environment light of a render: a prepared map, its rotation and a radiance scale.
 public struct EnvironmentLight {
-    /// What surfaces without metallic/roughness get (all of them, for now): a rough dielectric.
+    /// What surfaces of formats without metallic/roughness get: a rough dielectric.
     public static let defaultRoughness: Float = 0.5
     public static let defaultMetallic: Float = 0
-    /// F0 of a dielectric of IOR 1.5, Blender's Principled BSDF default.
-    public static let dielectricF0: Float = 0.04
 
     public var lighting: EnvironmentLighting
     /// m = Rz(rotation) d (see the file's header).
@@ -407,15 +398,18 @@ public struct EnvironmentLight {
     }
 
     /// The shading of one surface point (world-space unit normal `n` and unit direction to the
-    /// eye `v`), linear RGB.
+    /// eye `v`), linear RGB, for a material with these inputs (default: a rough dielectric).
     public func shade(albedo: Vec3, n: Vec3, v: Vec3, metallic: Float = defaultMetallic,
-                      roughness: Float = defaultRoughness) -> Vec3 {
+                      roughness: Float = defaultRoughness, ior: Float = 1.5, specularLevel: Float = 0.5) -> Vec3 {
+        var material = Material(baseColor: SIMD4(albedo.x, albedo.y, albedo.z, 1))
+        (material.ior, material.specularLevel) = (ior, specularLevel)
+        let (f0, f90) = material.dielectricReflectance
+        let point = SurfacePoint(albedo: SIMD4(albedo.x, albedo.y, albedo.z, 0), n: n, p: .zero, metallic: metallic,
+                                 roughness: roughness, f0: f0, f90: f90, occlusion: 1, emission: .zero)
         let rgb = lighting.irradiance.c.withUnsafeBufferPointer { sh in
             EnvironmentBRDF.table.withUnsafeBufferPointer { brdf in
                 lighting.views.withUnsafeBufferPointer { views in
-                    packed(levels: views, sh: sh.baseAddress!, brdf: brdf.baseAddress!)
-                        .shade(albedo: SIMD4(albedo.x, albedo.y, albedo.z, 0), n: n, v: v, metallic: metallic,
-                               roughness: roughness)
+                    packed(levels: views, sh: sh.baseAddress!, brdf: brdf.baseAddress!).shade(point, v: v)
                 }
             }
         }
@@ -472,59 +466,95 @@ struct PackedEnvironment {
     let sinR: Float
     let intensity: Float
 
-    /// Linear RGB (w unused) of albedo (w unused) at unit normal `n`, unit direction to the eye `v`.
-    @inline(__always) func shade(albedo: SIMD4<Float>, n: Vec3, v: Vec3, metallic: Float, roughness: Float) -> SIMD4<Float> {
-        let (kd, ks) = terms(albedo: albedo, n: n, v: v, metallic: metallic, roughness: roughness)
-        return albedo * kd + ks
+    /// Linear RGB (w unused) of a surface point seen from unit direction `v` (towards the eye).
+    @inline(__always) func shade(_ point: SurfacePoint, v: Vec3) -> SIMD4<Float> {
+        let (kd, ks) = terms(albedo: point.albedo, n: point.n, v: v, metallic: point.metallic,
+                             roughness: point.roughness, f0: point.f0, f90: point.f90, occlusion: point.occlusion)
+        return point.albedo * kd + ks
     }
 
-    /// The shading as colour = albedo * kd + ks. With F_ss = (F0d (1 - m) + albedo m) A + B,
-    ///   kd = [(1 - m) max(1 - max(F_ss), 0) E / π + m A Lpre] intensity,
-    ///   ks = (F0d (1 - m) A + B) Lpre intensity,
-    /// linear in the albedo except through max(F_ss) (the metal part's), for which `albedo` is used.
-    @inline(__always) func terms(albedo: SIMD4<Float>, n: Vec3, v: Vec3, metallic m: Float,
-                                 roughness: Float) -> (kd: SIMD4<Float>, ks: SIMD4<Float>) {
+    /// The shading as colour = albedo * kd + ks, EEVEE's Principled BSDF under a world light
+    /// (gpu_shader_material_principled.glsl, eevee_bxdf_lib): with split-sum (A, B) at (NoV, r)
+    /// and R(F0, F90) = F0 A + F90 B plus the multiple-scattering term of `multiScatter`,
+    ///   metal      = m R(albedo, 1) Lpre
+    ///   dielectric = (1 - m) R(f0, f90) Lpre
+    ///   diffuse    = (1 - m) (1 - R(f0, f90)) albedo E / π
+    /// all times `intensity` and `occlusion`. kd holds the diffuse factor; ks the specular terms,
+    /// the metal part evaluated at `albedo` (its only non-linear dependence on the albedo).
+    @inline(__always) func terms(albedo: SIMD4<Float>, n: Vec3, v: Vec3, metallic m: Float, roughness: Float,
+                                 f0: Float, f90: Float, occlusion: Float) -> (kd: SIMD4<Float>, ks: SIMD4<Float>) {
         let nv = n.x * v.x + n.y * v.y + n.z * v.z
         let r = 2 * nv * n - v
         let ab = EnvironmentBRDF.lookup(brdf, noV: max(nv, 1e-4), roughness: roughness)
-        let dielectric = EnvironmentLight.dielectricF0 * (1 - m) * ab.x + ab.y
-        let fss = SIMD4(repeating: dielectric) + albedo * (m * ab.x)
+        let dielectric = f0 > 0 || f90 > 0
+            ? EnvironmentBRDF.multiScatter(f0: SIMD4(repeating: f0), f90: f90, ab).x : 0
         let irradiance = SHIrradiance.irradiance(Equirect.toMap(n, cos: cosR, sin: sinR), sh)
         let (u, t) = Equirect.coordinates(Equirect.toMap(r, cos: cosR, sin: sinR))
         let pre = EnvironmentLighting.sampleLevels(levels, u: u, t: t, roughness: roughness)
-        let diffuseWeight = (1 - m) * max(1 - max(fss.x, max(fss.y, fss.z)), 0) * (1 / .pi)
-        return ((irradiance * diffuseWeight + pre * (m * ab.x)) * intensity, pre * (dielectric * intensity))
+        let scale = intensity * occlusion
+        let diffuseWeight = (1 - m) * max(1 - dielectric, 0) * (1 / .pi) * scale
+        var specular = SIMD4(repeating: (1 - m) * dielectric)
+        if m > 0 { specular += EnvironmentBRDF.multiScatter(f0: albedo, f90: 1, ab) * m }
+        return (irradiance * diffuseWeight, pre * specular * scale)
+    }
+}
+
+extension EnvironmentBRDF {
+    /// Split-sum reflectance with the multiple-scattering compensation EEVEE applies for the
+    /// Principled BSDF's default multiscatter GGX (eevee_bxdf_lib `F_brdf_multi_scatter`, after
+    /// Fdez-Agüera 2019): FssEss = F0 A + F90 B, Ess = A + B, Favg = F0 + (1 - F0) / 21,
+    /// result = FssEss + FssEss Favg / (1 - (1 - Ess) Favg) (1 - Ess).
+    @inline(__always) static func multiScatter(f0: SIMD4<Float>, f90: Float, _ ab: SIMD2<Float>) -> SIMD4<Float> {
+        let fssEss = f0 * ab.x + SIMD4(repeating: f90 * ab.y)
+        let ess = ab.x + ab.y
+        let ems = 1 - ess
+        let favg = f0 + (SIMD4(repeating: 1) - f0) * (1 / 21)
+        let fms = fssEss * favg / (SIMD4(repeating: 1) - favg * ems)
+        return fssEss + fms * ems
     }
 }
 
 extension ShadingContext {
     /// One pixel under the environment map, adding to the pixel sums as the studio loop does.
-    /// When the covered samples' normals agree within ~2.6° (cos > 0.999: one smooth surface, as
-    /// inside most triangles and across the small ones of a fine mesh), the lighting (kd, ks) is
-    /// evaluated once, at the samples' mean normal and position, and applied to the sum of their
-    /// own albedos (Σ albedo_i kd + count ks: textures stay supersampled); otherwise, or when that
-    /// comes out non-finite, every sample is lit on its own.
+    /// When the covered samples lie on one smooth surface of one material (normals within ~2.6°:
+    /// cos > 0.999, as inside most triangles and across the small ones of a fine mesh), the
+    /// lighting (kd, ks) is evaluated once, at the samples' mean normal, position and material
+    /// inputs, and applied to the sum of their own albedos (Σ albedo_i kd + count ks: textures
+    /// stay supersampled); otherwise, or when that comes out non-finite, every sample is lit on
+    /// its own.
     @inline(__always) func shadeEnvironmentPixel(x: Int, y: Int, s: Int, bufferWidth: Int, triangles: UnsafeBufferPointer<Int32>,
                                                  barys: UnsafeBufferPointer<SIMD2<Float>>, depths: UnsafeBufferPointer<Float>,
                                                  eye: Vec3, sum: inout Vec3, nSum: inout Vec3, zSum: inout Float,
                                                  covered: inout Int, nonFinite: inout Int) {
         guard let environment else { return }
-        let metallic = EnvironmentLight.defaultMetallic, roughness = EnvironmentLight.defaultRoughness
         var count = 0
         var albedoSum = SIMD4<Float>.zero, normalSum = Vec3.zero, positionSum = Vec3.zero, first = Vec3.zero
+        var emissionSum = Vec3.zero
+        var materialSum = SIMD4<Float>.zero             // metallic, roughness, occlusion
+        var f0 = Float.zero, f90 = Float.zero
         var depthSum: Float = 0
         var coherent = true
+        var firstMaterial = -1
         for sy in 0..<s {
             let rowBase = (y * s + sy) * bufferWidth + x * s
             for sx in 0..<s {
                 let i = rowBase + sx
                 let tri = Int(triangles[i])
                 guard tri >= 0 else { continue }
-                let (albedo, n, p) = surface(triangle: tri, bary: barys[i], eye: eye)
-                if count == 0 { first = n } else if dot(n, first) < 0.999 { coherent = false }
-                albedoSum += albedo
-                normalSum += n
-                positionSum += p
+                let point = surface(triangle: tri, bary: barys[i], eye: eye)
+                let material = Int(triangleMaterials[tri])
+                if count == 0 {
+                    first = point.n
+                    firstMaterial = material
+                    (f0, f90) = (point.f0, point.f90)
+                } else if dot(point.n, first) < 0.999 || material != firstMaterial {
+                    coherent = false
+                }
+                albedoSum += point.albedo
+                normalSum += point.n
+                positionSum += point.p
+                emissionSum += point.emission
+                materialSum += SIMD4(point.metallic, point.roughness, point.occlusion, 0)
                 depthSum += depths[i]
                 count += 1
             }
@@ -537,10 +567,12 @@ extension ShadingContext {
             let n = normalSum / dot(normalSum, normalSum).squareRoot()
             let toEye = eye - positionSum * k
             let v = toEye / dot(toEye, toEye).squareRoot()
-            let (kd, ks) = environment.terms(albedo: albedoSum * k, n: n, v: v, metallic: metallic, roughness: roughness)
+            let mean = materialSum * k
+            let (kd, ks) = environment.terms(albedo: albedoSum * k, n: n, v: v, metallic: mean.x, roughness: mean.y,
+                                             f0: f0, f90: f90, occlusion: mean.z)
             let rgb = albedoSum * kd + ks * Float(count)
             if rgb.x.isFinite && rgb.y.isFinite && rgb.z.isFinite && normalSum.x.isFinite {
-                sum += Vec3(rgb.x, rgb.y, rgb.z)
+                sum += Vec3(rgb.x, rgb.y, rgb.z) + emissionSum
                 nSum += normalSum
                 return
             }
@@ -551,12 +583,9 @@ extension ShadingContext {
                 let i = rowBase + sx
                 let tri = Int(triangles[i])
                 guard tri >= 0 else { continue }
-                let (albedo, n, p) = surface(triangle: tri, bary: barys[i], eye: eye)
-                let toEye = eye - p
-                let v = toEye / dot(toEye, toEye).squareRoot()
-                let rgb = environment.shade(albedo: albedo, n: n, v: v, metallic: metallic, roughness: roughness)
+                let (rgb, n, _) = shadeSample(triangle: tri, bary: barys[i], eye: eye)
                 if rgb.x.isFinite && rgb.y.isFinite && rgb.z.isFinite && n.x.isFinite {
-                    sum += Vec3(rgb.x, rgb.y, rgb.z)
+                    sum += rgb
                     nSum += n
                 } else {
                     nonFinite += 1
@@ -644,7 +673,7 @@ extension EnvironmentLight {
     public static let description =
         "image-based: equirectangular HDR environment map, diffuse from 9 spherical-harmonic irradiance coefficients, "
         + "GGX split-sum specular (prefiltered levels at roughness 0, 0.25, ..., 1 and an environment-BRDF table); "
-        + "dielectric F0 0.04, roughness 0.5; no shadows (see Sources/Render/EnvironmentLighting.swift)"
+        + "materials as Blender's Principled BSDF (metallic, roughness, IOR, specular level; multiscatter GGX); no shadows (see Sources/Render/EnvironmentLighting.swift)"
 
     /// The map convention in words, as cameras.json records it under "environment".
     public static let mapping =

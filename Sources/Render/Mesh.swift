@@ -15,112 +15,6 @@ public struct RenderError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(path): \(reason)" }
 }
 
-/// A texture in linear light, RGBA floats, row 0 = top row of the image.
-public struct Texture {
-    public let width: Int
-    public let height: Int
-    let storage: TexelStorage
-
-    public init(width: Int, height: Int, texels: [SIMD4<Float>]) {
-        precondition(width > 0 && height > 0 && texels.count == width * height)
-        self.width = width
-        self.height = height
-        storage = TexelStorage(texels)
-    }
-
-    public var texels: [SIMD4<Float>] { Array(storage.buffer) }
-
-    /// Half the size in each dimension (odd sizes round up), each texel the mean of up to 2 x 2.
-    public func halved() -> Texture {
-        let w = (width + 1) / 2, h = (height + 1) / 2
-        let source = storage.buffer
-        return Texture(width: w, height: h, texels: (0..<(w * h)).map { i in
-            let x = 2 * (i % w), y = 2 * (i / w)
-            var sum = SIMD4<Float>.zero, n: Float = 0
-            for dy in 0..<2 where y + dy < height {
-                for dx in 0..<2 where x + dx < width {
-                    sum += source[(y + dy) * width + x + dx]
-                    n += 1
-                }
-            }
-            return sum / n
-        })
-    }
-
-    /// Bilinear sample with repeat wrapping at assimp texture coordinates (v = 0 is the bottom).
-    public func sample(_ uv: SIMD2<Float>) -> SIMD4<Float> { view.sample(uv) }
-
-    /// A pointer view for the shading loop; valid while this texture is alive.
-    var view: TextureView {
-        TextureView(width: width, height: height, texels: UnsafePointer(storage.base))
-    }
-}
-
-/// Texels in memory we own, so the shading loop can read them through a plain pointer.
-final class TexelStorage: @unchecked Sendable {
-    let base: UnsafeMutablePointer<SIMD4<Float>>
-    let count: Int
-    init(_ texels: [SIMD4<Float>]) {
-        count = texels.count
-        base = .allocate(capacity: count)
-        base.initialize(from: texels, count: count)
-    }
-    var buffer: UnsafeBufferPointer<SIMD4<Float>> { UnsafeBufferPointer(start: base, count: count) }
-    deinit { base.deallocate() }
-}
-
-/// Width, height and a borrowed texel pointer: no reference counting per sample.
-struct TextureView {
-    let width: Int
-    let height: Int
-    let texels: UnsafePointer<SIMD4<Float>>
-
-    @inline(__always) func sample(_ uv: SIMD2<Float>) -> SIMD4<Float> {
-        guard uv.x.isFinite, uv.y.isFinite else { return texels[0] }
-        let x = (uv.x - floorFast(uv.x)) * Float(width) - 0.5
-        let vy = 1 - uv.y
-        let y = (vy - floorFast(vy)) * Float(height) - 0.5
-        let x0f = floorFast(x), y0f = floorFast(y)
-        let fx = x - x0f, fy = y - y0f
-        var x0 = Int(x0f), y0 = Int(y0f)
-        if x0 < 0 { x0 += width }
-        if y0 < 0 { y0 += height }
-        var x1 = x0 + 1, y1 = y0 + 1
-        if x1 >= width { x1 -= width }
-        if y1 >= height { y1 -= height }
-        x0 = min(x0, width - 1)
-        y0 = min(y0, height - 1)
-        let a = texels[y0 * width + x0], b = texels[y0 * width + x1]
-        let c = texels[y1 * width + x0], d = texels[y1 * width + x1]
-        let top = a + (b - a) * fx, bottom = c + (d - c) * fx
-        return top + (bottom - top) * fy
-    }
-}
-
-/// floor() without a libm call for the common range; exact for every finite Float.
-@inline(__always) func floorFast(_ x: Float) -> Float {
-    guard abs(x) < 8_388_608 else { return x.rounded(.down) }   // 2^23: already an integer
-    let t = Float(Int32(x))                                      // truncates towards zero
-    return t > x ? t - 1 : t
-}
-
-@inline(__always) func ceilFast(_ x: Float) -> Float { -floorFast(-x) }
-
-/// A surface's colour: base colour factor (linear RGBA) times an optional texture.
-public struct Material {
-    public var baseColor: SIMD4<Float>
-    /// Index into `Mesh.textures`.
-    public var texture: Int?
-
-    public init(baseColor: SIMD4<Float>, texture: Int? = nil) {
-        self.baseColor = baseColor
-        self.texture = texture
-    }
-
-    /// What objects without a material get: a neutral grey (sRGB 0.7 ~ linear 0.45).
-    public static let neutralGrey = Material(baseColor: SIMD4(0.448, 0.448, 0.448, 1))
-}
-
 public struct Mesh {
     public var positions: [Vec3] = []
     /// Unit vertex normals; a zero vector means "use the face normal".
@@ -134,6 +28,10 @@ public struct Mesh {
     public var triangleMaterials: [UInt16] = []
     public var materials: [Material] = [.neutralGrey]
     public var textures: [Texture] = []
+    /// Per-vertex tangent frames for normal mapping: dP/du and dP/dv in world space (the texture
+    /// coordinates' directions on the surface). Empty when no material has a normal map.
+    public var tangents: [Vec3] = []
+    public var bitangents: [Vec3] = []
 
     public init() {}
 
@@ -189,6 +87,39 @@ public struct Mesh {
             positions[i] = Vec3(SIMD3<Double>(positions[i]) * scale + offset)
         }
         return (scale, offset)
+    }
+
+    /// Fills `tangents` and `bitangents` when some material has a normal map: per vertex, the sum
+    /// over the triangles that use it (of a normal-mapped material) of each triangle's unit dP/du
+    /// and dP/dv, solved from its edges and texture-coordinate differences. The shader makes T
+    /// orthogonal to the interpolated normal and takes the handedness from B, as a MikkTSpace-
+    /// style per-vertex frame is used; triangles with degenerate texture coordinates add nothing.
+    public mutating func computeTangentFrames() {
+        let mapped = materials.map { $0.normalTexture != nil }
+        guard mapped.contains(true) else {
+            tangents = []
+            bitangents = []
+            return
+        }
+        tangents = [Vec3](repeating: .zero, count: positions.count)
+        bitangents = [Vec3](repeating: .zero, count: positions.count)
+        for t in 0..<triangleCount where mapped[Int(triangleMaterials[t])] {
+            let i0 = Int(indices[3 * t]), i1 = Int(indices[3 * t + 1]), i2 = Int(indices[3 * t + 2])
+            let e1 = positions[i1] - positions[i0], e2 = positions[i2] - positions[i0]
+            let d1 = uvs[i1] - uvs[i0], d2 = uvs[i2] - uvs[i0]
+            let det = d1.x * d2.y - d2.x * d1.y
+            guard abs(det) > 1e-12, det.isFinite else { continue }
+            var tangent = (e1 * d2.y - e2 * d1.y) / det
+            var bitangent = (e2 * d1.x - e1 * d2.x) / det
+            let tl = dot(tangent, tangent).squareRoot(), bl = dot(bitangent, bitangent).squareRoot()
+            guard tl > 0, bl > 0, tl.isFinite, bl.isFinite else { continue }
+            tangent /= tl
+            bitangent /= bl
+            for i in [i0, i1, i2] {
+                tangents[i] += tangent
+                bitangents[i] += bitangent
+            }
+        }
     }
 
     /// Radius of the smallest origin-centred sphere holding every used vertex.

@@ -126,6 +126,7 @@ struct SceneBuilder {
             warnings.append("skipped \(skippedFaces) faces with bad indices or non-finite or huge coordinates")
         }
         if degenerateTriangles > 0 { warnings.append("dropped \(degenerateTriangles) degenerate (zero-area) triangles") }
+        mesh.computeTangentFrames()
         guard mesh.triangleCount > 0 else {
             let dropped = [skippedFaces > 0 ? "\(skippedFaces) faces with bad indices or non-finite or huge "
                             + "(> \(MeshLoader.maxCoordinate)) coordinates skipped" : nil,
@@ -272,60 +273,179 @@ struct SceneBuilder {
     mutating func materialIndex(_ m: Int) -> Int {
         if let known = materialMap[m] { return known }
         var result = 0                                  // neutral grey
-        if m < Int(scene.mNumMaterials), let materials = scene.mMaterials, let material = materials[m] {
-            var color = aiColor4D(r: 1, g: 1, b: 1, a: 1)
-            var base = SIMD4<Float>(Material.neutralGrey.baseColor)
-            var hasColor = false
-            if aiGetMaterialColor(material, "$clr.base", 0, 0, &color) == aiReturn_SUCCESS
-                || aiGetMaterialColor(material, "$clr.diffuse", 0, 0, &color) == aiReturn_SUCCESS {
-                let c = SIMD4<Float>(Float(color.r), Float(color.g), Float(color.b), Float(color.a))
-                if c.x.isFinite && c.y.isFinite && c.z.isFinite && c.w.isFinite {
-                    base = pointwiseMin(pointwiseMax(c, .zero), SIMD4(repeating: 1))
-                    hasColor = true
-                }
-            }
-            let texture = textureIndex(material)
-            if texture != nil && !hasColor { base = SIMD4(1, 1, 1, 1) }
-            if mesh.materials.count < Int(UInt16.max) {
-                mesh.materials.append(Material(baseColor: base, texture: texture))
-                result = mesh.materials.count - 1
-            }
+        if m < Int(scene.mNumMaterials), let materials = scene.mMaterials, let material = materials[m],
+           mesh.materials.count < Int(UInt16.max) {
+            mesh.materials.append(convert(material))
+            result = mesh.materials.count - 1
         }
         materialMap[m] = result
         return result
     }
 
-    mutating func textureIndex(_ material: UnsafeMutablePointer<aiMaterial>) -> Int? {
-        for type in [aiTextureType_BASE_COLOR, aiTextureType_DIFFUSE] {
+    /// Which material model a file's materials follow.
+    enum MaterialFlavour {
+        /// glTF 2.0 pbrMetallicRoughness, as Blender's glTF importer reads it.
+        case gltf
+        /// Wavefront MTL, as Blender's OBJ importer converts it (`Material.wavefront`).
+        case wavefront
+        /// Everything else: colour, opacity and textures; the default rough dielectric.
+        case other
+    }
+
+    var flavour: MaterialFlavour {
+        switch url.pathExtension.lowercased() {
+        case "gltf", "glb": return .gltf
+        case "obj": return .wavefront
+        default: return .other
+        }
+    }
+
+    /// One assimp material in our model (see Material.swift for the rules per format).
+    mutating func convert(_ material: UnsafeMutablePointer<aiMaterial>) -> Material {
+        let base = color(material, "$clr.base") ?? color(material, "$clr.diffuse")
+        var result: Material
+        switch flavour {
+        case .wavefront:
+            let kd = base ?? SIMD4(Material.neutralGrey.baseColor)
+            let ks = color(material, "$clr.specular") ?? .zero
+            result = Material.wavefront(kd: Vec3(kd.x, kd.y, kd.z), ks: Vec3(ks.x, ks.y, ks.z),
+                                        ns: float(material, "$mat.shininess") ?? 0,
+                                        ni: float(material, "$mat.refracti") ?? 1.5,
+                                        d: float(material, "$mat.opacity") ?? 1,
+                                        illum: integer(material, "$mat.illum") ?? 1,
+                                        pr: float(material, "$mat.roughnessFactor"),
+                                        pm: float(material, "$mat.metallicFactor"))
+            result.normalTexture = textureSlot(material, [aiTextureType_NORMALS, aiTextureType_HEIGHT], srgb: false)
+            result.opacityTexture = textureSlot(material, [aiTextureType_OPACITY], srgb: false)
+            if result.opacityTexture != nil { result.alphaMode = .blend }
+        case .gltf:
+            result = Material(baseColor: base ?? SIMD4(1, 1, 1, 1))
+            result.metallic = float(material, "$mat.metallicFactor") ?? 1
+            result.roughness = float(material, "$mat.roughnessFactor") ?? 1
+            result.metallicRoughnessTexture = textureSlot(material, [aiTextureType_UNKNOWN], srgb: false)
+            result.normalTexture = textureSlot(material, [aiTextureType_NORMALS], srgb: false)
+            result.normalScale = float(material, "$tex.scale", aiTextureType_NORMALS) ?? 1
+            result.occlusionTexture = textureSlot(material, [aiTextureType_LIGHTMAP], srgb: false)
+            result.occlusionStrength = float(material, "$tex.strength", aiTextureType_LIGHTMAP) ?? 1
+            let emissive = color(material, "$clr.emissive") ?? .zero
+            let strength = float(material, "$mat.emissiveIntensity") ?? 1
+            result.emissive = Vec3(emissive.x, emissive.y, emissive.z) * strength
+            result.emissiveTexture = textureSlot(material, [aiTextureType_EMISSIVE], srgb: true)
+            switch stringProperty(material, "$mat.gltf.alphaMode") {
+            case "MASK": result.alphaMode = .mask(cutoff: float(material, "$mat.gltf.alphaCutoff") ?? 0.5)
+            case "BLEND": result.alphaMode = .blend
+            default: result.alphaMode = .opaque
+            }
+            result.doubleSided = (integer(material, "$mat.twosided") ?? 0) != 0
+        case .other:
+            result = Material(baseColor: base ?? SIMD4(Material.neutralGrey.baseColor))
+            let opacity = min(max(float(material, "$mat.opacity") ?? 1, 0), 1)
+            result.baseColor.w *= opacity
+            if result.baseColor.w < 1 { result.alphaMode = .blend }
+        }
+        result.baseColorTexture = textureSlot(material, [aiTextureType_BASE_COLOR, aiTextureType_DIFFUSE], srgb: true)
+        if result.baseColorTexture != nil && base == nil {
+            result.baseColor = SIMD4(1, 1, 1, result.baseColor.w)
+        }
+        return result
+    }
+
+    /// A finite colour property, clamped to [0, 1] (RGB or RGBA; alpha 1 when absent).
+    func color(_ material: UnsafeMutablePointer<aiMaterial>, _ key: String) -> SIMD4<Float>? {
+        var c = aiColor4D(r: 1, g: 1, b: 1, a: 1)
+        guard aiGetMaterialColor(material, key, 0, 0, &c) == aiReturn_SUCCESS else { return nil }
+        let v = SIMD4<Float>(Float(c.r), Float(c.g), Float(c.b), Float(c.a))
+        guard v.x.isFinite, v.y.isFinite, v.z.isFinite, v.w.isFinite else { return nil }
+        return pointwiseMin(pointwiseMax(v, .zero), SIMD4(repeating: 1))
+    }
+
+    /// A finite float property (of texture `type`'s slot 0 when given).
+    func float(_ material: UnsafeMutablePointer<aiMaterial>, _ key: String, _ type: aiTextureType? = nil) -> Float? {
+        var value: ai_real = 0
+        var count: UInt32 = 1
+        let ok = aiGetMaterialFloatArray(material, key, type?.rawValue ?? 0, 0, &value, &count)
+        guard ok == aiReturn_SUCCESS, count >= 1, value.isFinite else { return nil }
+        return Float(value)
+    }
+
+    func integer(_ material: UnsafeMutablePointer<aiMaterial>, _ key: String) -> Int? {
+        var value: Int32 = 0
+        var count: UInt32 = 1
+        guard aiGetMaterialIntegerArray(material, key, 0, 0, &value, &count) == aiReturn_SUCCESS, count >= 1 else {
+            return nil
+        }
+        return Int(value)
+    }
+
+    func stringProperty(_ material: UnsafeMutablePointer<aiMaterial>, _ key: String) -> String? {
+        var value = aiString()
+        guard aiGetMaterialString(material, key, 0, 0, &value) == aiReturn_SUCCESS else { return nil }
+        return Render.string(value)
+    }
+
+    /// The first texture of the first listed type that has one, decoded (sRGB or linear data),
+    /// with its glTF texture transform. A texture that cannot be read is a warning, not an error.
+    mutating func textureSlot(_ material: UnsafeMutablePointer<aiMaterial>, _ types: [aiTextureType],
+                              srgb: Bool) -> TextureSlot? {
+        for type in types {
             guard aiGetMaterialTextureCount(material, type) > 0 else { continue }
             var name = aiString()
             guard aiGetMaterialTexture(material, type, 0, &name, nil, nil, nil, nil, nil, nil)
                     == aiReturn_SUCCESS else { continue }
-            let key = string(name)
+            let key = Render.string(name)
             guard !key.isEmpty else { continue }
-            if let cached = textureCache[key] { return cached }
-            var loaded: Int?
-            do {
-                var texture = try decodeTexture(key)
-                // Size caps: texels are 16-byte floats, so large maps are halved (box filter) to at
-                // most 4096 x 4096, and a scene stops taking textures past 128 M texels.
-                while texture.width * texture.height > MeshLoader.maxTexelsPerTexture { texture = texture.halved() }
-                let total = mesh.textures.reduce(texture.width * texture.height) { $0 + $1.width * $1.height }
-                guard total <= MeshLoader.maxTexelsPerScene else {
-                    throw RenderError(path: key, reason: "scene textures exceed \(MeshLoader.maxTexelsPerScene) texels")
-                }
-                mesh.textures.append(texture)
-                loaded = mesh.textures.count - 1
-            } catch {
-                warnings.append("texture \(key): \(error)")
-            }
-            textureCache[key] = loaded
-            return loaded
+            guard let index = textureIndex(key, srgb: srgb) else { return nil }
+            return TextureSlot(index, transform: flavour == .gltf ? uvTransform(material, type) : .identity)
         }
         return nil
     }
 
-    func decodeTexture(_ key: String) throws -> Texture {
+    /// KHR_texture_transform of a glTF texture slot. assimp 5.2's glTF importer stores it as an
+    /// aiUVTransform (scaling s, rotation -r, and a translation that folds in a change of
+    /// coordinates: t = (s.x/2 (1 - cos r + sin r) + o.x, s.y/2 (sin r + cos r - 1) + 1 - s.y - o.y),
+    /// glTF2Importer.cpp); this undoes that to recover the extension's offset o, rotation r, scale s.
+    func uvTransform(_ material: UnsafeMutablePointer<aiMaterial>, _ type: aiTextureType) -> UVTransform {
+        var transform = aiUVTransform()
+        var count = UInt32(MemoryLayout<aiUVTransform>.size / MemoryLayout<ai_real>.size)
+        let ok = withUnsafeMutablePointer(to: &transform) {
+            $0.withMemoryRebound(to: ai_real.self, capacity: Int(count)) {
+                aiGetMaterialFloatArray(material, "$tex.uvtrafo", type.rawValue, 0, $0, &count)
+            }
+        }
+        guard ok == aiReturn_SUCCESS, count == 5 else { return .identity }
+        let s = SIMD2<Float>(Float(transform.mScaling.x), Float(transform.mScaling.y))
+        let r = -Float(transform.mRotation)
+        let t = SIMD2<Float>(Float(transform.mTranslation.x), Float(transform.mTranslation.y))
+        let c = cos(r), sn = sin(r)
+        let offset = SIMD2<Float>(t.x - 0.5 * s.x * (1 - c + sn), -(t.y - 0.5 * s.y * (sn + c - 1) - 1 + s.y))
+        guard s.x.isFinite, s.y.isFinite, r.isFinite, offset.x.isFinite, offset.y.isFinite else { return .identity }
+        return .khrTextureTransform(offset: offset, rotation: r, scale: s)
+    }
+
+    /// Our texture index for a file's texture key, decoded once per colour space.
+    mutating func textureIndex(_ key: String, srgb: Bool) -> Int? {
+        let cacheKey = (srgb ? "srgb:" : "linear:") + key
+        if let cached = textureCache[cacheKey] { return cached }
+        var loaded: Int?
+        do {
+            var texture = try decodeTexture(key, srgb: srgb)
+            // Size caps: texels are 16-byte floats, so large maps are halved (box filter) to at
+            // most 4096 x 4096, and a scene stops taking textures past 128 M texels.
+            while texture.width * texture.height > MeshLoader.maxTexelsPerTexture { texture = texture.halved() }
+            let total = mesh.textures.reduce(texture.width * texture.height) { $0 + $1.width * $1.height }
+            guard total <= MeshLoader.maxTexelsPerScene else {
+                throw RenderError(path: key, reason: "scene textures exceed \(MeshLoader.maxTexelsPerScene) texels")
+            }
+            mesh.textures.append(texture)
+            loaded = mesh.textures.count - 1
+        } catch {
+            warnings.append("texture \(key): \(error)")
+        }
+        textureCache[cacheKey] = loaded
+        return loaded
+    }
+
+    func decodeTexture(_ key: String, srgb: Bool) throws -> Texture {
         // embedded: "*N" or a name matching an embedded texture's file name
         var embedded: UnsafeMutablePointer<aiTexture>?
         if key.hasPrefix("*"), let n = Int(key.dropFirst()) {
@@ -342,11 +462,11 @@ struct SceneBuilder {
             guard let texels = texture.pcData else { throw RenderError(path: key, reason: "no texel data") }
             if texture.mHeight == 0 {
                 let data = Data(bytes: UnsafeRawPointer(texels), count: Int(texture.mWidth))
-                return try decodeImage(data, name: key)
+                return try decodeImage(data, name: key, srgb: srgb)
             }
             let w = Int(texture.mWidth), h = Int(texture.mHeight)
             guard w > 0, h > 0, w * h <= 1 << 26 else { throw RenderError(path: key, reason: "size \(w)x\(h)") }
-            let table = SRGB.decodeTable
+            let table = srgb ? SRGB.decodeTable : SceneBuilder.unitTable
             return Texture(width: w, height: h, texels: (0..<(w * h)).map {
                 let t = texels[$0]
                 return SIMD4(table[Int(t.r)], table[Int(t.g)], table[Int(t.b)], Float(t.a) / 255)
@@ -360,31 +480,23 @@ struct SceneBuilder {
                           folder.appendingPathComponent((decoded as NSString).lastPathComponent)]
         for candidate in candidates where FileManager.default.isReadableFile(atPath: candidate.path) {
             let data = try Data(contentsOf: candidate)
-            return try decodeImage(data, name: candidate.path)
+            return try decodeImage(data, name: candidate.path, srgb: srgb)
         }
         throw RenderError(path: key, reason: "texture file not found next to the model")
     }
 
-    func decodeImage(_ data: Data, name: String) throws -> Texture {
-        let bytes = [UInt8](data.prefix(4))
-        let image: Image8
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
-            image = try PNG.decode(data, path: name)
-        } else if bytes.starts(with: [0xFF, 0xD8]) {
-            image = try JPEG.decode(data, path: name)
-        } else {
-            throw RenderError(path: name, reason: "texture is neither PNG nor JPEG")
-        }
+    func decodeImage(_ data: Data, name: String, srgb: Bool) throws -> Texture {
+        let image = try ImageFile.decode(data, name: name)          // PNG, JPEG, BMP, SGI or TGA
         // Past the size cap the first halving is taken while converting, so an 8K map never
         // exists as 16-byte texels (1 GiB, plus the copy into the texture's storage).
-        return SceneBuilder.linearTexture(image, halved: image.width * image.height > MeshLoader.maxTexelsPerTexture)
+        return SceneBuilder.linearTexture(image, halved: image.width * image.height > MeshLoader.maxTexelsPerTexture, srgb: srgb)
     }
 
     /// `image` (8-bit sRGB, 1-4 channels) as linear texels; `halved` gives exactly
     /// `linearTexture(image, halved: false).halved()` (the same 2 x 2 means, summed in the same
     /// order) without the full-size texels.
-    static func linearTexture(_ image: Image8, halved: Bool) -> Texture {
-        let table = SRGB.decodeTable
+    static func linearTexture(_ image: Image8, halved: Bool, srgb: Bool = true) -> Texture {
+        let table = srgb ? SRGB.decodeTable : unitTable
         let c = image.channels, width = image.width, height = image.height
         return image.pixels.withUnsafeBufferPointer { px in
             @inline(__always) func texel(_ i: Int) -> SIMD4<Float> {
@@ -414,6 +526,11 @@ struct SceneBuilder {
             })
         }
     }
+}
+
+extension SceneBuilder {
+    /// 8-bit values of a data texture (normal, metallic-roughness, occlusion): v / 255.
+    static let unitTable: [Float] = (0..<256).map { Float($0) / 255 }
 }
 
 func string(_ s: aiString) -> String {

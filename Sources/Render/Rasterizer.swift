@@ -70,16 +70,76 @@ struct ScreenVertex {
 /// Near plane in OpenCV camera z (scene units; normalised objects are ~1 across).
 let nearPlane: Float = 1e-3
 
-/// Rasterises `mesh` seen by `camera` at `supersampling` x `supersampling` samples per pixel.
+/// Rasterises `mesh` seen by `camera` at `supersampling` x `supersampling` samples per pixel
+/// (every triangle opaque and double-sided).
 public func rasterize(_ mesh: Mesh, camera: Camera, supersampling s: Int) -> VisibilityBuffer {
     rasterize(mesh, camera: camera, into: VisibilityBuffer(width: camera.width * s, height: camera.height * s))
 }
 
-/// Rasterises into a cleared buffer of size (width * s) x (height * s).
+/// Rasterises into a cleared buffer of size (width * s) x (height * s), every triangle opaque.
 func rasterize(_ mesh: Mesh, camera: Camera, into cleared: VisibilityBuffer) -> VisibilityBuffer {
-    let width = cleared.width, height = cleared.height
-    let s = width / camera.width
     var buffer = cleared
+    buffer.depth.withUnsafeMutableBufferPointer { depth in
+        buffer.triangle.withUnsafeMutableBufferPointer { ids in
+            buffer.bary.withUnsafeMutableBufferPointer { bary in
+                var sink = NearestSurface(depth: depth, ids: ids, bary: bary, surfaces: nil)
+                rasterizeTriangles(mesh, camera: camera, width: cleared.width, height: cleared.height, into: &sink)
+            }
+        }
+    }
+    return buffer
+}
+
+/// Where the samples a triangle covers go. For each triangle `begin` says whether to draw it;
+/// for each covered sample `accepts` is asked first (cheap: depth), and only then are the
+/// sample's barycentrics computed and handed to `write`.
+protocol SampleSink {
+    mutating func begin(triangle: Int) -> Bool
+    func accepts(_ i: Int, depth z: Float) -> Bool
+    mutating func write(_ i: Int, depth z: Float, bary: SIMD2<Float>)
+}
+
+/// The visibility pass: keeps the nearest sample. With `surfaces`, it draws only the opaque and
+/// alpha-masked triangles, drops back faces of single-sided materials and alpha-tests masked
+/// materials per sample.
+struct NearestSurface: SampleSink {
+    let depth: UnsafeMutableBufferPointer<Float>
+    let ids: UnsafeMutableBufferPointer<Int32>
+    let bary: UnsafeMutableBufferPointer<SIMD2<Float>>
+    let surfaces: SurfaceClasses?
+    var triangle: Int32 = -1
+    var alphaTested = false
+
+    init(depth: UnsafeMutableBufferPointer<Float>, ids: UnsafeMutableBufferPointer<Int32>,
+         bary: UnsafeMutableBufferPointer<SIMD2<Float>>, surfaces: SurfaceClasses?) {
+        self.depth = depth
+        self.ids = ids
+        self.bary = bary
+        self.surfaces = surfaces
+    }
+
+    @inline(__always) mutating func begin(triangle t: Int) -> Bool {
+        triangle = Int32(t)
+        guard let surfaces else { return true }
+        let kind = surfaces.kind(of: t)
+        guard kind != .blend, surfaces.faces(t) else { return false }
+        alphaTested = kind == .mask
+        return true
+    }
+
+    @inline(__always) func accepts(_ i: Int, depth z: Float) -> Bool { z < depth[i] && z > 0 }
+
+    @inline(__always) mutating func write(_ i: Int, depth z: Float, bary b: SIMD2<Float>) {
+        if alphaTested, let surfaces, !surfaces.context.passesAlphaTest(triangle: Int(triangle), bary: b) { return }
+        depth[i] = z
+        ids[i] = triangle
+        bary[i] = b
+    }
+}
+
+/// Runs every triangle of `mesh` through near-plane clipping and projection into `sink`.
+func rasterizeTriangles<Sink: SampleSink>(_ mesh: Mesh, camera: Camera, width: Int, height: Int, into sink: inout Sink) {
+    let s = width / camera.width
     let pose = camera.worldToCameraOpenCV
     let r0 = Vec3(pose.rows[0]), r1 = Vec3(pose.rows[1]), r2 = Vec3(pose.rows[2])
     let t = Vec3(pose.translation)
@@ -91,31 +151,24 @@ func rasterize(_ mesh: Mesh, camera: Camera, into cleared: VisibilityBuffer) -> 
     func project(_ q: Vec3, _ b: Vec3) -> ScreenVertex {
         ScreenVertex(x: f * q.x / q.z + cx, y: f * q.y / q.z + cy, z: q.z, bary: b)
     }
-    buffer.depth.withUnsafeMutableBufferPointer { depth in
-        buffer.triangle.withUnsafeMutableBufferPointer { ids in
-            buffer.bary.withUnsafeMutableBufferPointer { bary in
-                let target = Target(width: width, height: height, depth: depth, ids: ids, bary: bary)
-                mesh.indices.withUnsafeBufferPointer { idx in
-                    for tri in 0..<(idx.count / 3) {
-                        let qa = cam[Int(idx[3 * tri])], qb = cam[Int(idx[3 * tri + 1])]
-                        let qc = cam[Int(idx[3 * tri + 2])]
-                        if qa.z > nearPlane && qb.z > nearPlane && qc.z > nearPlane {
-                            target.draw(project(qa, e0), project(qb, e1), project(qc, e2),
-                                        id: Int32(tri))
-                            continue
-                        }
-                        let polygon = clipNear([qa, qb, qc], [e0, e1, e2])
-                        guard polygon.count >= 3 else { continue }
-                        let sv = polygon.map { project($0.0, $0.1) }
-                        for k in 1..<(sv.count - 1) {
-                            target.draw(sv[0], sv[k], sv[k + 1], id: Int32(tri))
-                        }
-                    }
-                }
+    let target = Target(width: width, height: height)
+    mesh.indices.withUnsafeBufferPointer { idx in
+        for tri in 0..<(idx.count / 3) {
+            guard sink.begin(triangle: tri) else { continue }
+            let qa = cam[Int(idx[3 * tri])], qb = cam[Int(idx[3 * tri + 1])]
+            let qc = cam[Int(idx[3 * tri + 2])]
+            if qa.z > nearPlane && qb.z > nearPlane && qc.z > nearPlane {
+                target.draw(project(qa, e0), project(qb, e1), project(qc, e2), into: &sink)
+                continue
+            }
+            let polygon = clipNear([qa, qb, qc], [e0, e1, e2])
+            guard polygon.count >= 3 else { continue }
+            let sv = polygon.map { project($0.0, $0.1) }
+            for k in 1..<(sv.count - 1) {
+                target.draw(sv[0], sv[k], sv[k + 1], into: &sink)
             }
         }
     }
-    return buffer
 }
 
 /// Sutherland-Hodgman against z = nearPlane, carrying original-triangle barycentrics.
@@ -135,12 +188,9 @@ func clipNear(_ q: [Vec3], _ b: [Vec3]) -> [(Vec3, Vec3)] {
     return out
 }
 
-/// The buffers one view draws into.
+/// The sample grid one view draws into.
 struct Target {
     let width: Int, height: Int
-    let depth: UnsafeMutableBufferPointer<Float>
-    let ids: UnsafeMutableBufferPointer<Int32>
-    let bary: UnsafeMutableBufferPointer<SIMD2<Float>>
 
     /// Does a sample exactly on edge a->b belong to this triangle? One answer per direction, the
     /// opposite for the reverse direction, so a shared edge's samples go to exactly one side.
@@ -148,7 +198,7 @@ struct Target {
         dy > 0 || (dy == 0 && dx < 0)
     }
 
-    func draw(_ a: ScreenVertex, _ b0: ScreenVertex, _ c0: ScreenVertex, id: Int32) {
+    func draw<Sink: SampleSink>(_ a: ScreenVertex, _ b0: ScreenVertex, _ c0: ScreenVertex, into sink: inout Sink) {
         var b = b0, c = c0
         var area = (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)
         guard area.isFinite, area != 0 else { return }
@@ -177,8 +227,6 @@ struct Target {
                              Target.ownsEdge(dx.z, dy.z) ? 0 : .leastNonzeroMagnitude)
         let scaledInvZ = Vec3(1 / a.z, 1 / b.z, 1 / c.z) / area
         let span = Float(x1 - x0)
-        // locals, so the loop keeps them in registers instead of reloading them after each store
-        let depth = self.depth, ids = self.ids, bary = self.bary
         let baryA = a.bary, baryB = b.bary, baryC = c.bary
         for y in y0...y1 {
             defer { row += stepY }
@@ -205,11 +253,9 @@ struct Target {
                     let w = e * scaledInvZ                          // l_i / z_i
                     let z = 1 / w.sum()
                     let i = rowBase + x
-                    if z < depth[i] && z > 0 {
-                        depth[i] = z
-                        ids[i] = id
+                    if sink.accepts(i, depth: z) {
                         let o = (baryA * w.x + baryB * w.y + baryC * w.z) * z
-                        bary[i] = SIMD2(o.y, o.z)
+                        sink.write(i, depth: z, bary: SIMD2(o.y, o.z))
                     }
                 }
             }

@@ -2,11 +2,20 @@
 // the output pixels (colour, coverage alpha, optional depth and normals).
 //
 // Per sample: perspective-correct barycentrics -> vertex normal, texture coordinate and colour;
-// albedo = base colour x vertex colour x texture (all linear); colour = albedo x studio irradiance,
-// or, under an environment map, the image-based shading of `EnvironmentLighting.swift`.
-// Double-sided: when the camera sees a triangle's back, its shading normal is negated. Missing or
-// broken vertex normals fall back to the face normal. Pixels average their samples in linear
-// light; alpha is the covered fraction; sRGB encoding happens last.
+// the material's inputs (Material.swift) from its factors and textures, each texture sampled
+// trilinearly at the level of detail of one pixel's footprint (ray differentials: the pixel's
+// neighbouring rays meet the triangle's plane, and the triangle's texture-coordinate gradient
+// turns the step into du, dv); normal maps perturb the interpolated normal in the per-vertex
+// tangent frame. Colour = albedo x studio irradiance (Lambert, plus emission), or, under an
+// environment map, the image-based shading of `EnvironmentLighting.swift`. When the camera sees a
+// triangle's back, its shading normal is negated (single-sided materials' backs are not drawn).
+// Missing or broken vertex normals fall back to the face normal.
+// Transparency: alpha-masked materials are tested per sample while rasterising; blended ones are
+// rasterised after the opaque surfaces into up to `FragmentLayers.depth` layers per sample
+// (nearest first, in front of the opaque surface) and composited back to front, so the result
+// does not depend on triangle order as long as no sample has more layers than that.
+// Pixels average their samples in linear light (premultiplied by opacity); alpha is the covered
+// fraction; sRGB encoding happens last.
 
 import Foundation
 import Imaging
@@ -46,8 +55,16 @@ public struct Shader {
     public var lighting = Lighting.studio
     /// Image-based lighting; nil: the studio lights (`lighting`).
     public var environment: EnvironmentLight?
+    /// Darken the image-based light by materials' occlusion textures (glTF occlusionTexture), as
+    /// the glTF specification describes. Off by default: Blender's glTF importer leaves them
+    /// unconnected, so Blender-made renders (SV3D's, Objaverse's) do not show them.
+    public var appliesOcclusionTextures = false
     /// Unit geometric normal per triangle (zero for degenerate triangles).
     let faceNormals: [Vec3]
+    /// Per triangle: `SurfaceKind` raw value, plus `SurfaceClasses.singleSided` for materials
+    /// whose back faces are not drawn. Empty when every triangle is opaque and double-sided.
+    let triangleClasses: [UInt8]
+    let hasBlendedTriangles: Bool
     let pool = BufferPool()
 
     public init(mesh: Mesh) {
@@ -60,13 +77,20 @@ public struct Shader {
             let length = dot(n, n).squareRoot()
             return length > 0 && length.isFinite ? n / length : .zero
         }
+        let materialClasses = mesh.materials.map(SurfaceClasses.code)
+        if materialClasses.allSatisfy({ $0 == 0 }) {
+            triangleClasses = []
+            hasBlendedTriangles = false
+        } else {
+            triangleClasses = mesh.triangleMaterials.map { materialClasses[Int($0)] }
+            hasBlendedTriangles = triangleClasses.contains { $0 & 0x7F == SurfaceKind.blend.rawValue }
+        }
     }
 
     /// Rasterises and shades one view.
     public func render(_ camera: Camera, supersampling s: Int, background: Background,
                        depth depthEncoding: DepthEncoding?, normals wantNormals: Bool) -> ViewImages {
-        let buffer = rasterize(mesh, camera: camera,
-                               into: pool.take(width: camera.width * s, height: camera.height * s))
+        var buffer = pool.take(width: camera.width * s, height: camera.height * s)
         defer { pool.give(buffer) }
         let width = camera.width, height = camera.height
         let channels = background == .transparent ? 4 : 3
@@ -74,15 +98,31 @@ public struct Shader {
         var depth = depthEncoding.map { _ in Image16(width: width, height: height, channels: 1) }
         var normals = wantNormals ? Image16(width: width, height: height, channels: 3) : nil
         let eye = Vec3(camera.position)
-        return withContext { context in
-            shadePixels(buffer, context, eye: eye, s: s, background: background, depthEncoding: depthEncoding,
-                        wantNormals: wantNormals, color: &color, depth: &depth, normals: &normals)
+        return withContext(camera: camera) { context in
+            triangleClasses.withUnsafeBufferPointer { classes in
+                let surfaces = classes.isEmpty ? nil : SurfaceClasses(classes: classes, context: context, eye: eye)
+                buffer.depth.withUnsafeMutableBufferPointer { depth in
+                    buffer.triangle.withUnsafeMutableBufferPointer { ids in
+                        buffer.bary.withUnsafeMutableBufferPointer { bary in
+                            var sink = NearestSurface(depth: depth, ids: ids, bary: bary, surfaces: surfaces)
+                            rasterizeTriangles(mesh, camera: camera, width: buffer.width, height: buffer.height, into: &sink)
+                        }
+                    }
+                }
+                var layers: FragmentLayers?
+                if hasBlendedTriangles, let surfaces {
+                    layers = FragmentLayers.gather(mesh, camera: camera, over: buffer, surfaces: surfaces)
+                }
+                return shadePixels(buffer, layers, context, eye: eye, s: s, background: background,
+                                   depthEncoding: depthEncoding, wantNormals: wantNormals, color: &color,
+                                   depth: &depth, normals: &normals)
+            }
         }
     }
 
-    func shadePixels(_ buffer: VisibilityBuffer, _ context: ShadingContext, eye: Vec3, s: Int, background: Background,
-                     depthEncoding: DepthEncoding?, wantNormals: Bool, color: inout Image8, depth: inout Image16?,
-                     normals: inout Image16?) -> ViewImages {
+    func shadePixels(_ buffer: VisibilityBuffer, _ layers: FragmentLayers?, _ context: ShadingContext, eye: Vec3,
+                     s: Int, background: Background, depthEncoding: DepthEncoding?, wantNormals: Bool,
+                     color: inout Image8, depth: inout Image16?, normals: inout Image16?) -> ViewImages {
         let width = color.width, height = color.height, channels = color.channels
         let sampleCount = Float(s * s)
         var nonFinite = 0
@@ -103,44 +143,55 @@ public struct Shader {
                 var sum = Vec3.zero, nSum = Vec3.zero
                 var zSum: Float = 0
                 var covered = 0
-                if context.environment != nil {
-                    context.shadeEnvironmentPixel(x: x, y: y, s: s, bufferWidth: buffer.width, triangles: triangles,
-                                                  barys: barys, depths: depths, eye: eye, sum: &sum, nSum: &nSum,
-                                                  zSum: &zSum, covered: &covered, nonFinite: &nonFinite)
+                // coverage: opaque samples count 1, blended layers their composited opacity
+                var opacity: Float = 0
+                if let layers {
+                    context.shadeLayeredPixel(x: x, y: y, s: s, bufferWidth: buffer.width, triangles: triangles,
+                                              barys: barys, depths: depths, layers: layers, eye: eye, sum: &sum,
+                                              nSum: &nSum, zSum: &zSum, covered: &covered, opacity: &opacity,
+                                              nonFinite: &nonFinite)
                 } else {
-                for sy in 0..<s {
-                    let rowBase = (y * s + sy) * buffer.width + x * s
-                    for sx in 0..<s {
-                        let i = rowBase + sx
-                        let tri = Int(triangles[i])
-                        guard tri >= 0 else { continue }
-                        var (rgb, n) = context.shade(triangle: tri, bary: barys[i], eye: eye)
-                        if !(rgb.x.isFinite && rgb.y.isFinite && rgb.z.isFinite && n.x.isFinite) {
-                            nonFinite += 1
-                            rgb = .zero
-                            n = Vec3(0, 0, 1)
+                    if context.environment != nil {
+                        context.shadeEnvironmentPixel(x: x, y: y, s: s, bufferWidth: buffer.width, triangles: triangles,
+                                                      barys: barys, depths: depths, eye: eye, sum: &sum, nSum: &nSum,
+                                                      zSum: &zSum, covered: &covered, nonFinite: &nonFinite)
+                    } else {
+                        for sy in 0..<s {
+                            let rowBase = (y * s + sy) * buffer.width + x * s
+                            for sx in 0..<s {
+                                let i = rowBase + sx
+                                let tri = Int(triangles[i])
+                                guard tri >= 0 else { continue }
+                                var (rgb, n) = context.shade(triangle: tri, bary: barys[i], eye: eye)
+                                if !(rgb.x.isFinite && rgb.y.isFinite && rgb.z.isFinite && n.x.isFinite) {
+                                    nonFinite += 1
+                                    rgb = .zero
+                                    n = Vec3(0, 0, 1)
+                                }
+                                sum += rgb
+                                nSum += n
+                                zSum += depths[i]
+                                covered += 1
+                            }
                         }
-                        sum += rgb
-                        nSum += n
-                        zSum += depths[i]
-                        covered += 1
                     }
+                    opacity = Float(covered)
                 }
-                }
-                guard covered > 0 else { continue }              // background: already 0 or 255
+                guard opacity > 0 else { continue }              // background: already 0 or 255
                 let o = (y * width + x) * channels
                 if background == .transparent {
-                    let mean = sum / Float(covered)
+                    let mean = sum / opacity
                     out[o] = encode(mean.x)
                     out[o + 1] = encode(mean.y)
                     out[o + 2] = encode(mean.z)
-                    out[o + 3] = UInt8(Float(covered) * alphaScale + 0.5)
+                    out[o + 3] = UInt8(min(opacity, sampleCount) * alphaScale + 0.5)
                 } else {
-                    let composite = sum / sampleCount + Vec3(repeating: 1 - Float(covered) / sampleCount)
+                    let composite = sum / sampleCount + Vec3(repeating: 1 - min(opacity, sampleCount) / sampleCount)
                     out[o] = encode(composite.x)
                     out[o + 1] = encode(composite.y)
                     out[o + 2] = encode(composite.z)
                 }
+                guard covered > 0 else { continue }
                 if let encoding = depthEncoding {
                     depth?.pixels[y * width + x] = encoding.encode(zSum / Float(covered))
                 }
@@ -158,31 +209,123 @@ public struct Shader {
     }
 
     /// Runs `body` with raw views of the mesh, valid only inside it.
-    func withContext<R>(_ body: (ShadingContext) -> R) -> R {
+    func withContext<R>(camera: Camera, _ body: (ShadingContext) -> R) -> R {
         let textures = mesh.textures.map(\.view)          // valid while `mesh` is alive, i.e. here
+        let materials = mesh.materials.map { PackedMaterial($0, appliesOcclusion: appliesOcclusionTextures) }
+        let footprint = PixelFootprint(camera)
         return mesh.indices.withUnsafeBufferPointer { indices in
         mesh.positions.withUnsafeBufferPointer { positions in
         mesh.normals.withUnsafeBufferPointer { normals in
         mesh.uvs.withUnsafeBufferPointer { uvs in
         mesh.colors.withUnsafeBufferPointer { colors in
+        mesh.tangents.withUnsafeBufferPointer { tangents in
+        mesh.bitangents.withUnsafeBufferPointer { bitangents in
         mesh.triangleMaterials.withUnsafeBufferPointer { triangleMaterials in
         faceNormals.withUnsafeBufferPointer { faceNormals in
-            let baseColors = mesh.materials.map(\.baseColor)
-            let textureOf = mesh.materials.map { Int32($0.texture ?? -1) }
             let levels = environment?.lighting.views ?? []                  // valid while `environment` is
-            return baseColors.withUnsafeBufferPointer { baseColors in
-            textureOf.withUnsafeBufferPointer { textureOf in
+            return materials.withUnsafeBufferPointer { materials in
+            textures.withUnsafeBufferPointer { textures in
             (environment?.lighting.irradiance.c ?? [.zero]).withUnsafeBufferPointer { sh in
             (environment == nil ? [.zero] : EnvironmentBRDF.table).withUnsafeBufferPointer { brdf in
             levels.withUnsafeBufferPointer { levels in
                 body(ShadingContext(indices: indices, positions: positions, normals: normals, uvs: uvs, colors: colors,
+                                    tangents: tangents, bitangents: bitangents,
                                     triangleMaterials: triangleMaterials, faceNormals: faceNormals,
-                                    baseColors: baseColors, textureOf: textureOf, textures: textures,
+                                    materials: materials, textures: textures, footprint: footprint,
                                     lights: lighting.packed,
                                     environment: environment?.packed(levels: levels, sh: sh.baseAddress!, brdf: brdf.baseAddress!)))
             } } } } }
-        } } } } } } }
+        } } } } } } } } }
     }
+}
+
+/// A texture slot for the shading loop: texture index (-1: none) and coordinate transform.
+struct PackedSlot {
+    let texture: Int32
+    let transform: UVTransform
+    let identity: Bool
+
+    init(_ slot: TextureSlot?) {
+        texture = Int32(slot?.texture ?? -1)
+        transform = slot?.transform ?? .identity
+        identity = transform.isIdentity
+    }
+
+    @inline(__always) func uv(_ uv: SIMD2<Float>) -> SIMD2<Float> { identity ? uv : transform.apply(uv) }
+}
+
+/// A material as the shading loop reads it: factors, derived reflectances and texture slots.
+struct PackedMaterial {
+    let baseColor: SIMD4<Float>
+    let metallic: Float, roughness: Float
+    let f0: Float, f90: Float
+    let normalScale: Float, occlusionStrength: Float
+    let emissive: Vec3
+    let kind: SurfaceKind
+    /// MASK: the cutoff; otherwise unused.
+    let alphaCutoff: Float
+    let base: PackedSlot, metallicRoughness: PackedSlot, normal: PackedSlot, occlusion: PackedSlot
+    let emission: PackedSlot, opacity: PackedSlot
+    /// Any texture but the base colour's (the common case has none: a faster path).
+    let hasDataTextures: Bool
+    let hasEmission: Bool
+
+    init(_ m: Material, appliesOcclusion: Bool) {
+        baseColor = m.baseColor
+        metallic = min(max(m.metallic, 0), 1)
+        roughness = min(max(m.roughness, 0), 1)
+        (f0, f90) = m.dielectricReflectance
+        normalScale = m.normalScale
+        occlusionStrength = m.occlusionStrength
+        emissive = m.emissive
+        switch m.alphaMode {
+        case .opaque: (kind, alphaCutoff) = (.opaque, 0)
+        case .mask(let cutoff): (kind, alphaCutoff) = (.mask, cutoff)
+        case .blend: (kind, alphaCutoff) = (.blend, 0)
+        }
+        base = PackedSlot(m.baseColorTexture)
+        metallicRoughness = PackedSlot(m.metallicRoughnessTexture)
+        normal = PackedSlot(m.normalTexture)
+        occlusion = PackedSlot(appliesOcclusion ? m.occlusionTexture : nil)
+        emission = PackedSlot(m.emissiveTexture)
+        opacity = PackedSlot(m.opacityTexture)
+        hasDataTextures = metallicRoughness.texture >= 0 || normal.texture >= 0 || occlusion.texture >= 0
+            || emission.texture >= 0 || opacity.texture >= 0
+        hasEmission = emissive != .zero
+    }
+}
+
+/// One pixel's step as world-space ray-direction changes, for texture levels of detail: a ray
+/// through pixel (x, y) has direction d = R^T ((x - cx) / f, (y - cy) / f, 1) (camera z = 1), so
+/// moving one pixel right or down adds `dx` or `dy` to it.
+struct PixelFootprint {
+    let forward: Vec3
+    let dx: Vec3
+    let dy: Vec3
+
+    init(_ camera: Camera) {
+        let pose = camera.worldToCameraOpenCV
+        let f = Float(camera.focal)
+        dx = Vec3(Float(pose.rows[0][0]), Float(pose.rows[0][1]), Float(pose.rows[0][2])) / f
+        dy = Vec3(Float(pose.rows[1][0]), Float(pose.rows[1][1]), Float(pose.rows[1][2])) / f
+        forward = Vec3(Float(pose.rows[2][0]), Float(pose.rows[2][1]), Float(pose.rows[2][2]))
+    }
+}
+
+/// What a material makes of one sample.
+struct SurfacePoint {
+    /// Linear RGB albedo; w = opacity.
+    var albedo: SIMD4<Float>
+    /// Camera-facing unit shading normal (normal map applied).
+    var n: Vec3
+    var p: Vec3
+    var metallic: Float
+    var roughness: Float
+    var f0: Float
+    var f90: Float
+    /// Multiplies the image-based light.
+    var occlusion: Float
+    var emission: Vec3
 }
 
 /// Unsafe views of a mesh for the shading loop (no reference counting per sample).
@@ -192,24 +335,41 @@ struct ShadingContext {
     let normals: UnsafeBufferPointer<Vec3>
     let uvs: UnsafeBufferPointer<SIMD2<Float>>
     let colors: UnsafeBufferPointer<SIMD4<Float>>
+    let tangents: UnsafeBufferPointer<Vec3>
+    let bitangents: UnsafeBufferPointer<Vec3>
     let triangleMaterials: UnsafeBufferPointer<UInt16>
     let faceNormals: UnsafeBufferPointer<Vec3>
-    let baseColors: UnsafeBufferPointer<SIMD4<Float>>
-    let textureOf: UnsafeBufferPointer<Int32>
-    let textures: [TextureView]
+    let materials: UnsafeBufferPointer<PackedMaterial>
+    let textures: UnsafeBufferPointer<TextureView>
+    let footprint: PixelFootprint
     let lights: PackedLights
     let environment: PackedEnvironment?
 
     /// Linear colour and the camera-facing world normal of one sample under the studio lights
     /// (`surface` and `shadeEnvironmentPixel` for an environment map).
     @inline(__always) func shade(triangle t: Int, bary: SIMD2<Float>, eye: Vec3) -> (Vec3, Vec3) {
-        let (albedo, n, _) = surface(triangle: t, bary: bary, eye: eye)
-        let rgb = Vec3(albedo.x, albedo.y, albedo.z) * lights.irradiance(n)
-        return (rgb, n)
+        let point = surface(triangle: t, bary: bary, eye: eye)
+        let a = point.albedo
+        var rgb = Vec3(a.x, a.y, a.z) * lights.irradiance(point.n)
+        rgb += point.emission
+        return (rgb, point.n)
     }
 
-    /// Albedo (linear RGBA), camera-facing unit normal and position of one sample.
-    @inline(__always) func surface(triangle t: Int, bary: SIMD2<Float>, eye: Vec3) -> (albedo: SIMD4<Float>, n: Vec3, p: Vec3) {
+    /// Linear colour of one sample under the environment map, or the studio lights without one.
+    @inline(__always) func shadeSample(triangle t: Int, bary: SIMD2<Float>, eye: Vec3) -> (rgb: Vec3, n: Vec3, opacity: Float) {
+        let point = surface(triangle: t, bary: bary, eye: eye)
+        guard let environment else {
+            let a = point.albedo
+            return (Vec3(a.x, a.y, a.z) * lights.irradiance(point.n) + point.emission, point.n, a.w)
+        }
+        let toEye = eye - point.p
+        let v = toEye / dot(toEye, toEye).squareRoot()
+        let rgb = environment.shade(point, v: v)
+        return (Vec3(rgb.x, rgb.y, rgb.z) + point.emission, point.n, point.albedo.w)
+    }
+
+    /// The material's inputs at one sample.
+    @inline(__always) func surface(triangle t: Int, bary: SIMD2<Float>, eye: Vec3) -> SurfacePoint {
         let i0 = Int(indices[3 * t]), i1 = Int(indices[3 * t + 1]), i2 = Int(indices[3 * t + 2])
         let b1 = bary.x, b2 = bary.y, b0 = 1 - b1 - b2
         var face = faceNormals[t]
@@ -218,18 +378,114 @@ struct ShadingContext {
         let length = dot(n, n).squareRoot()
         let hasNormals = n0 != .zero && n1 != .zero && n2 != .zero && length > 1e-6
         n = hasNormals ? n / length : face
+        var back = false
         if dot(face, eye - positions[i0]) < 0 {                      // seen from the back
             n = -n
             face = -face
+            back = true
         }
         if hasNormals && dot(n, face) < 0 { n = -n }                 // normals wound against the faces
-        let material = Int(triangleMaterials[t])
-        var albedo = baseColors[material] * (colors[i0] * b0 + colors[i1] * b1 + colors[i2] * b2)
-        let texture = Int(textureOf[material])
-        if texture >= 0 {
-            let uv = uvs[i0] * b0 + uvs[i1] * b1 + uvs[i2] * b2
-            albedo *= textures[texture].sample(uv)
+        let material = materials[Int(triangleMaterials[t])]
+        var albedo = material.baseColor * (colors[i0] * b0 + colors[i1] * b1 + colors[i2] * b2)
+        let p = positions[i0] * b0 + positions[i1] * b1 + positions[i2] * b2
+        var point = SurfacePoint(albedo: albedo, n: n, p: p, metallic: material.metallic, roughness: material.roughness,
+                                 f0: material.f0, f90: material.f90, occlusion: 1,
+                                 emission: material.emissive)
+        guard material.base.texture >= 0 || material.hasDataTextures else { return point }
+        let uv = uvs[i0] * b0 + uvs[i1] * b1 + uvs[i2] * b2
+        let (duvdx, duvdy) = uvFootprint(i0, i1, i2, p: p, faceNormal: face, eye: eye)
+        @inline(__always) func fetch(_ slot: PackedSlot) -> SIMD4<Float> {
+            let view = textures[Int(slot.texture)]
+            let at = slot.uv(uv)
+            let dx = slot.identity ? duvdx : slot.transform.applyLinear(duvdx)
+            let dy = slot.identity ? duvdy : slot.transform.applyLinear(duvdy)
+            return view.sample(at, lod: Texture.lod(duvdx: dx, duvdy: dy, width: view.width, height: view.height))
         }
-        return (albedo, n, positions[i0] * b0 + positions[i1] * b1 + positions[i2] * b2)
+        if material.base.texture >= 0 { albedo *= fetch(material.base) }
+        point.albedo = albedo
+        guard material.hasDataTextures else { return point }
+        if material.opacity.texture >= 0 { point.albedo.w *= fetch(material.opacity).x }
+        if material.metallicRoughness.texture >= 0 {
+            let mr = fetch(material.metallicRoughness)
+            point.roughness = min(max(point.roughness * mr.y, 0), 1)
+            point.metallic = min(max(point.metallic * mr.z, 0), 1)
+        }
+        if material.emission.texture >= 0 {
+            let e = fetch(material.emission)
+            point.emission *= Vec3(e.x, e.y, e.z)
+        }
+        if material.occlusion.texture >= 0 {
+            point.occlusion = 1 + material.occlusionStrength * (fetch(material.occlusion).x - 1)
+        }
+        if material.normal.texture >= 0, !tangents.isEmpty {
+            let tn = fetch(material.normal)
+            // Blender's Normal Map node: tangent-space (2 c - 1), x and y scaled by the strength,
+            // in the frame (T, B, n) with T, B from the mesh's per-vertex frames, made orthogonal
+            // to the interpolated normal; B keeps the handedness of the texture coordinates.
+            var tangent = tangents[i0] * b0 + tangents[i1] * b1 + tangents[i2] * b2
+            var bitangent = bitangents[i0] * b0 + bitangents[i1] * b1 + bitangents[i2] * b2
+            if back {
+                tangent = -tangent
+                bitangent = -bitangent
+            }
+            tangent -= n * dot(n, tangent)
+            let tl = dot(tangent, tangent).squareRoot()
+            if tl > 1e-8 {
+                tangent /= tl
+                let handed: Float = dot(cross(n, tangent), bitangent) < 0 ? -1 : 1
+                let b = cross(n, tangent) * handed
+                let k = SIMD2<Float>(2 * tn.x - 1, 2 * tn.y - 1) * material.normalScale
+                let z = 2 * tn.z - 1
+                var perturbed = tangent * k.x + b * k.y + n * max(z, 0)
+                let pl = dot(perturbed, perturbed).squareRoot()
+                if pl > 1e-8 {
+                    perturbed /= pl
+                    // keep the shading normal on the camera's side of the surface
+                    point.n = dot(perturbed, face) > 0 ? perturbed : n
+                }
+            }
+        }
+        return point
+    }
+
+    /// Opacity at a sample (base colour alpha x vertex alpha x textures' alpha and opacity map),
+    /// for alpha tests and blended layers.
+    @inline(__always) func opacity(triangle t: Int, bary: SIMD2<Float>) -> Float {
+        let i0 = Int(indices[3 * t]), i1 = Int(indices[3 * t + 1]), i2 = Int(indices[3 * t + 2])
+        let b1 = bary.x, b2 = bary.y, b0 = 1 - b1 - b2
+        let material = materials[Int(triangleMaterials[t])]
+        var alpha = material.baseColor.w * (colors[i0].w * b0 + colors[i1].w * b1 + colors[i2].w * b2)
+        let uv = uvs[i0] * b0 + uvs[i1] * b1 + uvs[i2] * b2
+        if material.base.texture >= 0 { alpha *= textures[Int(material.base.texture)].sample(material.base.uv(uv)).w }
+        if material.opacity.texture >= 0 {
+            alpha *= textures[Int(material.opacity.texture)].sample(material.opacity.uv(uv)).x
+        }
+        return alpha
+    }
+
+    @inline(__always) func passesAlphaTest(triangle t: Int, bary: SIMD2<Float>) -> Bool {
+        opacity(triangle: t, bary: bary) >= materials[Int(triangleMaterials[t])].alphaCutoff
+    }
+
+    /// The change of the texture coordinates over one pixel step in x and in y at surface point
+    /// `p` of the triangle (i0, i1, i2): the neighbouring pixels' rays hit the triangle's plane
+    /// at p + dp, and the triangle's (affine) texture-coordinate gradient maps dp to du, dv.
+    @inline(__always) func uvFootprint(_ i0: Int, _ i1: Int, _ i2: Int, p: Vec3, faceNormal nf: Vec3,
+                                       eye: Vec3) -> (SIMD2<Float>, SIMD2<Float>) {
+        let toPoint = p - eye
+        let z = dot(toPoint, footprint.forward)
+        let d = toPoint / z                                     // the ray, scaled to camera z = 1
+        let nd = dot(nf, d)
+        guard z > 0, abs(nd) > 1e-6 else { return (.zero, .zero) }
+        let dpdx = (footprint.dx - d * (dot(nf, footprint.dx) / nd)) * z
+        let dpdy = (footprint.dy - d * (dot(nf, footprint.dy) / nd)) * z
+        // barycentric gradients: b1 = (q - p0) . g1, b2 = (q - p0) . g2 on the plane
+        let e1 = positions[i1] - positions[i0], e2 = positions[i2] - positions[i0]
+        let normal = cross(e1, e2)
+        let n2 = dot(normal, normal)
+        guard n2 > 0, n2.isFinite else { return (.zero, .zero) }
+        let g1 = cross(e2, normal) / n2, g2 = cross(normal, e1) / n2
+        let du1 = uvs[i1] - uvs[i0], du2 = uvs[i2] - uvs[i0]
+        return (du1 * dot(dpdx, g1) + du2 * dot(dpdx, g2), du1 * dot(dpdy, g1) + du2 * dot(dpdy, g2))
     }
 }

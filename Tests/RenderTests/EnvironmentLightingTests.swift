@@ -135,7 +135,8 @@ final class EnvironmentLightingTests: XCTestCase {
     }
 
     /// A white furnace: in a constant environment L = 1 a dielectric of albedo a shows
-    /// a + F_ss (1 - a) (F_ss = 0.04 A + B, the split-sum Fresnel term): a white sphere renders
+    /// a + R (1 - a) (R: the split-sum reflectance of F0 = 0.04, F90 = 1 with the multiple-
+    /// scattering term, `EnvironmentBRDF.multiScatter`): a white sphere renders
     /// exactly white everywhere, a grey one its albedo plus the Fresnel term, brighter at the rim.
     func testSphereInAWhiteFurnaceRendersItsAlbedo() {
         let furnace = EnvironmentLighting(map: HDRImage(width: 64, height: 32, fill: SIMD3(1, 1, 1)))
@@ -149,8 +150,8 @@ final class EnvironmentLightingTests: XCTestCase {
             // the centre pixel sees the sphere head-on
             let noV: Float = 1
             let ab = EnvironmentBRDF.lookup(noV: noV, roughness: EnvironmentLight.defaultRoughness)
-            let fss = 0.04 * ab.x + ab.y
-            let expected = albedo + fss * (1 - albedo)
+            let reflectance = EnvironmentBRDF.multiScatter(f0: SIMD4(repeating: 0.04), f90: 1, ab).x
+            let expected = albedo + reflectance * (1 - albedo)
             XCTAssertEqual(Float(image[48, 48, 0]), SRGB.fromLinear(expected) * 255, accuracy: 1.01, "albedo \(albedo)")
             var covered = 0
             for y in 0..<96 {
