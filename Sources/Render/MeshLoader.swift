@@ -472,18 +472,42 @@ struct SceneBuilder {
                 return SIMD4(table[Int(t.r)], table[Int(t.g)], table[Int(t.b)], Float(t.a) / 255)
             })
         }
-        // external file, relative to the model's folder; fall back to its base name there
-        let folder = url.deletingLastPathComponent()
-        let relative = key.replacingOccurrences(of: "\\", with: "/")
-        let decoded = relative.removingPercentEncoding ?? relative
-        let candidates = [URL(fileURLWithPath: decoded, relativeTo: folder),
-                          folder.appendingPathComponent((decoded as NSString).lastPathComponent)]
-        for candidate in candidates where FileManager.default.isReadableFile(atPath: candidate.path) {
+        for candidate in SceneBuilder.textureCandidates(key, model: url)
+        where FileManager.default.isReadableFile(atPath: candidate.path) {
             let data = try Data(contentsOf: candidate)
             return try decodeImage(data, name: candidate.path, srgb: srgb)
         }
-        throw RenderError(path: key, reason: "texture file not found next to the model")
+        throw RenderError(path: key, reason: "texture file not found next to the model or under its parent folders")
     }
+
+    /// Where an external texture may be, in order: the path relative to the model's folder; its
+    /// base name in that folder; the path relative to each parent folder up to `textureSearchDepth`
+    /// levels (game assets such as Quake 3 MD3s name textures from the game's root, e.g.
+    /// models/mapobjects/lamp/lamp.tga); and for each of those, the same name with the other
+    /// image extensions (the Quake 3 engine loads foo.jpg for a missing foo.tga).
+    static func textureCandidates(_ key: String, model: URL) -> [URL] {
+        let folder = model.deletingLastPathComponent()
+        let relative = key.replacingOccurrences(of: "\\", with: "/")
+        let decoded = relative.removingPercentEncoding ?? relative
+        var bases = [URL(fileURLWithPath: decoded, relativeTo: folder),
+                     folder.appendingPathComponent((decoded as NSString).lastPathComponent)]
+        if !decoded.hasPrefix("/") && decoded.contains("/") {
+            var root = folder
+            for _ in 0..<textureSearchDepth where root.path != "/" {
+                root = root.deletingLastPathComponent()
+                bases.append(URL(fileURLWithPath: decoded, relativeTo: root))
+            }
+        }
+        let extensions = ["tga", "jpg", "jpeg", "png", "bmp"]
+        let alternatives = bases.flatMap { base -> [URL] in
+            let stem = base.deletingPathExtension()
+            let own = base.pathExtension.lowercased()
+            return extensions.filter { $0 != own }.map { stem.appendingPathExtension($0) }
+        }
+        return bases + alternatives
+    }
+
+    static let textureSearchDepth = 4
 
     func decodeImage(_ data: Data, name: String, srgb: Bool) throws -> Texture {
         let image = try ImageFile.decode(data, name: name)          // PNG, JPEG, BMP, SGI or TGA

@@ -340,6 +340,31 @@ final class MaterialTests: XCTestCase {
         XCTAssertGreaterThan(checked, 4)
     }
 
+    /// Game assets name textures from the game's root and by an extension the game may swap
+    /// (Quake 3 loads foo.jpg for foo.tga): root/models/lamp/lamp.obj asks for
+    /// textures/lamp/skin.tga, and root/textures/lamp/skin.png is found.
+    func testTexturesAreFoundUnderParentFoldersAndOtherExtensions() throws {
+        let root = try temporaryFolder()
+        let model = root.appendingPathComponent("models/lamp"), textures = root.appendingPathComponent("textures/lamp")
+        for folder in [model, textures] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        try "mtllib lamp.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nusemtl skin\nf 1/1 2/2 3/3\n"
+            .write(to: model.appendingPathComponent("lamp.obj"), atomically: true, encoding: .utf8)
+        try "newmtl skin\nKd 1 1 1\nmap_Kd textures/lamp/skin.tga\n"
+            .write(to: model.appendingPathComponent("lamp.mtl"), atomically: true, encoding: .utf8)
+        var image = Image8(width: 2, height: 2, channels: 3)
+        for i in 0..<4 { image.pixels[3 * i] = 200 }
+        try PNG.write(image, to: textures.appendingPathComponent("skin.png"))
+        let loaded = try MeshLoader.load(model.appendingPathComponent("lamp.obj"))
+        XCTAssertEqual(loaded.mesh.textures.count, 1)
+        XCTAssertEqual(loaded.warnings, [])
+        XCTAssertEqual(loaded.mesh.textures[0].texels[0].x, SRGB.toLinear(200 / 255), accuracy: 1e-6)
+        // nowhere to be found: a warning naming the texture, and the object still loads
+        try FileManager.default.removeItem(at: textures.appendingPathComponent("skin.png"))
+        let untextured = try MeshLoader.load(model.appendingPathComponent("lamp.obj"))
+        XCTAssertEqual(untextured.mesh.textures.count, 0)
+        XCTAssertTrue(untextured.warnings.contains { $0.contains("textures/lamp/skin.tga") }, "\(untextured.warnings)")
+    }
+
     func temporaryFolder() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("materials-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
