@@ -4,7 +4,7 @@ hand, not by CI; Blender 4.2's bpy from PyPI for Python 3.11, headless with soft
 
     .venv/bin/pip install bpy==4.2.0 numpy pillow
     .venv/bin/python Scripts/bench/blender_fidelity.py --meshes LIST.txt --hdris A.exr B.exr C.exr \\
-        --out WORK_DIR [--views 4] [--size 256] [--svdmv .build/release/svdmv]
+        --out WORK_DIR [--views 4] [--size 256] [--engine eevee|cycles] [--svdmv .build/release/svdmv]
 
 For every mesh and HDRI: `svdmv render` with `--lighting hdri H --hdri-rotation R` (R drawn per
 pair from a seeded generator) writes the views and cameras.json; Scripts/bench/blender_render.py
@@ -82,6 +82,9 @@ def main():
     parser.add_argument("--samples", type=int, default=16, help="samples per pixel on both sides")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--svdmv", default=".build/release/svdmv")
+    parser.add_argument("--engine", choices=["eevee", "cycles"], default="eevee",
+                        help="Blender's renderer to compare with: EEVEE (what SV3D rendered with) or Cycles "
+                             "(path-traced, the physically based reference for the same scene)")
     parser.add_argument("--worst", type=int, default=6)
     args = parser.parse_args()
     meshes = [line.strip() for line in open(args.meshes) if line.strip() and not line.startswith("#")]
@@ -104,7 +107,7 @@ def main():
             cameras = json.load(open(os.path.join(ours, "cameras.json")))
             if not all(os.path.exists(os.path.join(theirs, v["file"])) for v in cameras["views"]):
                 run([sys.executable, os.path.join(HERE, "blender_render.py"), mesh, os.path.join(ours, "cameras.json"),
-                     theirs, "--engine", "eevee", "--samples", str(args.samples)])
+                     theirs, "--engine", args.engine, "--samples", str(args.samples)])
             for view in cameras["views"]:
                 a, b = rgba(os.path.join(ours, view["file"])), rgba(os.path.join(theirs, view["file"]))
                 inside_a, inside_b = a[..., 3] > 0.5, b[..., 3] > 0.5

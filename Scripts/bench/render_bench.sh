@@ -6,12 +6,17 @@
 # markdown table for Evaluation/benchmarks.md.
 #   Scripts/bench/render_bench.sh                  # needs bpy: pip install bpy==4.2.0 (Python 3.11)
 #   PYTHON=/path/to/python RUNS=5 BLENDER_VIEWS=2 SKIP_BLENDER=1 Scripts/bench/render_bench.sh
+#   HDRI=/usr/share/blender/datafiles/studiolights/world/forest.exr Scripts/bench/render_bench.sh
+# With HDRI set, both sides light the objects with that environment map (rotation 0; Blender
+# reads it from the cameras.json `svdmv render` wrote) instead of the studio lights.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-.venv/bin/python}
 RUNS=${RUNS:-5}
 BLENDER_VIEWS=${BLENDER_VIEWS:-2}
 CORES=${CORES:-0,1}
+lighting=()
+[ -n "${HDRI:-}" ] && lighting=(--lighting hdri "$HDRI" --hdri-rotation 0)
 M=/usr/share/assimp/models
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -30,7 +35,7 @@ for spec in "2CylinderEngine.glb|$M/glTF2/2CylinderEngine-glTF-Binary/2CylinderE
     for _ in $(seq "$RUNS"); do
         rm -rf "$work/ours"
         /usr/bin/time -o "$work/time" -f "%e %U %S" \
-            taskset -c "$CORES" "$svdmv" render "$mesh" --out "$work/ours" --views 21 --size 576 --samples 4 >/dev/null
+            taskset -c "$CORES" "$svdmv" render "$mesh" --out "$work/ours" --views 21 --size 576 --samples 4 "${lighting[@]}" >/dev/null
         read -r wall user sys <"$work/time"
         best=$(awk -v a="$wall" -v b="$best" 'BEGIN { print (a < b ? a : b) }')
         cpu=$(awk -v u="$user" -v s="$sys" -v b="$cpu" 'BEGIN { t = u + s; print (t < b ? t : b) }')

@@ -21,7 +21,8 @@
 //                                 // file: they follow from the size, fov and angles
 //     ... optional sections: "orbit" (the orbit's kind, a dynamic orbit's draws, which views form a
 //     training sample), "normalization", "lighting", "environment" (the HDRI map, rotation and
-//     intensity of image-based lighting), "depth", "normals", "warnings" (renders),
+//     intensity of image-based lighting), "depth", "normals", "background_color" and "on_white"
+//     (views on a random colour, with twins on white), "warnings" (renders),
 //     "generation" (generated orbits)
 //   }
 //
@@ -290,6 +291,11 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
     public var warnings: [String]?
     public var depth: AuxiliaryImages?
     public var normals: AuxiliaryImages?
+    /// The sRGB colour [r, g, b] (0...255) the views were composited over, when it is neither
+    /// transparent nor white (the renderer's `random-color` background).
+    public var backgroundColor: [Int]?
+    /// The same views composited over white, when written beside them (`random-color`).
+    public var onWhite: AuxiliaryImages?
     // How the views were generated.
     public var generation: Generation?
 
@@ -331,6 +337,8 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
         warnings = try c.decodeIfPresent([String].self, forKey: .warnings)
         depth = try c.decodeIfPresent(AuxiliaryImages.self, forKey: .depth)
         normals = try c.decodeIfPresent(AuxiliaryImages.self, forKey: .normals)
+        backgroundColor = try c.decodeIfPresent([Int].self, forKey: .backgroundColor)
+        onWhite = try c.decodeIfPresent(AuxiliaryImages.self, forKey: .onWhite)
         generation = try c.decodeIfPresent(Generation.self, forKey: .generation)
     }
 
@@ -346,6 +354,8 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
         case azimuthStartDeg = "azimuth_start_deg"
         case samplesPerPixel = "samples_per_pixel"
         case nonFiniteSamples = "non_finite_samples"
+        case backgroundColor = "background_color"
+        case onWhite = "on_white"
     }
 
     // MARK: Reading and writing
@@ -390,6 +400,11 @@ public struct OrbitCameras: Codable, Equatable, Sendable {
         guard fovDeg > 0, fovDeg < 180 else { throw OrbitCamerasError(path: path, reason: "fov_deg must be in (0, 180)") }
         guard K.count == 3, K.allSatisfy({ $0.count == 3 }) else { throw OrbitCamerasError(path: path, reason: "K is not 3x3") }
         guard !views.isEmpty else { throw OrbitCamerasError(path: path, reason: "views is empty") }
+        if let backgroundColor {
+            guard backgroundColor.count == 3, backgroundColor.allSatisfy({ (0...255).contains($0) }) else {
+                throw OrbitCamerasError(path: path, reason: "background_color must be [r, g, b] in 0...255")
+            }
+        }
         if let orbit, orbit.sampleViews != nil || orbit.sampleStride != nil {
             guard let n = orbit.sampleViews, let stride = orbit.sampleStride, n >= 1, stride >= 1, n * stride == views.count else {
                 throw OrbitCamerasError(path: path, reason: "orbit.sample_views times orbit.sample_stride must be the number of views (\(views.count))")

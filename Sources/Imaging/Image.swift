@@ -72,14 +72,3 @@ extension Raster where Sample == UInt8 {
         return out
     }
 }
-
-/// Image files by content, whatever their extension.
-public enum ImageFile {
-    /// A PNG or JPEG file as 8-bit samples.
-    public static func read(_ url: URL) throws -> Image8 {
-        let data = try Data(contentsOf: url)
-        if data.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try PNG.decode(data, path: url.path) }
-        if data.starts(with: [0xFF, 0xD8]) { return try JPEG.decode(data, path: url.path) }
-        throw ImageError.unsupported(path: url.path, reason: "not a PNG or JPEG file")
-    }
-}

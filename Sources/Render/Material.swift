@@ -86,6 +86,9 @@ public struct Material: Equatable, Sendable {
     /// Emitted linear radiance (glTF emissiveFactor x strength), times `emissiveTexture`.
     public var emissive = Vec3.zero
     public var emissiveTexture: TextureSlot?
+    /// Whether the base colour texture's alpha multiplies the opacity (glTF: yes; Blender's OBJ
+    /// importer links only the image's colour).
+    public var baseColorTextureAlpha = true
     /// A scalar opacity map (MTL map_d, red channel), multiplying the opacity.
     public var opacityTexture: TextureSlot?
     public var alphaMode = AlphaMode.opaque
@@ -133,7 +136,9 @@ public struct Material: Equatable, Sendable {
     /// base colour Kd (as linear values), specular level = mean(Ks), roughness = Pr when given,
     /// else 1 - sqrt(clamp(Ns, 0, 1000) / 1000); metallic = Pm when given, else 1 for the
     /// reflection illumination models 3-8 and 0 otherwise; IOR = Ni; alpha = d (blended when
-    /// below 1). Emission (Ke) is imported with strength 0, so it does not show.
+    /// below 1). Emission (Ke) is imported with strength 0, so it does not show. A diffuse map
+    /// (map_Kd) replaces Kd rather than multiplying it, and its alpha is not used (the importer
+    /// links the image's colour to Base Color and nothing else): see `withDiffuseMap`.
     public static func wavefront(kd: Vec3, ks: Vec3, ns: Float, ni: Float, d: Float, illum: Int,
                                  pr: Float?, pm: Float?) -> Material {
         var m = Material(baseColor: SIMD4(kd.x, kd.y, kd.z, min(max(d, 0), 1)))
@@ -142,6 +147,16 @@ public struct Material: Equatable, Sendable {
         m.metallic = pm ?? ((3...8).contains(illum) ? 1 : 0)
         m.ior = ni
         m.alphaMode = d < 1 ? .blend : .opaque
+        m.baseColorTextureAlpha = false
+        return m
+    }
+
+    /// This MTL material with a diffuse map, as Blender's OBJ importer wires it: the texture
+    /// alone gives the base colour (Kd is left on the unlinked input), the opacity stays d.
+    public func withDiffuseMap(_ slot: TextureSlot) -> Material {
+        var m = self
+        m.baseColorTexture = slot
+        m.baseColor = SIMD4(1, 1, 1, baseColor.w)
         return m
     }
 }

@@ -343,9 +343,13 @@ struct SceneBuilder {
             result.baseColor.w *= opacity
             if result.baseColor.w < 1 { result.alphaMode = .blend }
         }
-        result.baseColorTexture = textureSlot(material, [aiTextureType_BASE_COLOR, aiTextureType_DIFFUSE], srgb: true)
-        if result.baseColorTexture != nil && base == nil {
-            result.baseColor = SIMD4(1, 1, 1, result.baseColor.w)
+        if let slot = textureSlot(material, [aiTextureType_BASE_COLOR, aiTextureType_DIFFUSE], srgb: true) {
+            if flavour == .wavefront {
+                result = result.withDiffuseMap(slot)
+            } else {
+                result.baseColorTexture = slot
+                if base == nil { result.baseColor = SIMD4(1, 1, 1, result.baseColor.w) }
+            }
         }
         return result
     }

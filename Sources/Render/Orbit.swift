@@ -11,6 +11,11 @@ public enum Background: String, CaseIterable, Sendable {
     case transparent
     /// RGB, composited over white in linear light.
     case white
+    /// RGB over a random colour drawn per object from the seed (recorded in cameras.json as
+    /// `background_color`), and a twin of each view over white, `NNN-white.png`: SV3D's training
+    /// renders (the SV3D paper, appendix B). The shader renders transparent; `RenderJob`
+    /// composites both in linear light.
+    case randomColor = "random-color"
 }
 
 public enum PNGCompression: String, CaseIterable, Sendable {

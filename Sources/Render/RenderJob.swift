@@ -1,12 +1,14 @@
 // One object, start to finish: load, normalise, plan the orbit, render the views in parallel,
-// write `000.png`..., optional `000-depth.png` / `000-normal.png`, and `cameras.json` last (its
-// presence marks the object finished). Every file goes through `writeAtomically`.
+// write `000.png`..., optional `000-depth.png` / `000-normal.png` (and `000-white.png` under a
+// random-colour background), and `cameras.json` last (its presence marks the object finished).
+// Every file goes through `writeAtomically`.
 
 import Cameras
 import Dispatch
 import FileSupport
 import Foundation
 import Imaging
+import SeededRandom
 
 public struct RenderJob {
     public var input: URL
@@ -57,19 +59,30 @@ public struct RenderJob {
         let environment = try options.lighting.choice(seed: options.seed, objectID: objectID)
         if let environment { shader.environment = try EnvironmentLight(environment) }
         let s = options.supersampling
+        // A random-colour background is composited here, from the transparent render, twice.
+        let onColor = options.background == .randomColor
+            ? RenderJob.backgroundColor(seed: options.seed, objectID: objectID) : nil
+        let shaderBackground = onColor == nil ? options.background : .transparent
         var failures = [Error?](repeating: nil, count: cameras.count)
         var nonFinite = [Int](repeating: 0, count: cameras.count)
         let folder = outputFolder
         failures.withUnsafeMutableBufferPointer { failures in nonFinite.withUnsafeMutableBufferPointer { nonFinite in
             DispatchQueue.concurrentPerform(iterations: cameras.count) { k in
-                let view = shader.render(cameras[k], supersampling: s, background: options.background,
+                let view = shader.render(cameras[k], supersampling: s, background: shaderBackground,
                                          depth: depthEncoding, normals: options.writeNormals)
                 nonFinite[k] = view.nonFiniteSamples
                 do {
                     let stem = RenderJob.stem(k)
                     let fast = options.pngCompression == .fast
-                    try writeAtomically(try PNG.encode(view.color, fast: fast),
-                                        to: folder.appendingPathComponent("\(stem).png"))
+                    if let onColor {
+                        try writeAtomically(try PNG.encode(RenderJob.composite(view.color, over: onColor), fast: fast),
+                                            to: folder.appendingPathComponent("\(stem).png"))
+                        try writeAtomically(try PNG.encode(RenderJob.composite(view.color, over: (255, 255, 255)), fast: fast),
+                                            to: folder.appendingPathComponent("\(stem)-white.png"))
+                    } else {
+                        try writeAtomically(try PNG.encode(view.color, fast: fast),
+                                            to: folder.appendingPathComponent("\(stem).png"))
+                    }
                     if let depth = view.depth {
                         try writeAtomically(try PNG.encode(depth, fast: fast),
                                             to: folder.appendingPathComponent("\(stem)-depth.png"))
@@ -92,11 +105,46 @@ public struct RenderJob {
                                   depth: depthEncoding, triangles: mesh.triangleCount, badSamples: badSamples,
                                   warnings: warnings)
         if let environment { environment.record(in: &record) }
+        if let onColor {
+            record.backgroundColor = [Int(onColor.0), Int(onColor.1), Int(onColor.2)]
+            record.onWhite = OrbitCameras.AuxiliaryImages(
+                file: "NNN-white.png",
+                encoding: "8-bit sRGB RGB: the view composited over white in linear light (NNN.png: over background_color)")
+        }
         if given == nil { record.orbit = Orbit.record(options: options, dynamic: dynamic) }
         try record.write(to: folder.appendingPathComponent(OrbitCameras.fileName))
     }
 
     public static func stem(_ k: Int) -> String { k < 1000 ? String(format: "%03d", k) : String(k) }
+
+    /// The random background colour of an object (sRGB, each channel uniform in 0...255), drawn
+    /// from the seed and the object's id: one colour per object, so the orbit's frames share it
+    /// (a video model sees a steady background, not one that flickers from frame to frame).
+    public static func backgroundColor(seed: UInt64, objectID: String) -> (UInt8, UInt8, UInt8) {
+        var rng = SplitMix64(seed: seed ^ fnv1a("background:" + objectID))
+        return (UInt8(rng.next() >> 56), UInt8(rng.next() >> 56), UInt8(rng.next() >> 56))
+    }
+
+    /// An RGBA render (straight alpha = coverage) over an opaque sRGB colour, mixed in linear light
+    /// as the shader composites over white: covered pixels keep their colour exactly and empty
+    /// ones take the background's; edge pixels may differ by one level from a render made over
+    /// that colour directly (the colour and alpha were rounded to 8 bits first).
+    public static func composite(_ image: Image8, over background: (UInt8, UInt8, UInt8)) -> Image8 {
+        precondition(image.channels == 4, "composite needs an RGBA render")
+        let decode = SRGB.decodeTable
+        let under = [background.0, background.1, background.2]
+        var out = Image8(width: image.width, height: image.height, channels: 3)
+        for i in 0..<(image.width * image.height) {
+            let alpha = image.pixels[4 * i + 3]
+            for c in 0..<3 {
+                out.pixels[3 * i + c] = alpha == 255 ? image.pixels[4 * i + c]
+                    : alpha == 0 ? under[c]
+                    : SRGB.encode(decode[Int(image.pixels[4 * i + c])] * Float(alpha) / 255
+                                  + decode[Int(under[c])] * (1 - Float(alpha) / 255))
+            }
+        }
+        return out
+    }
 
     /// The renderer's conventions in words, recorded in every cameras.json it writes.
     static let conventions = [

@@ -266,6 +266,7 @@ struct PackedMaterial {
     let alphaCutoff: Float
     let base: PackedSlot, metallicRoughness: PackedSlot, normal: PackedSlot, occlusion: PackedSlot
     let emission: PackedSlot, opacity: PackedSlot
+    let baseTextureAlpha: Bool
     /// Any texture but the base colour's (the common case has none: a faster path).
     let hasDataTextures: Bool
     let hasEmission: Bool
@@ -289,6 +290,7 @@ struct PackedMaterial {
         occlusion = PackedSlot(appliesOcclusion ? m.occlusionTexture : nil)
         emission = PackedSlot(m.emissiveTexture)
         opacity = PackedSlot(m.opacityTexture)
+        baseTextureAlpha = m.baseColorTextureAlpha
         hasDataTextures = metallicRoughness.texture >= 0 || normal.texture >= 0 || occlusion.texture >= 0
             || emission.texture >= 0 || opacity.texture >= 0
         hasEmission = emissive != .zero
@@ -401,7 +403,10 @@ struct ShadingContext {
             let dy = slot.identity ? duvdy : slot.transform.applyLinear(duvdy)
             return view.sample(at, lod: Texture.lod(duvdx: dx, duvdy: dy, width: view.width, height: view.height))
         }
-        if material.base.texture >= 0 { albedo *= fetch(material.base) }
+        if material.base.texture >= 0 {
+            let texel = fetch(material.base)
+            albedo *= material.baseTextureAlpha ? texel : SIMD4(texel.x, texel.y, texel.z, 1)
+        }
         point.albedo = albedo
         guard material.hasDataTextures else { return point }
         if material.opacity.texture >= 0 { point.albedo.w *= fetch(material.opacity).x }
@@ -456,7 +461,9 @@ struct ShadingContext {
         let material = materials[Int(triangleMaterials[t])]
         var alpha = material.baseColor.w * (colors[i0].w * b0 + colors[i1].w * b1 + colors[i2].w * b2)
         let uv = uvs[i0] * b0 + uvs[i1] * b1 + uvs[i2] * b2
-        if material.base.texture >= 0 { alpha *= textures[Int(material.base.texture)].sample(material.base.uv(uv)).w }
+        if material.base.texture >= 0 && material.baseTextureAlpha {
+            alpha *= textures[Int(material.base.texture)].sample(material.base.uv(uv)).w
+        }
         if material.opacity.texture >= 0 {
             alpha *= textures[Int(material.opacity.texture)].sample(material.opacity.uv(uv)).x
         }

@@ -58,21 +58,23 @@ public struct Texture {
                        texels: Array(UnsafeBufferPointer(start: l.texels, count: l.width * l.height)))
     }
 
-    /// The isotropic level of detail λ of the OpenGL specification (4.6 core, eq. 8.7 with the
-    /// scale factor ρ of eq. 8.4 as max of the two lengths): how many texels one pixel step spans,
-    /// as a power of two.
+    /// The isotropic level of detail λ of the OpenGL specification (4.6 core, section 8.14.1,
+    /// "Scale Factor and Level of Detail", with ρ the larger of the two lengths): how many texels
+    /// one pixel step spans, as a power of two.
     ///
     /// `duvdx` and `duvdy` are the changes of the texture coordinate (u, v) from one pixel to the
-    /// next in x and in y; scaled by the texture's size they become texel steps, and
+    /// next in x and in y; scaled by the texture's size they become steps in texels, and
     /// λ = log2(max(|duvdx * (w, h)|, |duvdy * (w, h)|)). λ <= 0 (magnification: a texel covers at
     /// least a pixel) selects level 0; λ = 1 means a pixel spans two texels, so level 1, whose
-    /// texels are 2 x 2 of level 0, is what one pixel sees. Zero derivatives give -infinity (level
-    /// 0); non-finite derivatives give NaN, which `TextureView.sample(_:lod:)` also takes as 0.
+    /// texels are means of 2 x 2 of level 0, is what one pixel sees. Zero derivatives give
+    /// -infinity (level 0), infinite ones +infinity (the last level), NaN ones NaN, which
+    /// `TextureView.sample(_:lod:)` takes as level 0.
     public static func lod(duvdx: SIMD2<Float>, duvdy: SIMD2<Float>, width: Int, height: Int) -> Float {
         let size = SIMD2(Float(width), Float(height))
         let dx = duvdx * size, dy = duvdy * size
-        let rho2 = max((dx * dx).sum(), (dy * dy).sum())
-        return 0.5 * log2(rho2)                  // log2 of the longer length, without the square root
+        let x2 = (dx * dx).sum(), y2 = (dy * dy).sum()
+        guard !x2.isNaN && !y2.isNaN else { return .nan }
+        return 0.5 * log2(max(x2, y2))           // log2 of the longer length, without the square root
     }
 
     /// A pointer view for the shading loop, with all mip levels; valid while this texture is alive.
@@ -98,10 +100,11 @@ final class TexelStorage: @unchecked Sendable {
         base = .allocate(capacity: count)
         base.initialize(from: texels, count: count)
     }
-    init(count: Int) {
+    /// Storage for `count` texels the caller writes before anything reads them (a trivial type:
+    /// no initialisation needed, and skipping it spares a pass over the memory).
+    init(uninitializedCount count: Int) {
         self.count = count
         base = .allocate(capacity: count)
-        base.initialize(repeating: .zero, count: count)
     }
     var buffer: UnsafeBufferPointer<SIMD4<Float>> { UnsafeBufferPointer(start: base, count: count) }
     deinit { base.deallocate() }
@@ -203,40 +206,69 @@ final class MipChain: @unchecked Sendable {
         levels.deallocate()
     }
 
-    /// The source texels and weights (summing to 1) of each of `outCount` output texels over
-    /// `inCount` input texels: output i covers the input interval [i s, (i + 1) s), s = in / out.
-    static func boxTaps(inCount: Int, outCount: Int) -> [(first: Int, weights: [Float])] {
+    /// Output texel i of `outCount` over `inCount` input texels covers the input interval
+    /// [i s, (i + 1) s), s = in / out <= 3: up to 4 input texels from `first`, weighted by the part
+    /// of each that is covered (the weights sum to 1).
+    struct BoxTap {
+        let first: Int
+        let count: Int
+        let weights: SIMD4<Float>
+    }
+
+    static func boxTaps(inCount: Int, outCount: Int) -> [BoxTap] {
         (0..<outCount).map { i in
             let lo = Double(i * inCount) / Double(outCount)
             let hi = Double((i + 1) * inCount) / Double(outCount)
             let first = Int(lo.rounded(.down))
             let last = min(inCount - 1, Int(hi.rounded(.up)) - 1)
-            let weights = (first...last).map { j in
-                Float((min(hi, Double(j + 1)) - max(lo, Double(j))) / (hi - lo))
+            var weights = SIMD4<Float>.zero
+            for j in first...last {
+                weights[j - first] = Float((min(hi, Double(j + 1)) - max(lo, Double(j))) / (hi - lo))
             }
-            return (first, weights)
+            return BoxTap(first: first, count: last - first + 1, weights: weights)
         }
     }
 
     /// `source` box-filtered to `width` x `height`: rows first, then columns.
     static func reduced(_ source: TextureLevel, width: Int, height: Int) -> TexelStorage {
+        if source.width == 2 * width && source.height == 2 * height { return halvedEvenly(source) }
         let columns = boxTaps(inCount: source.width, outCount: width)
         let rows = boxTaps(inCount: source.height, outCount: height)
-        let across = TexelStorage(count: width * source.height)
-        for y in 0..<source.height {
-            let row = source.texels + y * source.width
-            for (x, tap) in columns.enumerated() {
-                var sum = SIMD4<Float>.zero
-                for (j, w) in tap.weights.enumerated() { sum += row[tap.first + j] * w }
-                across.base[y * width + x] = sum
+        let across = TexelStorage(uninitializedCount: width * source.height)
+        let out = TexelStorage(uninitializedCount: width * height)
+        columns.withUnsafeBufferPointer { columns in
+            for y in 0..<source.height {
+                let row = source.texels + y * source.width, dst = across.base + y * width
+                for x in 0..<width {
+                    let tap = columns[x]
+                    var sum = SIMD4<Float>.zero
+                    for j in 0..<tap.count { sum += row[tap.first + j] * tap.weights[j] }
+                    dst[x] = sum
+                }
             }
         }
-        let out = TexelStorage(count: width * height)
         for (y, tap) in rows.enumerated() {
+            let dst = out.base + y * width
             for x in 0..<width {
                 var sum = SIMD4<Float>.zero
-                for (j, w) in tap.weights.enumerated() { sum += across.base[(tap.first + j) * width + x] * w }
-                out.base[y * width + x] = sum
+                for j in 0..<tap.count { sum += across.base[(tap.first + j) * width + x] * tap.weights[j] }
+                dst[x] = sum
+            }
+        }
+        return out
+    }
+}
+
+extension MipChain {
+    /// The common case of `reduced` (even sizes, every texel the mean of 2 x 2) in one pass.
+    static func halvedEvenly(_ source: TextureLevel) -> TexelStorage {
+        let width = source.width / 2, height = source.height / 2
+        let out = TexelStorage(uninitializedCount: width * height)
+        for y in 0..<height {
+            let top = source.texels + 2 * y * source.width, bottom = top + source.width
+            let dst = out.base + y * width
+            for x in 0..<width {
+                dst[x] = (top[2 * x] + top[2 * x + 1] + bottom[2 * x] + bottom[2 * x + 1]) * 0.25
             }
         }
         return out

@@ -18,7 +18,7 @@ extension SVDMV {
             abstract: "Render 360-degree orbits of meshes (GLB, glTF, OBJ, FBX, PLY, STL, DAE...).",
             discussion: """
             Each object goes to OUT/<id>/: 000.png..., cameras.json and, when asked, NNN-depth.png and \
-            NNN-normal.png; OUT/manifest.tsv gets one line per object (ok or the error). Objects with a \
+            NNN-normal.png (and NNN-white.png with --background random-color); OUT/manifest.tsv gets one line per object (ok or the error). Objects with a \
             cameras.json, or that failed before in this shard's manifest, are skipped on a rerun.
 
             A list file has one path per line (# starts a comment); relative paths resolve against the \
@@ -60,7 +60,7 @@ extension SVDMV {
         @Option(help: "Field of view in degrees (SV3D: 33.8).")
         var fov = 33.8
 
-        @Option(help: "Background: transparent (RGBA, alpha = coverage) or white (RGB).")
+        @Option(help: "Background: transparent (RGBA, alpha = coverage), white (RGB), or random-color (as SV3D: RGB over a colour drawn per object from the seed, recorded in cameras.json, plus each view over white as NNN-white.png).")
         var background = Background.transparent
 
         @Option(help: "Samples per pixel, a square number (1, 4, 9, 16...).")

@@ -67,7 +67,7 @@ final class HelpTests: XCTestCase {
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         for (arguments, message) in [
             (["generate", notAnImage.path, "--out", folder.appendingPathComponent("orbit").path],
-             "Error: unsupported image \(notAnImage.path): not a PNG or JPEG file"),
+             "Error: unsupported image \(notAnImage.path): not a PNG, JPEG, BMP, SGI or TGA file"),
             (["train", "--data", empty.path, "--fresh", "tiny", "--out", folder.appendingPathComponent("run").path],
              "Error: \(empty.path): holds no .tar shards"),
             (["dataset", "benchmark", empty.path], "Error: no captures under \(empty.path)"),

@@ -34,6 +34,8 @@ final class OrbitCamerasTests: XCTestCase {
         cameras.lighting = "studio"; cameras.warnings = ["a warning"]
         cameras.depth = .init(file: "NNN-depth.png", encoding: "16-bit", near: 1, far: 4)
         cameras.normals = .init(file: "NNN-normal.png", encoding: "16-bit RGB")
+        cameras.backgroundColor = [12, 200, 255]
+        cameras.onWhite = .init(file: "NNN-white.png", encoding: "8-bit sRGB RGB over white")
         cameras.generation = .init(checkpoint: "model.safetensors", variant: "sv3d_p", frames: 4, steps: 2, seed: 23,
                                    sampler: "euler", sigmaMax: 700, churn: 0, condAug: 1e-5, startsFromInput: false,
                                    guider: "triangle", inputView: 3, inputFraming: "as given")
@@ -55,6 +57,29 @@ final class OrbitCamerasTests: XCTestCase {
         let view = try XCTUnwrap((json["views"] as? [[String: Any]])?.first)
         for key in ["index", "file", "elevation_deg", "azimuth_deg", "distance", "position",
                     "world_to_camera_opencv", "world_to_camera_opengl"] { XCTAssertNotNil(view[key], key) }
+    }
+
+    /// A random-colour background's record: `background_color` and `on_white` under their keys,
+    /// absent (and so absent on re-encoding) in files that have none; a colour out of range is
+    /// refused.
+    func testBackgroundColorRecord() throws {
+        let url = folder.appendingPathComponent(OrbitCameras.fileName)
+        try orbit().write(to: url)
+        let plain = try Data(contentsOf: url)
+        XCTAssertFalse(String(decoding: plain, as: UTF8.self).contains("background_color"))
+        XCTAssertEqual(try OrbitCameras.read(url).encoded(), plain)
+        var cameras = orbit()
+        cameras.background = "random-color"
+        cameras.backgroundColor = [0, 128, 255]
+        cameras.onWhite = .init(file: "NNN-white.png", encoding: "8-bit sRGB RGB over white")
+        try cameras.write(to: url)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        XCTAssertEqual(json["background_color"] as? [Int], [0, 128, 255])
+        XCTAssertEqual((json["on_white"] as? [String: Any])?["file"] as? String, "NNN-white.png")
+        cameras.backgroundColor = [0, 256, 1]
+        XCTAssertThrowsError(try OrbitCameras.decode(try cameras.encoded(), path: "bad.json")) { error in
+            XCTAssertTrue("\(error)".contains("background_color"), "\(error)")
+        }
     }
 
     /// The renderer's `orbit` section (a dynamic orbit's draws, the recorded sample) round-trips

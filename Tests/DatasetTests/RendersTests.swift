@@ -149,6 +149,31 @@ final class RendersTests: XCTestCase {
         }
     }
 
+    /// `svdmv render --background random-color` (a batch, so through the worker processes): the
+    /// reader takes the views over the object's recorded colour (cameras.json `background_color`),
+    /// and the twins over white lie beside them.
+    func testReadsRandomColorRenders() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("svdmv-render-random-color-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let list = out.appendingPathComponent("list.txt"), renders = out.appendingPathComponent("renders")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try "/usr/share/assimp/models/OBJ/box.obj\n".write(to: list, atomically: true, encoding: .utf8)
+        let (status, output) = try runSVDMV(["render", list.path, "--out", renders.path, "--size", "24", "--samples", "1",
+                                             "--background", "random-color", "--seed", "5"])
+        XCTAssertEqual(status, 0, output)
+        let object = try XCTUnwrap(try RendersLoader.discover(root: renders).first)
+        let cameras = try OrbitCameras.read(object.appendingPathComponent(OrbitCameras.fileName))
+        let color = try XCTUnwrap(cameras.backgroundColor)
+        XCTAssertEqual(cameras.background, "random-color")
+        XCTAssertEqual(cameras.onWhite?.file, "NNN-white.png")
+        let sequence = try RendersLoader(frameCount: 21).load(objectDirectory: object)
+        XCTAssertEqual(sequence.frames.shape, [21, 3, 24, 24])
+        let corner = (0..<3).map { c in sequence.frames.scalars[c * 24 * 24] }       // frame 0, pixel (0, 0)
+        XCTAssertEqual(corner, color.map { Float($0) / 127.5 - 1 })
+        let white = try PNG.read(object.appendingPathComponent("000-white.png"))
+        XCTAssertEqual([white[0, 0, 0], white[0, 0, 1], white[0, 0, 2]], [255, 255, 255])
+    }
+
     /// The contract between the renderer and this reader: `svdmv render`'s output folder loads as
     /// a training sequence whose angles are the renderer's, the conditioning view last at azimuth 0.
     func testReadsWhatTheRendererWrites() throws {

@@ -349,7 +349,7 @@ final class MaterialTests: XCTestCase {
         for folder in [model, textures] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
         try "mtllib lamp.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nusemtl skin\nf 1/1 2/2 3/3\n"
             .write(to: model.appendingPathComponent("lamp.obj"), atomically: true, encoding: .utf8)
-        try "newmtl skin\nKd 1 1 1\nmap_Kd textures/lamp/skin.tga\n"
+        try "newmtl skin\nKd 0.5 0.25 0.5\nmap_Kd textures/lamp/skin.tga\n"
             .write(to: model.appendingPathComponent("lamp.mtl"), atomically: true, encoding: .utf8)
         var image = Image8(width: 2, height: 2, channels: 3)
         for i in 0..<4 { image.pixels[3 * i] = 200 }
@@ -358,6 +358,10 @@ final class MaterialTests: XCTestCase {
         XCTAssertEqual(loaded.mesh.textures.count, 1)
         XCTAssertEqual(loaded.warnings, [])
         XCTAssertEqual(loaded.mesh.textures[0].texels[0].x, SRGB.toLinear(200 / 255), accuracy: 1e-6)
+        // Blender's OBJ importer: the diffuse map replaces Kd, and its alpha is not the opacity
+        let skin = loaded.mesh.materials[Int(loaded.mesh.triangleMaterials[0])]
+        XCTAssertEqual(skin.baseColor, SIMD4(1, 1, 1, 1))
+        XCTAssertFalse(skin.baseColorTextureAlpha)
         // nowhere to be found: a warning naming the texture, and the object still loads
         try FileManager.default.removeItem(at: textures.appendingPathComponent("skin.png"))
         let untextured = try MeshLoader.load(model.appendingPathComponent("lamp.obj"))

@@ -135,6 +135,8 @@ final class TextureTests: XCTestCase {
                        -2, accuracy: 1e-6)                          // |(0.15, 0.2)| = 1/4 texel: magnified
         XCTAssertEqual(Texture.lod(duvdx: .zero, duvdy: .zero, width: 8, height: 8), -.infinity)
         XCTAssertTrue(Texture.lod(duvdx: SIMD2(.nan, 0), duvdy: .zero, width: 8, height: 8).isNaN)
+        XCTAssertTrue(Texture.lod(duvdx: SIMD2(1, 0), duvdy: SIMD2(0, .nan), width: 8, height: 8).isNaN)
+        XCTAssertEqual(Texture.lod(duvdx: SIMD2(.infinity, 0), duvdy: .zero, width: 8, height: 8), .infinity)
     }
 
     /// The bilinear sample of `TextureView` before mipmaps were added (repeat wrapping).
