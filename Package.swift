@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "MultiViewData", targets: ["MultiViewData"]),
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Curation", targets: ["Curation"]),
         .library(name: "Benchmarks", targets: ["Benchmarks"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
@@ -81,6 +82,10 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Cameras", "Metrics", "Models", "Render", "Imaging", "FileSupport", "Tensor"],
                 // The protocols (Evaluation/protocols links here) travel with every binary.
                 resources: [.copy("Protocols")], swiftSettings: swift5),
+        // Data curation: per-object scores of orbit renders and MVImgNet captures, and the cascade of
+        // thresholds (absolute or percentiles) that keeps or drops each (`svdmv curate`).
+        .target(name: "Curation", dependencies: ["Cameras", "MultiViewData", "Imaging", "FileSupport"],
+                swiftSettings: optimized),
         // assimp's C++ Importer behind a C interface: the lenient import (primitive flags repaired, then validated).
         .target(name: "CAssimpImport", path: "Sources/CAssimpImport", linkerSettings: [.linkedLibrary("assimp")]),
         .target(name: "Render", dependencies: ["Cameras", "CAssimp", "CAssimpImport", "CPNG", "Imaging", "FileSupport", "SeededRandom"], swiftSettings: optimized),
@@ -89,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Cameras", "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Models", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation", "Render",
+                "Cameras", "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Models", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation", "Render", "Curation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The bundled default model and its example input (Scripts/train-default-model,
@@ -129,6 +134,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DatasetTests", dependencies: ["Cameras", "MultiViewData", "TestSupport", "svdmv", "SeededRandom"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "Cameras", "MultiViewData", "Imaging", "TestSupport"],
+                    swiftSettings: swift5),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Cameras", "Imaging", "TestSupport"],
                     swiftSettings: swift5),
     ]

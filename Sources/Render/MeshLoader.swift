@@ -466,7 +466,11 @@ struct SceneBuilder {
             guard let texels = texture.pcData else { throw RenderError(path: key, reason: "no texel data") }
             if texture.mHeight == 0 {
                 let data = Data(bytes: UnsafeRawPointer(texels), count: Int(texture.mWidth))
-                return try decodeImage(data, name: key, srgb: srgb)
+                // assimp's format hint ("png", "jpg", "tga"...) names the compressed data's format
+                let hint = withUnsafeBytes(of: texture.achFormatHint) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }.lowercased()
+                return try decodeImage(data, name: hint.isEmpty ? key : key + "." + hint, srgb: srgb)
             }
             let w = Int(texture.mWidth), h = Int(texture.mHeight)
             guard w > 0, h > 0, w * h <= 1 << 26 else { throw RenderError(path: key, reason: "size \(w)x\(h)") }

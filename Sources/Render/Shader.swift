@@ -87,9 +87,11 @@ public struct Shader {
         }
     }
 
-    /// Rasterises and shades one view.
+    /// Rasterises and shades one view over a transparent or white background (`RenderJob`
+    /// composites the random-colour background from the transparent render).
     public func render(_ camera: Camera, supersampling s: Int, background: Background,
                        depth depthEncoding: DepthEncoding?, normals wantNormals: Bool) -> ViewImages {
+        precondition(background != .randomColor, "the shader renders transparent or white; composite other colours afterwards")
         var buffer = pool.take(width: camera.width * s, height: camera.height * s)
         defer { pool.give(buffer) }
         let width = camera.width, height = camera.height

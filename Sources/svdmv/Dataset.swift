@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import Cameras
+import Curation
 import FileSupport
 import Foundation
 import Imaging
@@ -53,13 +54,30 @@ struct ShardOutputOptions: ParsableArguments {
     @Option(name: .long, help: "Frames per training sequence.")
     var frames = 21
 
+    @Option(name: .long, help: ArgumentHelp("Take only the items whose ids FILE lists, one per line (kept.txt of svdmv curate: object folder names, or <category>/<object> captures).", valueName: "file"))
+    var only: String?
+
     func validate() throws {
+        if let only, !FileManager.default.isReadableFile(atPath: only) {
+            throw ValidationError("--only: cannot read \(only)")
+        }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue {
             throw ValidationError("--out \(out) exists and is not a folder")
         }
         guard maxSamples >= 1 else { throw ValidationError("--max-samples must be at least 1") }
         guard frames >= 2 else { throw ValidationError("--frames must be at least 2") }
+    }
+
+    /// The items `--only` lists (all when it is not given); the ids it lists that are not there
+    /// are reported, not fatal.
+    func selected<Item>(_ items: [Item], id: (Item) -> String) throws -> [Item] {
+        guard let only else { return items }
+        let wanted = try CurationRun.readKeptList(URL(fileURLWithPath: only))
+        let kept = items.filter { wanted.contains(id($0)) }
+        let missing = wanted.subtracting(items.map(id))
+        print("--only \(only): \(kept.count) of \(items.count) item(s)" + (missing.isEmpty ? "" : "; \(missing.count) listed id(s) not found"))
+        return kept
     }
 }
 
@@ -146,7 +164,7 @@ extension SVDMV.Dataset {
             options.upMethod = up
             options.centreMethod = centre
             let loader = MVImgNetLoader(options: options)
-            let captures = try MVImgNetCapture.discover(root: URL(fileURLWithPath: root))
+            let captures = try output.selected(try MVImgNetCapture.discover(root: URL(fileURLWithPath: root)), id: \.id)
             try buildShards(items: captures, name: \.id, key: { shardKey("mvimgnet-\($0.category)-\($0.object)") },
                             options: output, load: { try loader.load($0) })
         }
@@ -176,7 +194,7 @@ extension SVDMV.Dataset {
         func run() throws {
             var loader = RendersLoader(frameCount: output.frames)
             loader.size = size
-            let objects = try RendersLoader.discover(root: URL(fileURLWithPath: dir))
+            let objects = try output.selected(try RendersLoader.discover(root: URL(fileURLWithPath: dir)), id: \.lastPathComponent)
             // (object, sample offset); an unreadable cameras.json keeps one item, whose load reports it.
             let items: [(object: URL, offset: Int)] = objects.flatMap { object in
                 let held = samplesPerOrbit == 1 ? 1

@@ -13,7 +13,7 @@ struct SVDMV: ParsableCommand {
 
     /// Subcommands that work; `svdmv --help` lists only these.
     static var available: [ParsableCommand.Type] {
-        [Generate.self, RenderCommand.self, Evaluate.self, Train.self, Dataset.self, Shapes.self,
+        [Generate.self, RenderCommand.self, Evaluate.self, Train.self, Dataset.self, Curate.self, Shapes.self,
          ContactSheetCommand.self, Weights.self, Bench.self, Probe.self, Info.self]
     }
 }

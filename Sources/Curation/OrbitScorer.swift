@@ -1,0 +1,114 @@
+// The scores of one rendered orbit (the renderer's folder per object: NNN.png views, RGBA or over a
+// recorded background colour, and cameras.json; `Sources/Cameras/OrbitCameras.swift`), pooled over
+// its views: render failure and warnings, coverage and clipping, degenerate silhouettes, colour
+// richness, transparency, mesh size, and the perceptual hash of the canonical view (view 0 over
+// white) for the near-duplicate stage.
+
+import Cameras
+import Foundation
+import Imaging
+
+/// A score computed by a learned model (CLIP similarity, an aesthetics predictor) from an item's
+/// views. `svdmv curate` runs such scores only when the user gives the model's weights; without
+/// them the score is absent from every record and a cascade stage on it is skipped.
+public protocol LearnedScore: Sendable {
+    /// The score's name in scores.jsonl.
+    var name: String { get }
+    /// The score of an object's views (RGB over white) or a capture's frames.
+    func score(_ views: [Image8]) throws -> Double
+}
+
+public struct OrbitScorer: Sendable {
+    /// Views scored: every `viewStride`-th view in file order (1: all).
+    public var viewStride = 1
+    /// Learned scores to run on the scored views.
+    public var learned: [any LearnedScore] = []
+
+    public init() {}
+
+    /// Scores the object folder `folder`. `manifestStatus` is the renderer's last manifest status
+    /// for the object (`ok`, `error: ...`), if a manifest mentions it. Never throws: a problem
+    /// becomes the record's `error` and absent scores.
+    public func score(folder: URL, id: String, manifestStatus: String? = nil) -> ScoreRecord {
+        var record = ScoreRecord(id: id, source: .renders, path: folder.path)
+        let camerasURL = folder.appendingPathComponent(OrbitCameras.fileName)
+        let failure = manifestStatus.flatMap { $0.hasPrefix("error") ? $0 : nil }
+        let hasCameras = FileManager.default.fileExists(atPath: camerasURL.path)
+        record.set(ScoreName.renderFailed, failure != nil || !hasCameras ? 1 : 0)
+        guard failure == nil, hasCameras else {
+            record.error = failure.map { "render failed (\($0))" } ?? "no \(OrbitCameras.fileName) in \(folder.path)"
+            return record
+        }
+        do {
+            try fill(&record, folder: folder, cameras: try OrbitCameras.read(camerasURL))
+        } catch {
+            record.error = "\(error)"
+        }
+        return record
+    }
+
+    func fill(_ record: inout ScoreRecord, folder: URL, cameras: OrbitCameras) throws {
+        record.set(ScoreName.renderWarnings, Double(cameras.warnings?.count ?? 0))
+        record.set(ScoreName.nonFiniteSamples, cameras.nonFiniteSamples.map(Double.init),
+                   absentBecause: "cameras.json does not record non_finite_samples")
+        record.set(ScoreName.triangles, cameras.triangles.map(Double.init), absentBecause: "cameras.json does not record triangles")
+        record.set(ScoreName.backFacingShare, nil, absentBecause: "the renderer does not record back-facing faces")
+        let views = cameras.viewsInFileOrder
+        let background = cameras.backgroundColor.map { (UInt8($0[0]), UInt8($0[1]), UInt8($0[2])) } ?? (255, 255, 255)
+        var coverages: [Double] = [], borders: [Double] = [], aspects: [Double] = [], areas: [Double] = []
+        var colours = ColourAccumulator()
+        var translucent = 0.0, interiorTotal = 0.0
+        var scored: [Image8] = []
+        for (k, view) in views.enumerated() where k % max(1, viewStride) == 0 {
+            let url = folder.appendingPathComponent(view.file)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw CurationError(path: url.path, reason: "view listed in cameras.json is missing")
+            }
+            let image = try PNG.read(url)
+            guard image.width == cameras.width, image.height == cameras.height else {
+                throw CurationError(path: url.path, reason: "is \(image.width)x\(image.height), cameras.json says \(cameras.width)x\(cameras.height)")
+            }
+            let mask = CoverageMask(image, background: background)
+            coverages.append(mask.coverage)
+            borders.append(mask.borderCoverage)
+            areas.append(Double(mask.coveredCount))
+            if let a = mask.silhouetteAspect { aspects.append(a) }
+            colours.add(image, mask: mask)
+            let inner = mask.interior()
+            for i in 0..<mask.alpha.count where inner[i] {
+                interiorTotal += 1
+                if mask.alpha[i] < 250 { translucent += 1 }
+            }
+            if k == 0 { record.phash = PerceptualHash(GreyImage(image.rgb())).description }
+            if !learned.isEmpty { scored.append(image.rgb()) }
+        }
+        record.set(ScoreName.views, Double(views.count))
+        record.set(ScoreName.coverageMin, coverages.min(), absentBecause: "no views")
+        record.set(ScoreName.coverageMean, mean(coverages), absentBecause: "no views")
+        record.set(ScoreName.coverageMax, coverages.max(), absentBecause: "no views")
+        record.set(ScoreName.clippedViewShare, mean(borders.map { $0 > 0 ? 1 : 0 }), absentBecause: "no views")
+        record.set(ScoreName.borderCoverageMax, borders.max(), absentBecause: "no views")
+        let largest = areas.max() ?? 0
+        record.set(ScoreName.silhouetteAreaRatio, largest > 0 ? areas.min()! / largest : nil,
+                   absentBecause: "the object covers no pixel in any view")
+        record.set(ScoreName.silhouetteAspectMin, aspects.min(), absentBecause: "the object covers no pixel in any view")
+        let richness = colours.result()
+        record.set(ScoreName.colourStd, richness?.standardDeviation, absentBecause: "no pixel covered by at least half")
+        record.set(ScoreName.hueBins, richness.map { Double($0.hueBins) }, absentBecause: "no pixel covered by at least half")
+        record.set(ScoreName.translucentShare, interiorTotal > 0 ? translucent / interiorTotal : nil,
+                   absentBecause: "the silhouettes have no interior pixels")
+        for scorer in learned {
+            do { record.set(scorer.name, try scorer.score(scored), absentBecause: "not finite") } catch {
+                record.set(scorer.name, nil, absentBecause: "\(error)")
+            }
+        }
+    }
+}
+
+/// A problem with one item's files, naming the file.
+public struct CurationError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var path: String
+    public var reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public var description: String { "\(path): \(reason)" }
+}
