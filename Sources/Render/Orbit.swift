@@ -65,6 +65,9 @@ public struct RenderOptions: Equatable, Sendable {
     public var lighting = LightingOptions()
     /// The box the scene is normalised by (the Objaverse scripts' by default).
     public var normalization = NormalizationRule.objaverse
+    /// Apply glTF occlusion textures to the image-based light (`Shader.appliesOcclusionTextures`;
+    /// off by default, as in Blender).
+    public var occlusionTextures = false
 
     public init() {}
 

@@ -56,6 +56,7 @@ public struct RenderJob {
                              fovDegrees: options.fovDegrees, size: options.size)
         let depthEncoding = options.writeDepth ? DepthEncoding.around(distance: distance) : nil
         var shader = Shader(mesh: mesh)
+        shader.appliesOcclusionTextures = options.occlusionTextures
         let environment = try options.lighting.choice(seed: options.seed, objectID: objectID)
         if let environment { shader.environment = try EnvironmentLight(environment) }
         let s = options.supersampling
@@ -105,6 +106,9 @@ public struct RenderJob {
                                   depth: depthEncoding, triangles: mesh.triangleCount, badSamples: badSamples,
                                   warnings: warnings)
         if let environment { environment.record(in: &record) }
+        if options.occlusionTextures, environment != nil {
+            record.lighting = (record.lighting ?? "") + "; glTF occlusion textures applied to the image-based light"
+        }
         if let onColor {
             record.backgroundColor = [Int(onColor.0), Int(onColor.1), Int(onColor.2)]
             record.onWhite = OrbitCameras.AuxiliaryImages(

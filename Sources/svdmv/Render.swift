@@ -75,6 +75,9 @@ extension SVDMV {
         @Flag(help: "Also write 16-bit world-space normal PNGs (NNN-normal.png).")
         var normals = false
 
+        @Flag(help: "Darken the image-based light by glTF occlusion textures (the glTF specification's use; Blender's importer leaves them unconnected, so they are off by default).")
+        var occlusionTextures = false
+
         @Option(help: "Box the scene is normalised by (largest side 1, centred): objaverse (each mesh node's local box corners in world space, as the Objaverse/zero123/SyncDreamer Blender scripts) or tight-box (the tight box over the vertices).")
         var normalization = NormalizationRule.objaverse
 
@@ -156,6 +159,7 @@ extension SVDMV {
             o.seed = seed
             o.pngCompression = png
             o.normalization = normalization
+            o.occlusionTextures = occlusionTextures
             o.lighting = lighting.options
             return o
         }
@@ -172,6 +176,7 @@ extension SVDMV {
             if let distance { a += ["--distance", "\(distance)"] }
             if depth { a.append("--depth") }
             if normals { a.append("--normals") }
+            if occlusionTextures { a.append("--occlusion-textures") }
             a += lighting.forwarded
             return a
         }

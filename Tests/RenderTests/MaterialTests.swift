@@ -227,6 +227,26 @@ final class MaterialTests: XCTestCase {
         }
     }
 
+    /// glTF occlusion darkens the image-based light only when asked (Blender leaves it unconnected):
+    /// occlusion 0.25 at strength 1 gives a white IOR-1 surface 0.25 of the furnace's light,
+    /// at strength 0.5 it gives 1 + 0.5 (0.25 - 1) = 0.625.
+    func testOcclusionTexturesApplyOnlyWhenAsked() {
+        let texture = Texture(width: 2, height: 2, texels: [SIMD4<Float>](repeating: SIMD4(0.25, 0.25, 0.25, 1), count: 4))
+        var m = Material(baseColor: SIMD4(1, 1, 1, 1))
+        m.ior = 1
+        m.occlusionTexture = TextureSlot(0)
+        func centre(_ material: Material, applied: Bool) -> Float {
+            var shader = Shader(mesh: facingQuad(camera, material: material, textures: [texture]))
+            shader.environment = furnace()
+            shader.appliesOcclusionTextures = applied
+            return Float(shader.render(camera, supersampling: 1, background: .transparent, depth: nil, normals: false).color[32, 32, 0])
+        }
+        XCTAssertEqual(centre(m, applied: false), 255)
+        XCTAssertEqual(centre(m, applied: true), SRGB.fromLinear(0.25) * 255, accuracy: 0.6)
+        m.occlusionStrength = 0.5
+        XCTAssertEqual(centre(m, applied: true), SRGB.fromLinear(0.625) * 255, accuracy: 0.6)
+    }
+
     /// A single-sided material's back is not drawn; a double-sided one's is.
     func testSingleSidedBackFacesAreNotDrawn() {
         var m = Material(baseColor: SIMD4(1, 1, 1, 1))
