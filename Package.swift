@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Curation", targets: ["Curation"]),
+        .library(name: "Reporting", targets: ["Reporting"]),
         .library(name: "Benchmarks", targets: ["Benchmarks"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
@@ -79,12 +80,15 @@ let package = Package(
         // PSNR, SSIM, LPIPS (pure functions and the LPIPS network), and the folder evaluator (CLIP-S
         // through the Models CLIP tower; ground truth rendered from meshes through Render).
         .target(name: "Metrics", dependencies: ["NN", "Tensor"], swiftSettings: optimized),
-        .target(name: "Evaluation", dependencies: ["Cameras", "Metrics", "Models", "Render", "Imaging", "FileSupport", "Tensor"],
+        .target(name: "Evaluation", dependencies: ["Cameras", "Metrics", "Models", "Render", "Imaging", "Reporting", "FileSupport", "Tensor"],
                 // The protocols (Evaluation/protocols links here) travel with every binary.
                 resources: [.copy("Protocols")], swiftSettings: swift5),
+        // What the HTML reports share (evaluate's index.html, curate's report.html): escaping, the page
+        // skeleton, thumbnails, SVG histograms.
+        .target(name: "Reporting", dependencies: ["Imaging"], swiftSettings: swift5),
         // Data curation: per-object scores of orbit renders and MVImgNet captures, and the cascade of
         // thresholds (absolute or percentiles) that keeps or drops each (`svdmv curate`).
-        .target(name: "Curation", dependencies: ["Cameras", "MultiViewData", "Imaging", "FileSupport"],
+        .target(name: "Curation", dependencies: ["Cameras", "MultiViewData", "Imaging", "Reporting", "FileSupport"],
                 swiftSettings: optimized),
         // assimp's C++ Importer behind a C interface: the lenient import (primitive flags repaired, then validated).
         .target(name: "CAssimpImport", path: "Sources/CAssimpImport", linkerSettings: [.linkedLibrary("assimp")]),
@@ -134,7 +138,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DatasetTests", dependencies: ["Cameras", "MultiViewData", "TestSupport", "svdmv", "SeededRandom"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "CurationTests", dependencies: ["Curation", "Cameras", "MultiViewData", "Imaging", "TestSupport"],
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "Cameras", "MultiViewData", "Imaging", "Reporting", "TestSupport"],
                     swiftSettings: swift5),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Cameras", "Imaging", "TestSupport"],
                     swiftSettings: swift5),

@@ -31,9 +31,14 @@ public struct CaptureScorer: Sendable {
 
     /// The capture's frame files in `images/` (JPEG or PNG), in numeric file-name order.
     public static func frameNames(_ capture: MVImgNetCapture) throws -> [String] {
+        try frameNames(imagesDirectory: capture.imagesDirectory)
+    }
+
+    /// The frame files (JPEG or PNG) in `imagesDirectory`, in numeric file-name order.
+    public static func frameNames(imagesDirectory: URL) throws -> [String] {
         let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: capture.imagesDirectory.path) } catch {
-            throw CurationError(path: capture.imagesDirectory.path, reason: "cannot list frames")
+        do { names = try FileManager.default.contentsOfDirectory(atPath: imagesDirectory.path) } catch {
+            throw CurationError(path: imagesDirectory.path, reason: "cannot list frames")
         }
         return names.filter { ["jpg", "jpeg", "png"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) && !$0.hasPrefix(".") }
             .sorted { $0.compare($1, options: .numeric) == .orderedAscending }

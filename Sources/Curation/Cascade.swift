@@ -4,6 +4,7 @@
 // dropped last, at the stage `unscored`.
 
 import Foundation
+import Reporting
 
 public struct CascadeDrop: Equatable, Sendable {
     public var id: String
@@ -107,9 +108,6 @@ public enum Cascade {
         }
     }
 
-    /// Up to 4 significant digits, without a trailing ".0" on whole numbers.
-    static func format(_ v: Double) -> String {
-        if v == v.rounded(), abs(v) < 1e9 { return String(Int(v)) }
-        return String(format: "%.4g", v)
-    }
+    /// Up to 4 significant digits, without a trailing ".0" on whole numbers (as the report shows them).
+    static func format(_ v: Double) -> String { compactNumber(v) }
 }

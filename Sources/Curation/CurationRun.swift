@@ -7,6 +7,8 @@
 //   DIR/dropped.tsv             id, stage, reason (header line first)
 //   DIR/curation-config.json    the configuration used, each stage with the threshold it resolved,
 //                               how many items reached it and how many it dropped
+//   DIR/report.html             the stages, the score histograms and contact sheets around each
+//                               threshold (CurationReport), pictures in DIR/report-pictures/
 
 import FileSupport
 import Foundation
@@ -146,8 +148,10 @@ public enum CurationRun {
         return records
     }
 
-    /// Writes the four outputs into `out`, each atomically.
-    public static func write(records: [ScoreRecord], result: CascadeResult, configuration: CurationConfiguration, to out: URL) throws {
+    /// Writes the outputs into `out`, each atomically, the report last. `learnedScores`: the
+    /// names of the learned scores that ran (the report says the others are absent).
+    public static func write(records: [ScoreRecord], result: CascadeResult, configuration: CurationConfiguration,
+                             learnedScores: [String] = [], to out: URL) throws {
         defer { try? FileManager.default.removeItem(at: out.appendingPathComponent(ScoreJournal.fileName)) }
         let lines = try records.map { try $0.jsonLine() }
         try writeAtomically(Data(lines.map { $0 + "\n" }.joined().utf8), to: out.appendingPathComponent(scoresFile))
@@ -158,6 +162,8 @@ public enum CurationRun {
         var used = configuration
         used.stages = result.stages
         try writeAtomically(try used.encoded(), to: out.appendingPathComponent(configurationFile))
+        try CurationReport(records: records, result: result, configuration: configuration, learnedScores: learnedScores)
+            .write(to: out)
     }
 
     /// Reads a kept list (`kept.txt`: one id per line; blank lines and `#` comments ignored).

@@ -5,17 +5,17 @@
 
 import Foundation
 import Imaging
+import Reporting
 
 extension EvaluationReport {
     public static let htmlFileName = "index.html"
     public static let stripsFolderName = "strips"
     /// Height (and width) of one view in a strip, at most.
-    static let stripCell = 128
+    static let stripCell = Thumbnail.side
 
     /// Relative paths of one object's strips.
     public static func stripPaths(object: String) -> (groundTruth: String, generated: String) {
-        let safe = object.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" }
-        let stem = stripsFolderName + "/" + String(safe)
+        let stem = stripsFolderName + "/" + HTML.fileName(for: object)
         return (stem + "-ground-truth.png", stem + "-generated.png")
     }
 
@@ -28,10 +28,7 @@ extension EvaluationReport {
             let images = try object.views.map { v -> Image8 in
                 let url = root.appendingPathComponent(object.name).appendingPathComponent(v.file)
                 do {
-                    switch url.pathExtension.lowercased() {
-                    case "jpg", "jpeg": return try JPEG.read(url)
-                    default: return try PNG.read(url)
-                    }
+                    return try ImageFile.read(url)
                 } catch {
                     throw EvaluationError.unreadableImage(path: url.path, reason: "\(error)")
                 }
@@ -45,10 +42,7 @@ extension EvaluationReport {
 
     /// The page; `index.html` in the report folder, strips under `strips/`.
     public func html() -> String {
-        func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
+        let esc = HTML.escaped
         let hasClip = clip.computed
         let lp = "LPIPS-\(options.lpipsNet.rawValue)"
         func header(_ first: String, _ count: String) -> String {
@@ -65,16 +59,6 @@ extension EvaluationReport {
             : "<strong>CLIP-S not computed</strong>: \(esc(clip.reason ?? "no reason recorded"))"
         let excluded = options.excludedViews.isEmpty ? "none" : options.excludedViews.map(String.init).joined(separator: ", ")
         var lines = [
-            "<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
-            "<title>Novel-view metrics</title>",
-            "<style>",
-            "body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}",
-            "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}",
-            "td:first-child,th:first-child{text-align:left}th{background:#eee}",
-            ".object{background:#fff;border:1px solid #ddd;padding:12px;margin:16px 0}",
-            ".strips{overflow-x:auto}.strips img{display:block;image-rendering:auto;max-width:none}",
-            ".label{font-size:12px;color:#555;margin:4px 0 2px}ul{line-height:1.5}code{font-size:90%}",
-            "</style></head><body>",
             "<h1>Novel-view metrics</h1>",
             "<ul>",
             "<li>generated: <code>\(esc(generated))</code></li>",
@@ -110,7 +94,10 @@ extension EvaluationReport {
         }
         lines += ["<h2>Per view index (mean over objects)</h2>", "<table>", header("view", "objects")]
         lines += perView.map { row(String(format: "%03d", $0.view), String($0.objectCount), $0.mean) }
-        lines += ["</table>", "</body></html>"]
-        return lines.joined(separator: "\n") + "\n"
+        lines.append("</table>")
+        return HTML.page(title: "Novel-view metrics", style: [
+            ".object{background:#fff;border:1px solid #ddd;padding:12px;margin:16px 0}",
+            ".strips{overflow-x:auto}.strips img{display:block;image-rendering:auto;max-width:none}",
+        ], body: lines)
     }
 }

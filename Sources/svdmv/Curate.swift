@@ -1,6 +1,6 @@
 // `svdmv curate`: score every object of a renders folder or every MVImgNet capture, run the
-// curation cascade and write scores.jsonl, kept.txt, dropped.tsv and curation-config.json
-// (Curation.CurationRun). Parsing, progress and the summary only; the scores and the cascade are
+// curation cascade and write scores.jsonl, kept.txt, dropped.tsv, curation-config.json and
+// report.html (Curation.CurationRun, CurationReport). Parsing, progress and the summary only; the scores and the cascade are
 // in Curation.
 
 import ArgumentParser
@@ -33,8 +33,9 @@ extension SVDMV {
                 records failures). MVImgNet: INPUT/<category>/<object>/{images, sparse/0}. Every item gets every score \
                 (scores.jsonl); the cascade's stages (thresholds absolute or percentiles, applied in order) keep or drop \
                 it (kept.txt; dropped.tsv with the first stage that dropped it and why); curation-config.json records the \
-                configuration with the thresholds it resolved. An unreadable item is dropped with the reason; the run \
-                goes on. `svdmv dataset renders|mvimgnet --only OUT/kept.txt` builds shards of the kept items.
+                configuration with the thresholds it resolved; report.html shows per stage what it dropped, its score's \
+                histogram with the threshold and the items just above and below it. An unreadable item is dropped with \
+                the reason; the run goes on. `svdmv dataset renders|mvimgnet --only OUT/kept.txt` builds shards of the kept items.
                 """)
 
         @Argument(help: "Folder of rendered orbits or an MVImgNet root.")
@@ -92,7 +93,8 @@ extension SVDMV {
             }
             let unscored = result.dropped.filter { $0.stage == Cascade.unscoredStage }.count
             if unscored > 0 { print("  \(Cascade.unscoredStage): dropped \(unscored) that could not be scored") }
-            print("wrote \(CurationRun.scoresFile), \(CurationRun.keptFile), \(CurationRun.droppedFile), \(CurationRun.configurationFile) in \(outURL.path)")
+            print("wrote \(CurationRun.scoresFile), \(CurationRun.keptFile), \(CurationRun.droppedFile), \(CurationRun.configurationFile), "
+                + "\(CurationReport.fileName) in \(outURL.path)")
         }
     }
 }

@@ -1,7 +1,8 @@
 // `svdmv curate` end to end through the built binary: tiny orbits rendered by `svdmv render` from
 // assimp's test models (two copies of one box: near-duplicates; a file that is not a mesh: a
 // render failure), curated with the default cascade, then `svdmv dataset renders --only kept.txt`
-// building shards of the kept objects only; and bad input failing with the file named.
+// building shards of the kept objects only; report.html beside the other outputs; and bad input
+// failing with the file named.
 
 import Cameras
 @testable import Curation
@@ -72,9 +73,22 @@ final class CurateCommandTests: XCTestCase {
         XCTAssertEqual(used.stages.map(\.unresolved), CurationConfiguration.defaultRenders.stages)
         XCTAssertEqual(used.stages.first?.reached, 4)
         XCTAssertNotNil(used.stages.first { $0.name == "flat-colour" }?.resolvedThreshold)
+        // The report: every stage with its counts, pictures beside it that exist.
+        let html = try String(contentsOf: out.appendingPathComponent(CurationReport.fileName), encoding: .utf8)
+        for stage in used.stages {
+            XCTAssertTrue(html.contains("data-stage=\"\(stage.name)\" data-reached=\"\(stage.reached ?? -1)\" data-dropped=\"\(stage.dropped ?? -1)\""),
+                          stage.name)
+        }
+        XCTAssertTrue(html.contains("learned scores (CLIP similarity, aesthetics): <strong>absent</strong>"))
+        let links = html.components(separatedBy: "src=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+        XCTAssertFalse(links.isEmpty)
+        for link in links { XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(link).path), link) }
+        XCTAssertTrue(curate.output.contains("report.html"), curate.output)
         // No temporary files are left.
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted(),
-                       ["curation-config.json", "dropped.tsv", "kept.txt", "scores.jsonl"])
+                       ["curation-config.json", "dropped.tsv", "kept.txt", "report-pictures", "report.html", "scores.jsonl"])
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("report-pictures").path)
+            .contains { $0.hasPrefix(".") })
 
         // Shards of the kept objects only.
         let shards = work.appendingPathComponent("shards")
@@ -108,6 +122,10 @@ final class CurateCommandTests: XCTestCase {
         XCTAssertEqual(used.source, .mvimgnet)
         XCTAssertEqual(used.stages.last?.name, "motion")
         XCTAssertEqual(used.stages.last?.reached, 1)
+        // The report shows each capture by a frame.
+        let html = try String(contentsOf: out.appendingPathComponent(CurationReport.fileName), encoding: .utf8)
+        XCTAssertTrue(html.contains("data-stage=\"registered\" data-reached=\"3\" data-dropped=\"1\""), html)
+        XCTAssertTrue(html.contains("<img src=\"report-pictures/"), html)
 
         let shards = work.appendingPathComponent("shards")
         let dataset = try runSVDMV(["dataset", "mvimgnet", root.path, "--out", shards.path, "--size", "32",
