@@ -288,7 +288,7 @@ struct SceneBuilder {
         case gltf
         /// Wavefront MTL, as Blender's OBJ importer converts it (`Material.wavefront`).
         case wavefront
-        /// Everything else: colour, opacity and textures; the default rough dielectric.
+        /// Everything else: colour, opacity, emission and textures on the default rough dielectric.
         case other
     }
 
@@ -342,6 +342,7 @@ struct SceneBuilder {
             let opacity = min(max(float(material, "$mat.opacity") ?? 1, 0), 1)
             result.baseColor.w *= opacity
             if result.baseColor.w < 1 { result.alphaMode = .blend }
+            if let emissive = color(material, "$clr.emissive") { result.emissive = Vec3(emissive.x, emissive.y, emissive.z) }
         }
         if let slot = textureSlot(material, [aiTextureType_BASE_COLOR, aiTextureType_DIFFUSE], srgb: true) {
             if flavour == .wavefront {

@@ -115,6 +115,38 @@ final class MaterialTests: XCTestCase {
         XCTAssertEqual(metal.dielectricReflectance.f0, 0, "IOR 1: no dielectric reflection")
     }
 
+    /// Formats outside glTF and OBJ keep their colour, opacity and emission: an AC3D material
+    /// with `emis 1 0.5 0` and `trans 0.25` (FlightGear's lights and glass).
+    func testOtherFormatsKeepEmissionAndOpacity() throws {
+        let folder = try temporaryFolder()
+        try """
+        AC3Db
+        MATERIAL "glow" rgb 0 0 0  amb 0.2 0.2 0.2  emis 1 0.5 0  spec 0 0 0  shi 10  trans 0.25
+        OBJECT world
+        kids 1
+        OBJECT poly
+        name "tri"
+        numvert 3
+        0 0 0
+        1 0 0
+        0 1 0
+        numsurf 1
+        SURF 0x10
+        mat 0
+        refs 3
+        0 0 0
+        1 1 0
+        2 0 1
+        kids 0
+
+        """.write(to: folder.appendingPathComponent("glow.ac"), atomically: true, encoding: .utf8)
+        let mesh = try MeshLoader.load(folder.appendingPathComponent("glow.ac")).mesh
+        let glow = mesh.materials[Int(mesh.triangleMaterials[0])]
+        XCTAssertEqual(glow.emissive, Vec3(1, 0.5, 0))
+        XCTAssertEqual(glow.baseColor.w, 0.75, accuracy: 1e-6)
+        XCTAssertEqual(glow.alphaMode, .blend)
+    }
+
     /// EEVEE's dielectric layer: F0 from the IOR, scaled by twice the specular level; F90 ramped
     /// down below IOR ~1.33; nothing at IOR 1.
     func testDielectricReflectance() {
