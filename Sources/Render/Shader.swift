@@ -61,6 +61,10 @@ public struct Shader {
     public var appliesOcclusionTextures = false
     /// Unit geometric normal per triangle (zero for degenerate triangles).
     let faceNormals: [Vec3]
+    /// Per triangle of a textured material, the gradients of u and of v on the triangle's plane
+    /// (du = gu . dp, dv = gv . dp; entries 2t and 2t + 1), for texture levels of detail; empty
+    /// when no material has a texture.
+    let uvGradients: [Vec3]
     /// Per triangle: `SurfaceKind` raw value, plus `SurfaceClasses.singleSided` for materials
     /// whose back faces are not drawn. Empty when every triangle is opaque and double-sided.
     let triangleClasses: [UInt8]
@@ -77,6 +81,7 @@ public struct Shader {
             let length = dot(n, n).squareRoot()
             return length > 0 && length.isFinite ? n / length : .zero
         }
+        uvGradients = Shader.uvGradients(mesh)
         let materialClasses = mesh.materials.map(SurfaceClasses.code)
         if materialClasses.allSatisfy({ $0 == 0 }) {
             triangleClasses = []
@@ -85,6 +90,31 @@ public struct Shader {
             triangleClasses = mesh.triangleMaterials.map { materialClasses[Int($0)] }
             hasBlendedTriangles = triangleClasses.contains { $0 & 0x7F == SurfaceKind.blend.rawValue }
         }
+    }
+
+    /// The texture-coordinate gradients of every triangle whose material has a texture: on the
+    /// plane of (p0, p1, p2), q = p0 + b1 e1 + b2 e2 with b1 = (q - p0) . g1, b2 = (q - p0) . g2
+    /// (g1 = (e2 x n) / |n|², g2 = (n x e1) / |n|²), so uv(q) = uv0 + b1 (uv1 - uv0) + b2 (uv2 - uv0)
+    /// and grad u = (u1 - u0) g1 + (u2 - u0) g2, likewise for v.
+    static func uvGradients(_ mesh: Mesh) -> [Vec3] {
+        let textured = mesh.materials.map { m in
+            m.baseColorTexture != nil || m.metallicRoughnessTexture != nil || m.normalTexture != nil
+                || m.occlusionTexture != nil || m.emissiveTexture != nil || m.opacityTexture != nil
+        }
+        guard textured.contains(true) else { return [] }
+        var gradients = [Vec3](repeating: .zero, count: 2 * mesh.triangleCount)
+        for t in 0..<mesh.triangleCount where textured[Int(mesh.triangleMaterials[t])] {
+            let i0 = Int(mesh.indices[3 * t]), i1 = Int(mesh.indices[3 * t + 1]), i2 = Int(mesh.indices[3 * t + 2])
+            let e1 = mesh.positions[i1] - mesh.positions[i0], e2 = mesh.positions[i2] - mesh.positions[i0]
+            let normal = cross(e1, e2)
+            let n2 = dot(normal, normal)
+            guard n2 > 0, n2.isFinite else { continue }
+            let g1 = cross(e2, normal) / n2, g2 = cross(normal, e1) / n2
+            let du1 = mesh.uvs[i1] - mesh.uvs[i0], du2 = mesh.uvs[i2] - mesh.uvs[i0]
+            gradients[2 * t] = g1 * du1.x + g2 * du2.x
+            gradients[2 * t + 1] = g1 * du1.y + g2 * du2.y
+        }
+        return gradients
     }
 
     /// Rasterises and shades one view over a transparent or white background (`RenderJob`
@@ -224,6 +254,7 @@ public struct Shader {
         mesh.bitangents.withUnsafeBufferPointer { bitangents in
         mesh.triangleMaterials.withUnsafeBufferPointer { triangleMaterials in
         faceNormals.withUnsafeBufferPointer { faceNormals in
+        uvGradients.withUnsafeBufferPointer { uvGradients in
             let levels = environment?.lighting.views ?? []                  // valid while `environment` is
             return materials.withUnsafeBufferPointer { materials in
             textures.withUnsafeBufferPointer { textures in
@@ -233,11 +264,12 @@ public struct Shader {
                 body(ShadingContext(indices: indices, positions: positions, normals: normals, uvs: uvs, colors: colors,
                                     tangents: tangents, bitangents: bitangents,
                                     triangleMaterials: triangleMaterials, faceNormals: faceNormals,
+                                    uvGradients: uvGradients,
                                     materials: materials, textures: textures, footprint: footprint,
                                     lights: lighting.packed,
                                     environment: environment?.packed(levels: levels, sh: sh.baseAddress!, brdf: brdf.baseAddress!)))
             } } } } }
-        } } } } } } } } }
+        } } } } } } } } } }
     }
 }
 
@@ -343,6 +375,7 @@ struct ShadingContext {
     let bitangents: UnsafeBufferPointer<Vec3>
     let triangleMaterials: UnsafeBufferPointer<UInt16>
     let faceNormals: UnsafeBufferPointer<Vec3>
+    let uvGradients: UnsafeBufferPointer<Vec3>
     let materials: UnsafeBufferPointer<PackedMaterial>
     let textures: UnsafeBufferPointer<TextureView>
     let footprint: PixelFootprint
@@ -397,7 +430,7 @@ struct ShadingContext {
                                  emission: material.emissive)
         guard material.base.texture >= 0 || material.hasDataTextures else { return point }
         let uv = uvs[i0] * b0 + uvs[i1] * b1 + uvs[i2] * b2
-        let (duvdx, duvdy) = uvFootprint(i0, i1, i2, p: p, faceNormal: face, eye: eye)
+        let (duvdx, duvdy) = uvFootprint(t, p: p, faceNormal: face, eye: eye)
         @inline(__always) func fetch(_ slot: PackedSlot) -> SIMD4<Float> {
             let view = textures[Int(slot.texture)]
             let at = slot.uv(uv)
@@ -477,10 +510,9 @@ struct ShadingContext {
     }
 
     /// The change of the texture coordinates over one pixel step in x and in y at surface point
-    /// `p` of the triangle (i0, i1, i2): the neighbouring pixels' rays hit the triangle's plane
-    /// at p + dp, and the triangle's (affine) texture-coordinate gradient maps dp to du, dv.
-    @inline(__always) func uvFootprint(_ i0: Int, _ i1: Int, _ i2: Int, p: Vec3, faceNormal nf: Vec3,
-                                       eye: Vec3) -> (SIMD2<Float>, SIMD2<Float>) {
+    /// `p` of triangle t: the neighbouring pixels' rays hit the triangle's plane at p + dp, and
+    /// the triangle's texture-coordinate gradients (`Shader.uvGradients`) map dp to du, dv.
+    @inline(__always) func uvFootprint(_ t: Int, p: Vec3, faceNormal nf: Vec3, eye: Vec3) -> (SIMD2<Float>, SIMD2<Float>) {
         let toPoint = p - eye
         let z = dot(toPoint, footprint.forward)
         let d = toPoint / z                                     // the ray, scaled to camera z = 1
@@ -488,13 +520,7 @@ struct ShadingContext {
         guard z > 0, abs(nd) > 1e-6 else { return (.zero, .zero) }
         let dpdx = (footprint.dx - d * (dot(nf, footprint.dx) / nd)) * z
         let dpdy = (footprint.dy - d * (dot(nf, footprint.dy) / nd)) * z
-        // barycentric gradients: b1 = (q - p0) . g1, b2 = (q - p0) . g2 on the plane
-        let e1 = positions[i1] - positions[i0], e2 = positions[i2] - positions[i0]
-        let normal = cross(e1, e2)
-        let n2 = dot(normal, normal)
-        guard n2 > 0, n2.isFinite else { return (.zero, .zero) }
-        let g1 = cross(e2, normal) / n2, g2 = cross(normal, e1) / n2
-        let du1 = uvs[i1] - uvs[i0], du2 = uvs[i2] - uvs[i0]
-        return (du1 * dot(dpdx, g1) + du2 * dot(dpdx, g2), du1 * dot(dpdy, g1) + du2 * dot(dpdy, g2))
+        let gu = uvGradients[2 * t], gv = uvGradients[2 * t + 1]
+        return (SIMD2(dot(gu, dpdx), dot(gv, dpdx)), SIMD2(dot(gu, dpdy), dot(gv, dpdy)))
     }
 }
