@@ -99,6 +99,8 @@ struct SceneBuilder {
     var materialMap: [Int: Int] = [:]
     /// texture key (path or "*N") -> our texture index, nil when it failed to load
     var textureCache: [String: Int?] = [:]
+    /// texture index -> whether some texel has alpha below 1
+    var alphaTextures: [Int: Bool] = [:]
     var skippedFaces = 0
     var degenerateTriangles = 0
     var visited = Set<UnsafeMutablePointer<aiNode>>()
@@ -350,9 +352,20 @@ struct SceneBuilder {
             } else {
                 result.baseColorTexture = slot
                 if base == nil { result.baseColor = SIMD4(1, 1, 1, result.baseColor.w) }
+                // formats without alpha modes (AC3D, MD3, ...) blend where their texture has alpha,
+                // as their own engines do (FlightGear's cloud layers, Quake 3's foliage)
+                if flavour == .other, result.alphaMode == .opaque, textureHasAlpha(slot.texture) { result.alphaMode = .blend }
             }
         }
         return result
+    }
+
+    /// Whether texture `index` has a texel that is not fully opaque (scanned once per texture).
+    mutating func textureHasAlpha(_ index: Int) -> Bool {
+        if let known = alphaTextures[index] { return known }
+        let answer = mesh.textures[index].storage.buffer.contains { $0.w < 1 }
+        alphaTextures[index] = answer
+        return answer
     }
 
     /// A finite colour property, clamped to [0, 1] (RGB or RGBA; alpha 1 when absent).

@@ -147,6 +147,44 @@ final class MaterialTests: XCTestCase {
         XCTAssertEqual(glow.alphaMode, .blend)
     }
 
+    /// Formats without alpha modes blend where their texture has alpha (FlightGear's cloud
+    /// layers): an AC3D object textured with a half-transparent PNG is blended, one with an opaque
+    /// PNG stays opaque.
+    func testOtherFormatsBlendTexturesWithAlpha() throws {
+        let folder = try temporaryFolder()
+        for (name, alpha) in [("clouds", UInt8(0)), ("solid", UInt8(255))] {
+            var image = Image8(width: 2, height: 1, channels: 4)
+            image.pixels = [255, 255, 255, alpha, 255, 255, 255, 255]
+            try PNG.write(image, to: folder.appendingPathComponent("\(name).png"))
+            try """
+            AC3Db
+            MATERIAL "m" rgb 1 1 1  amb 0.2 0.2 0.2  emis 0 0 0  spec 0 0 0  shi 10  trans 0
+            OBJECT world
+            kids 1
+            OBJECT poly
+            name "tri"
+            texture "\(name).png"
+            numvert 3
+            0 0 0
+            1 0 0
+            0 1 0
+            numsurf 1
+            SURF 0x10
+            mat 0
+            refs 3
+            0 0 0
+            1 1 0
+            2 0 1
+            kids 0
+
+            """.write(to: folder.appendingPathComponent("\(name).ac"), atomically: true, encoding: .utf8)
+            let mesh = try MeshLoader.load(folder.appendingPathComponent("\(name).ac")).mesh
+            let material = mesh.materials[Int(mesh.triangleMaterials[0])]
+            XCTAssertNotNil(material.baseColorTexture, name)
+            XCTAssertEqual(material.alphaMode, alpha < 255 ? .blend : .opaque, name)
+        }
+    }
+
     /// EEVEE's dielectric layer: F0 from the IOR, scaled by twice the specular level; F90 ramped
     /// down below IOR ~1.33; nothing at IOR 1.
     func testDielectricReflectance() {
