@@ -41,7 +41,7 @@ extension SVDMV {
         @Option(help: ArgumentHelp("Folder for the report (created if needed).", valueName: "dir"))
         var out: String
         @Option(name: .customLong("protocol"),
-                help: ArgumentHelp("Protocol name (Evaluation/protocols/NAME.json: svd-mv-gso, syncdreamer-gso, test-corpus) or a JSON file; sets objects, views, cameras and metric settings.", valueName: "name-or-file"))
+                help: ArgumentHelp("Protocol name (Evaluation/protocols/NAME.json: svd-mv-gso, syncdreamer-gso, real-objects, test-corpus) or a JSON file; sets objects, views, cameras and metric settings.", valueName: "name-or-file"))
         var protocolName: String?
         @Option(help: ArgumentHelp("Leave out this view index on both sides (e.g. 0, the conditioning view); overrides the protocol.", valueName: "n"))
         var excludeInputView: Int?

@@ -102,7 +102,7 @@ final class EvaluateCommandTests: XCTestCase {
         var (status, output) = try runSVDMV(["evaluate", "--protocol", "gso-2030", "--generated", root.appendingPathComponent("gen").path,
                                         "--ground-truth", root.appendingPathComponent("gso").path, "--out", out.path])
         XCTAssertNotEqual(status, 0)
-        XCTAssertTrue(output.contains("unknown protocol \"gso-2030\"; known: svd-mv-gso, syncdreamer-gso, test-corpus"), output)
+        XCTAssertTrue(output.contains("unknown protocol \"gso-2030\"; known: real-objects, svd-mv-gso, syncdreamer-gso, test-corpus"), output)
 
         let bad = root.appendingPathComponent("bad-clip.safetensors")
         try SafeTensors.write(["visual.conv1.weight": Tensor(zeros: [64, 3, 32, 32])], to: bad)

@@ -129,7 +129,7 @@ final class MeshGroundTruthTests: XCTestCase {
 
     func testRepositoryProtocolsLoadWithTheirSettings() throws {
         let folders = [Self.protocolsFolder]
-        XCTAssertEqual(EvaluationProtocol.knownNames(in: folders), ["svd-mv-gso", "syncdreamer-gso", "test-corpus"])
+        XCTAssertEqual(EvaluationProtocol.knownNames(in: folders), ["real-objects", "svd-mv-gso", "syncdreamer-gso", "test-corpus"])
         let svd = try EvaluationProtocol.named("svd-mv-gso", in: folders)
         XCTAssertEqual([svd.views, svd.resolution, svd.inputView], [21, 576, 20])
         XCTAssertEqual(svd.elevationRangeDegrees, [-5, 30])
