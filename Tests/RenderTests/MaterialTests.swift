@@ -119,27 +119,8 @@ final class MaterialTests: XCTestCase {
     /// with `emis 1 0.5 0` and `trans 0.25` (FlightGear's lights and glass).
     func testOtherFormatsKeepEmissionAndOpacity() throws {
         let folder = try temporaryFolder()
-        try """
-        AC3Db
-        MATERIAL "glow" rgb 0 0 0  amb 0.2 0.2 0.2  emis 1 0.5 0  spec 0 0 0  shi 10  trans 0.25
-        OBJECT world
-        kids 1
-        OBJECT poly
-        name "tri"
-        numvert 3
-        0 0 0
-        1 0 0
-        0 1 0
-        numsurf 1
-        SURF 0x10
-        mat 0
-        refs 3
-        0 0 0
-        1 1 0
-        2 0 1
-        kids 0
-
-        """.write(to: folder.appendingPathComponent("glow.ac"), atomically: true, encoding: .utf8)
+        try ac3dTriangle(material: "rgb 0 0 0  amb 0.2 0.2 0.2  emis 1 0.5 0  spec 0 0 0  shi 10  trans 0.25")
+            .write(to: folder.appendingPathComponent("glow.ac"), atomically: true, encoding: .utf8)
         let mesh = try MeshLoader.load(folder.appendingPathComponent("glow.ac")).mesh
         let glow = mesh.materials[Int(mesh.triangleMaterials[0])]
         XCTAssertEqual(glow.emissive, Vec3(1, 0.5, 0))
@@ -156,28 +137,8 @@ final class MaterialTests: XCTestCase {
             var image = Image8(width: 2, height: 1, channels: 4)
             image.pixels = [255, 255, 255, alpha, 255, 255, 255, 255]
             try PNG.write(image, to: folder.appendingPathComponent("\(name).png"))
-            try """
-            AC3Db
-            MATERIAL "m" rgb 1 1 1  amb 0.2 0.2 0.2  emis 0 0 0  spec 0 0 0  shi 10  trans 0
-            OBJECT world
-            kids 1
-            OBJECT poly
-            name "tri"
-            texture "\(name).png"
-            numvert 3
-            0 0 0
-            1 0 0
-            0 1 0
-            numsurf 1
-            SURF 0x10
-            mat 0
-            refs 3
-            0 0 0
-            1 1 0
-            2 0 1
-            kids 0
-
-            """.write(to: folder.appendingPathComponent("\(name).ac"), atomically: true, encoding: .utf8)
+            try ac3dTriangle(material: "rgb 1 1 1  amb 0.2 0.2 0.2  emis 0 0 0  spec 0 0 0  shi 10  trans 0", texture: "\(name).png")
+                .write(to: folder.appendingPathComponent("\(name).ac"), atomically: true, encoding: .utf8)
             let mesh = try MeshLoader.load(folder.appendingPathComponent("\(name).ac")).mesh
             let material = mesh.materials[Int(mesh.triangleMaterials[0])]
             XCTAssertNotNil(material.baseColorTexture, name)
@@ -457,6 +418,33 @@ final class MaterialTests: XCTestCase {
         let untextured = try MeshLoader.load(model.appendingPathComponent("lamp.obj"))
         XCTAssertEqual(untextured.mesh.textures.count, 0)
         XCTAssertTrue(untextured.warnings.contains { $0.contains("textures/lamp/skin.tga") }, "\(untextured.warnings)")
+    }
+
+    /// An AC3D file with one textured-or-not triangle of one material (`material`: the text after
+    /// the material's name).
+    func ac3dTriangle(material: String, texture: String? = nil) -> String {
+        """
+        AC3Db
+        MATERIAL "m" \(material)
+        OBJECT world
+        kids 1
+        OBJECT poly
+        name "tri"
+        \(texture.map { "texture \"\($0)\"" } ?? "")
+        numvert 3
+        0 0 0
+        1 0 0
+        0 1 0
+        numsurf 1
+        SURF 0x10
+        mat 0
+        refs 3
+        0 0 0
+        1 1 0
+        2 0 1
+        kids 0
+
+        """
     }
 
     func temporaryFolder() throws -> URL {
