@@ -16,7 +16,7 @@ extension CurationConfiguration {
             Stage(name: "too-small", score: ScoreName.coverageMin, keep: .above, threshold: 0.01,
                   why: "the object fills under 1 % of the frame in some view (the renderer fits it to fill the frame)"),
             Stage(name: "clipped", score: ScoreName.clippedViewShare, keep: .below, threshold: 0,
-                  why: "the object touches the frame's border in some view (the renderer fits the bounding sphere, so this is a fault)"),
+                  why: "the object reaches the frame's border beyond its inscribed circle in some view: cut by the frame (the renderer fits the bounding sphere to that circle, so this is a fault)"),
             Stage(name: "flat", score: ScoreName.silhouetteAreaRatio, keep: .above, threshold: 0.1,
                   why: "near-flat: seen edge-on the silhouette shrinks under 10 % of its largest area"),
             Stage(name: "needle", score: ScoreName.silhouetteAspectMin, keep: .above, threshold: 0.05,

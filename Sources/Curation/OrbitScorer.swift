@@ -55,7 +55,7 @@ public struct OrbitScorer: Sendable {
         record.set(ScoreName.backFacingShare, nil, absentBecause: "the renderer does not record back-facing faces")
         let views = cameras.viewsInFileOrder
         let background = cameras.backgroundColor.map { (UInt8($0[0]), UInt8($0[1]), UInt8($0[2])) } ?? (255, 255, 255)
-        var coverages: [Double] = [], borders: [Double] = [], aspects: [Double] = [], areas: [Double] = []
+        var coverages: [Double] = [], borders: [Double] = [], beyondCircle: [Int] = [], aspects: [Double] = [], areas: [Double] = []
         var colours = ColourAccumulator()
         var translucent = 0.0, interiorTotal = 0.0
         var scored: [Image8] = []
@@ -71,6 +71,7 @@ public struct OrbitScorer: Sendable {
             let mask = CoverageMask(image, background: background)
             coverages.append(mask.coverage)
             borders.append(mask.borderCoverage)
+            beyondCircle.append(mask.borderPixelsBeyondInscribedCircle())
             areas.append(Double(mask.coveredCount))
             if let a = mask.silhouetteAspect { aspects.append(a) }
             colours.add(image, mask: mask)
@@ -86,7 +87,7 @@ public struct OrbitScorer: Sendable {
         record.set(ScoreName.coverageMin, coverages.min(), absentBecause: "no views")
         record.set(ScoreName.coverageMean, mean(coverages), absentBecause: "no views")
         record.set(ScoreName.coverageMax, coverages.max(), absentBecause: "no views")
-        record.set(ScoreName.clippedViewShare, mean(borders.map { $0 > 0 ? 1 : 0 }), absentBecause: "no views")
+        record.set(ScoreName.clippedViewShare, mean(beyondCircle.map { $0 > 0 ? 1 : 0 }), absentBecause: "no views")
         record.set(ScoreName.borderCoverageMax, borders.max(), absentBecause: "no views")
         let largest = areas.max() ?? 0
         record.set(ScoreName.silhouetteAreaRatio, largest > 0 ? areas.min()! / largest : nil,

@@ -18,7 +18,8 @@ public enum ScoreName {
     public static let coverageMin = "coverage_min"
     public static let coverageMean = "coverage_mean"
     public static let coverageMax = "coverage_max"
-    /// Share of the views whose outermost pixel ring is touched by the object (clipped).
+    /// Share of the views where the object covers border pixels beyond the frame's inscribed circle
+    /// (`CoverageMask.borderPixelsBeyondInscribedCircle`): cut by the frame, not only filling it.
     public static let clippedViewShare = "clipped_view_share"
     /// Largest share of a view's border ring the object covers.
     public static let borderCoverageMax = "border_coverage_max"

@@ -54,6 +54,25 @@ public struct CoverageMask: Equatable, Sendable {
         return Double(ring.filter { alpha[$0] > 0 }.count) / Double(ring.count)
     }
 
+    /// Covered pixels of the outermost ring whose centres lie more than `margin` pixels outside
+    /// the frame's inscribed circle. Everything inside a bounding sphere that the camera's field of
+    /// view fits exactly (the renderer's fitted distance: radius / sin(fov/2)) projects inside that
+    /// circle, so such an object may touch the ring only near the middle of each side (a chord of
+    /// about 2·sqrt(2R) pixels); coverage beyond the circle means the object reaches past the
+    /// sphere's fit: cut by the frame, not merely filling it.
+    public func borderPixelsBeyondInscribedCircle(margin: Double = 1.5) -> Int {
+        let cx = Double(width) / 2, cy = Double(height) / 2
+        let limit = Double(min(width, height)) / 2 + margin
+        var count = 0
+        for y in 0..<height {
+            for x in 0..<width where (x == 0 || y == 0 || x == width - 1 || y == height - 1) && alpha[y * width + x] > 0 {
+                let dx = Double(x) + 0.5 - cx, dy = Double(y) + 0.5 - cy
+                if dx * dx + dy * dy > limit * limit { count += 1 }
+            }
+        }
+        return count
+    }
+
     /// The silhouette's bounding box aspect: shorter side over longer side of the box around every
     /// covered pixel (1 for a square or round silhouette, near 0 for a needle); nil when empty.
     public var silhouetteAspect: Double? {

@@ -21,6 +21,9 @@ public struct DenoisingProbe {
     public var seed: UInt64
     /// Settings of the full samples (frames, cameras and seed are each sequence's); nil skips them.
     public var sampling: StableVideoSamplingSettings?
+    /// A perceptual distance [N] between image batches in [-1, 1] (LPIPS); when given, the result
+    /// carries the mean distance of the decoded estimates and of the baseline beside their PSNR.
+    public var perceptual: ((Tensor, Tensor) -> Tensor)?
 
     public init(model: StableVideoModel, sigmas: [Float], seed: UInt64 = 0, sampling: StableVideoSamplingSettings? = nil) {
         self.model = model
@@ -38,6 +41,10 @@ public struct DenoisingProbe {
         public var estimatePSNR: [Double]
         public var noisyInputPSNR: [Double]
         public var baselinePSNR: Double
+        /// Mean perceptual distances (nil without `perceptual`): of the decoded estimate at each σ,
+        /// and of the repeat-the-input baseline.
+        public var estimatePerceptual: [Double]?
+        public var baselinePerceptual: Double?
         public var reconstructionPSNR: Double
         /// nil when no full samples were drawn.
         public var samplePSNR: Double?
@@ -56,6 +63,12 @@ public struct DenoisingProbe {
         var psnr = [Double](repeating: 0, count: sigmas.count)
         var noisyPSNR = [Double](repeating: 0, count: sigmas.count)
         var baselinePSNR = 0.0, reconstructionPSNR = 0.0, samplePSNR = 0.0
+        var perceptualDistance = [Double](repeating: 0, count: sigmas.count), baselineDistance = 0.0
+        func distance(_ images: Tensor, _ truth: Tensor) -> Double {
+            guard let perceptual else { return 0 }
+            let d = GradMode.withoutGradients { perceptual(images.mapped { min(1, max(-1, $0)) }, truth) }
+            return Double(d.scalars.reduce(0, +)) / Double(d.count)
+        }
         var pictureRows: [[Image8]] = []
         func views(_ images: Tensor) -> [Image8] {   // images [T, 3, S, S] in [-1, 1], every other view
             let unit = ((images + 1) * 0.5).mapped { min(1, max(0, $0)) }
@@ -66,6 +79,7 @@ public struct DenoisingProbe {
             let truth = video.frames.sliced(axis: 0, 0..<(t - 1))
             let input = video.frames.sliced(axis: 0, (t - 1)..<t)
             baselinePSNR += meanImagePSNR(input.broadcast(to: truth.shape), truth)
+            baselineDistance += distance(input.broadcast(to: truth.shape), truth)
             let x0 = objective.encoderLatents(video.frames) * scale
             let decode = { (z: Tensor) in GradMode.withoutGradients { model.decoder(z * (1 / scale), frameCount: 1) } }
             reconstructionPSNR += meanImagePSNR(decode(x0).sliced(axis: 0, 0..<(t - 1)), truth)
@@ -80,6 +94,7 @@ public struct DenoisingProbe {
                 inputError[i] += meanSquaredError(noised, x0)
                 let images = decode(d)
                 psnr[i] += meanImagePSNR(images.sliced(axis: 0, 0..<(t - 1)), truth)
+                perceptualDistance[i] += distance(images.sliced(axis: 0, 0..<(t - 1)), truth)
                 noisyPSNR[i] += meanImagePSNR(decode(noised).sliced(axis: 0, 0..<(t - 1)), truth)
                 if v == 0 { pictureRows.append(views(images)) }
                 step(sigma)
@@ -101,6 +116,8 @@ public struct DenoisingProbe {
         return Result(sequences: videos.count, sigmas: sigmas, latentError: latentError.map { $0 / n },
                       inputLatentError: inputError.map { $0 / n }, estimatePSNR: psnr.map { $0 / n },
                       noisyInputPSNR: noisyPSNR.map { $0 / n }, baselinePSNR: baselinePSNR / n,
+                      estimatePerceptual: perceptual == nil ? nil : perceptualDistance.map { $0 / n },
+                      baselinePerceptual: perceptual == nil ? nil : baselineDistance / n,
                       reconstructionPSNR: reconstructionPSNR / n, samplePSNR: sampling == nil ? nil : samplePSNR / n,
                       pictureRows: pictureRows)
     }

@@ -15,6 +15,15 @@
 //    (the autoencoder's L1 + LPIPS), since latent MSE barely sees the texture errors that decode
 //    to visible mottling.
 // The conditioning view is the last frame (azimuth 0), the SV3D convention.
+//
+// Image-only mode (`imageOnly`) is stage I of the staged training the SVD paper describes (its
+// section 3: image pretraining, then video; SV3D builds on that prior): every frame is its own
+// image, denoised at its own σ with the UNet's temporal blocks off (sgm's image_only_indicator = 1,
+// which makes every learned_with_images mixer pass the spatial branch alone, so the temporal
+// layers get no gradient) and without the orbit's conditioning: no concat latent and a zero vector
+// y (no cameras), only the CLIP tokens of the frame itself (dropped with the same probability as
+// in video training). The spatial layers learn an image prior of the views, as Stable Diffusion's
+// image stage does for SVD; the multi-view stage then adds the input view and the cameras.
 
 import Diffusion
 import Generation
@@ -33,6 +42,9 @@ public struct SV3DTrainingSettings: Codable, Equatable, Sendable {
     public var decodedLossWeight: Float = 0
     /// Frames of each video decoded for the image-space term (drawn at random, with repeats).
     public var decodedFrames = 4
+    /// Stage I of staged training: each frame an independent image, temporal blocks off, no
+    /// input view and no cameras (see the file's header).
+    public var imageOnly = false
 
     public init() {}
 }
@@ -81,6 +93,10 @@ public struct SV3DTrainingObjective {
         let scale = model.config.firstStage.scaleFactor
         var g = generator
         let x0 = GradMode.withoutGradients { (latents ?? model.conditioningEncoder.encode(frames).mode) * scale }
+        if settings.imageOnly {
+            defer { generator = g }
+            return imageOnlyLoss(frames: frames, x0: x0, generator: &g)
+        }
         let cond = conditioning(frames: frames, elevationsDeg: elevationsDeg, azimuthsDeg: azimuthsDeg,
                                 augmentation: .sampled, dropout: true, generator: &g)
         let sigma = settings.sigmaSampling.sigmas(normals: [g.randn([1]).item])[0]
@@ -94,6 +110,31 @@ public struct SV3DTrainingObjective {
         // The decoder's weights are constants here: gradients pass through it to the UNet only.
         let decoded = model.decoder(denoised.rows(picks) * (1 / scale), frameCount: 1)
         return loss + decodedLoss(decoded, frames.rows(picks)) * settings.decodedLossWeight
+    }
+
+    /// Stage I's loss: the frames as T independent images (see the file's header), each at its own
+    /// σ, VWeighting L2 averaged over them.
+    func imageOnlyLoss(frames: Tensor, x0: Tensor, generator g: inout TorchGenerator) -> Tensor {
+        let t = x0.shape[0]
+        let sigmas = settings.sigmaSampling.sigmas(normals: g.randn([t]).scalars)
+        let noised = x0 + g.randn(x0.shape) * Tensor(shape: [t, 1, 1, 1], scalars: sigmas)
+        let (context, zeroVector) = GradMode.withoutGradients { () -> (Tensor, Tensor) in
+            var tokens = model.clip(frames).reshaped([t, 1, -1])
+            let keep = (0..<t).map { _ in g.nextUniformFloat() < settings.clipDropProbability ? Float(0) : 1 }
+            tokens = tokens * Tensor(shape: [t, 1, 1], scalars: keep)
+            let vector = try! model.config.variant.vectorConditioner(VectorConditioner.rows(
+                videos: 1, frames: t, conditioningAugmentation: 0,
+                camera: model.config.variant == .sv3dP ? SV3DCamera(elevationsDegrees: [Double](repeating: 0, count: t),
+                                                                    azimuthsDegrees: [Double](repeating: 0, count: t)) : nil))
+            return (tokens, Tensor(zeros: vector.shape))
+        }
+        let concat = Tensor(zeros: x0.shape)
+        let imageOnly = Tensor(shape: [1, t], scalars: [Float](repeating: 1, count: t))
+        let denoised = Denoiser(scaling: .vWithEDMNoise)(noised, sigmas: sigmas) { scaled, cNoise in
+            model.unet(Tensor.concatenated([scaled, concat], axis: 1), timesteps: Tensor(shape: [t], scalars: cNoise),
+                       context: context, y: zeroVector, frames: t, imageOnlyIndicator: imageOnly)
+        }
+        return weightedDenoisingLoss(denoised: denoised, target: x0, sigmas: sigmas, weighting: settings.weighting).mean()
     }
 
     /// The denoiser's one-step estimate D(x0 + σ·n; σ) of a video's clean latents (scaled), without

@@ -87,6 +87,8 @@ public struct ObjectiveSettings: Codable, Equatable, Sendable {
     /// The decoder stage's new decoder: its base width and whether it was widened from the old one.
     public var decoderChannels: Int?
     public var decoderWidened: Bool?
+    /// The UNet's image-only stage (stage I of staged training).
+    public var imageOnly: Bool?
 
     public init(pMean: Float? = nil, pStd: Float? = nil) {
         self.pMean = pMean
@@ -102,6 +104,7 @@ public struct ObjectiveSettings: Codable, Equatable, Sendable {
         put(.decodedLossWeight, decodedLossWeight); put(.decodedFrames, decodedFrames)
         put(.perceptualWeight, perceptualWeight); put(.cleanFraction, cleanFraction)
         put(.decoderChannels, decoderChannels); put(.decoderWidened, decoderWidened)
+        put(.imageOnly, imageOnly)
         return out
     }
 
@@ -111,6 +114,7 @@ public struct ObjectiveSettings: Codable, Equatable, Sendable {
         case decodedLossWeight = "decoded_loss_weight", decodedFrames = "decoded_frames"
         case perceptualWeight = "perceptual_weight", cleanFraction = "clean_fraction"
         case decoderChannels = "decoder_channels", decoderWidened = "decoder_widened"
+        case imageOnly = "image_only"
     }
 
     public init(from decoder: Decoder) throws {
@@ -130,6 +134,7 @@ public struct ObjectiveSettings: Codable, Equatable, Sendable {
         } else {
             decoderWidened = try c.decodeIfPresent(Float.self, forKey: .decoderWidened).map { $0 != 0 }
         }
+        imageOnly = try c.decodeIfPresent(Bool.self, forKey: .imageOnly)
     }
 }
 

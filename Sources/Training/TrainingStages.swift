@@ -12,6 +12,7 @@
 //    errors those estimates carry, which the encoder's latents never show it, to clean images.
 //    The encoder is frozen, so the latent space and the UNet stay as they are.
 
+import FileSupport
 import Foundation
 import Generation
 import Models
@@ -29,6 +30,37 @@ public struct TrainingStages {
     public var stepped: (StepRecord) -> Void = { _ in }
     /// Called with the run once it is open (e.g. to report a resume).
     public var opened: (TrainingRun) -> Void = { _ in }
+    /// Held-out orbits the UNet stage is measured on while it trains; nil: none.
+    public var validation: Validation?
+    /// Called with each validation's result and its step.
+    public var validated: (Int, DenoisingProbe.Result) -> Void = { _, _ in }
+
+    /// Validation during the UNet stage: every `every` steps and at the last, the one-step probe
+    /// (`DenoisingProbe`, no full samples) of held-out orbits with the weights the run exports (the
+    /// EMA's when it keeps one), one row per σ in `validation.csv` of the run folder: the curve
+    /// of held-out error against steps. Rows of later steps, left by an interrupted run, are
+    /// replaced when it resumes.
+    public struct Validation {
+        public var sequences: [TrainingSequence]
+        public var every: Int
+        public var sigmas: [Float]
+        /// LPIPS or another perceptual distance [N] of image batches in [-1, 1]; nil: PSNR only.
+        public var perceptual: ((Tensor, Tensor) -> Tensor)?
+        public var seed: UInt64
+
+        public init(sequences: [TrainingSequence], every: Int, sigmas: [Float],
+                    perceptual: ((Tensor, Tensor) -> Tensor)? = nil, seed: UInt64 = 0) {
+            self.sequences = sequences
+            self.every = every
+            self.sigmas = sigmas
+            self.perceptual = perceptual
+            self.seed = seed
+        }
+
+        static let header = "step,sigma,latent_mse,psnr,lpips,baseline_psnr,baseline_lpips,sequences"
+    }
+
+    public var validationFile: URL { folder.appendingPathComponent("validation.csv") }
 
     public init(model: StableVideoModel, sequences: [TrainingSequence], folder: URL) {
         self.model = model
@@ -60,6 +92,7 @@ public struct TrainingStages {
         let trainable: Module = adapters ?? unet
         let run = try openRun(config: config, trainable: trainable)
         let latents = encodedLatents(objective)
+        var validationError: Error?
         try run.run(loss: { _, _, generator in
             let pick = Int(generator.nextUInt32() % UInt32(sequences.count))
             let s = sequences[pick]
@@ -67,7 +100,13 @@ public struct TrainingStages {
                                       azimuthsDeg: s.metadata.azimuthsDeg, latents: latents[pick],
                                       generator: &generator)
         }, beforeForward: { adapters?.apply(to: unet) }, afterBackward: { adapters?.restore(unet) },
-        onStep: stepped)
+        onStep: { record in
+            stepped(record)
+            guard let validation, adapters == nil, validationError == nil,
+                  record.step % validation.every == 0 || record.step == config.steps else { return }
+            do { try validate(validation, step: record.step, unetWeights: run.evaluationWeights()) } catch { validationError = error }
+        })
+        if let validationError { throw validationError }
         if let adapters {
             try adapters.save(to: folder.appendingPathComponent("lora.safetensors"))
             adapters.merge(into: unet)
@@ -75,6 +114,30 @@ public struct TrainingStages {
             try unet.load(run.evaluationWeights())
         }
         try model.save(to: modelFile)
+    }
+
+    /// One validation: the probe on a model holding the frozen parts of `model` and `unetWeights`.
+    func validate(_ v: Validation, step: Int, unetWeights: [String: Tensor]) throws {
+        let evaluated = StableVideoModel(model.config)
+        try evaluated.load(Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.key, $0.value) }))
+        try PrefixedModule(StableVideoModel.unetPrefix, evaluated.unet).load(unetWeights)
+        var probe = DenoisingProbe(model: evaluated, sigmas: v.sigmas, seed: v.seed)
+        probe.perceptual = v.perceptual
+        let result = GradMode.withoutGradients { probe.run(v.sequences) }
+        var lines = [Validation.header]
+        if let old = try? String(contentsOf: validationFile, encoding: .utf8) {
+            lines += old.split(separator: "\n").dropFirst().map(String.init).filter { line in
+                Int(line.prefix { $0 != "," }).map { $0 < step } ?? false
+            }
+        }
+        func number(_ x: Double?) -> String { x.map { String(format: "%.6g", $0) } ?? "" }
+        for (i, sigma) in result.sigmas.enumerated() {
+            lines.append([String(step), String(format: "%g", sigma), number(result.latentError[i]), number(result.estimatePSNR[i]),
+                          number(result.estimatePerceptual?[i]), number(result.baselinePSNR), number(result.baselinePerceptual),
+                          String(result.sequences)].joined(separator: ","))
+        }
+        try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: validationFile)
+        validated(step, result)
     }
 
     /// What the autoencoder stage measured at its end.

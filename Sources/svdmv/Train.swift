@@ -69,8 +69,11 @@ extension SVDMV.Train {
         var latentChannels: Int?
         @Option(help: "What to train: unet (the diffusion model; VAE and CLIP frozen), autoencoder (conditioning encoder + first-stage decoder, sgm's KL-autoencoder loss without the GAN), or decoder (the first-stage decoder alone, with the autoencoder's reconstruction loss, decoding the UNet's one-step estimates D(x0 + σn; σ) at ln σ ~ N(--p-mean, --p-std²) so that it learns the latents the UNet produces; the rest frozen).")
         var part: TrainedPart = .unet
+        @Flag(help: "UNet: stage I of the SVD paper's staged training, image pretraining of the spatial layers: every frame an independent image at its own noise level, the temporal blocks off (image_only_indicator = 1), no input view and no cameras, only the frame's own CLIP tokens; a later run without it (--init-from this one's model) is the multi-view stage.")
+        var imageOnly = false
 
         func validate() throws {
+            if imageOnly, part != .unet { throw ValidationError("--image-only trains the UNet: it does not apply to --part \(part.rawValue)") }
             guard (initFrom == nil) != (fresh == nil) else { throw ValidationError("give exactly one of --init-from and --fresh") }
             if let latentChannels {
                 guard fresh != nil else { throw ValidationError("--latent-channels shapes a fresh model: it goes with --fresh (--init-from keeps its checkpoint's)") }
@@ -189,6 +192,24 @@ extension SVDMV.Train {
         }
     }
 
+    struct ValidationOptions: ParsableArguments {
+        @Option(help: ArgumentHelp("UNet: held-out orbit shards (e.g. the validation split's) measured while the UNet trains, with the weights the run exports, into validation.csv of the run folder: per σ the one-step estimate's latent error, decoded PSNR and LPIPS (the --lpips trunk), beside the repeat-the-input baseline's.", valueName: "shards"))
+        var validationData: String?
+        @Option(help: "Steps between validations (and one at the last step).")
+        var validateEvery = 100
+        @Option(help: "Held-out sequences measured (the first ones in the shards).")
+        var validationSequences = 32
+        @Option(parsing: .upToNextOption, help: "Noise levels σ of the validation's one-step estimates (700: the estimate from pure noise, what a 2-step sampler returns).")
+        var validationSigmas: [Float] = [700, 5, 1]
+
+        func validate() throws {
+            guard validateEvery >= 1, validationSequences >= 1 else { throw ValidationError("--validate-every and --validation-sequences must be positive") }
+            guard !validationSigmas.isEmpty, validationSigmas.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                throw ValidationError("--validation-sigmas must be positive numbers")
+            }
+        }
+    }
+
     struct LoRAOptions: ParsableArguments {
         @Option(help: "Train LoRA adapters of this rank on the temporal attention instead of the whole UNet.")
         var lora: Int?
@@ -219,9 +240,16 @@ extension SVDMV {
         @OptionGroup(title: "LPIPS (perceptual terms)") var lpips: LPIPSOptions
         @OptionGroup(title: "Autoencoder and decoder stages") var autoencoder: AutoencoderOptions
         @OptionGroup(title: "LoRA (UNet stage)") var lora: LoRAOptions
+        @OptionGroup(title: "Validation (UNet stage)") var validation: ValidationOptions
         @OptionGroup var memory: MemoryOptions
 
         func validate() throws {
+            if model.imageOnly, imageLoss.decodedLossWeight > 0 {
+                throw ValidationError("--image-only has no orbit to decode: it does not go with --decoded-loss-weight")
+            }
+            if validation.validationData != nil, model.part != .unet || lora.lora != nil {
+                throw ValidationError("--validation-data measures the whole UNet while it trains: it goes with --part unet without --lora")
+            }
             if model.part != .unet, lora.lora != nil {
                 throw ValidationError("--lora trains the UNet; it does not apply to --part \(model.part.rawValue)")
             }
@@ -243,6 +271,19 @@ extension SVDMV {
             }
             stages.encoded = { encoding.step("encoding latents") }
             stages.stepped = { record in progress?.step(String(format: "loss %.4f", record.loss)) }
+            if let data = validation.validationData {
+                let held = try loadTrainingSequences(data, size: network.config.imageSize, limit: validation.validationSequences)
+                stages.validation = TrainingStages.Validation(sequences: held, every: validation.validateEvery,
+                                                              sigmas: validation.validationSigmas,
+                                                              perceptual: try lpips.network().callAsFunction, seed: runOptions.seed)
+                stages.validated = { step, result in
+                    let rows = result.sigmas.indices.map { i in
+                        String(format: "σ %g: PSNR %.2f dB", result.sigmas[i], result.estimatePSNR[i])
+                            + (result.estimatePerceptual.map { String(format: ", LPIPS %.4f", $0[i]) } ?? "")
+                    }
+                    print("\nvalidation at step \(step) (\(result.sequences) sequences): \(rows.joined(separator: "; "))")
+                }
+            }
             switch model.part {
             case .autoencoder:
                 let summary = try stages.trainAutoencoder(objective: try autoencoderObjective(network), config: trainingConfig(),
@@ -306,6 +347,7 @@ extension SVDMV {
 
         var unetObjectiveSettings: ObjectiveSettings {
             var settings = noiseObjectiveSettings
+            if model.imageOnly { settings.imageOnly = true }
             if imageLoss.decodedLossWeight > 0 {
                 settings.decodedLossWeight = imageLoss.decodedLossWeight
                 settings.decodedFrames = imageLoss.decodedFrames
@@ -334,6 +376,7 @@ extension SVDMV {
             settings.conditioningAugmentationLogStd = noise.condAugStd
             settings.decodedLossWeight = model.part == .unet ? imageLoss.decodedLossWeight : 0
             settings.decodedFrames = imageLoss.decodedFrames
+            settings.imageOnly = model.part == .unet && model.imageOnly
             guard settings.decodedLossWeight > 0 else { return SV3DTrainingObjective(model: network, settings: settings) }
             let imageObjective = try autoencoderObjective(network)
             return SV3DTrainingObjective(model: network, settings: settings, decodedLoss: imageObjective.reconstructionLoss)

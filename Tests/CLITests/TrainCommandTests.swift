@@ -151,6 +151,37 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(bad.output.contains("--decoded-frames"), bad.output)
     }
 
+    /// Stage I (--image-only) then the multi-view stage from its model, with validation curves:
+    /// validation.csv holds one row per validated step and σ, with PSNR and LPIPS of the held-out
+    /// estimates beside the baseline's; the image-only setting is recorded so a resume keeps it.
+    func testImageOnlyStageWithValidationCurveThenMultiViewStage() throws {
+        let shards = try makeShard()
+        let image = folder("image-only"), multiView = folder("multi-view")
+        let run = try runSVDMV(["train", "--data", shards.path, "--out", image.path, "--fresh", "tiny", "--steps", "2",
+                                "--image-only", "--validation-data", shards.path, "--validate-every", "1",
+                                "--validation-sequences", "2", "--validation-sigmas", "700", "5", "--lpips", "alex"])
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertTrue(run.output.contains("validation at step 2 (2 sequences)"), run.output)
+        let config = try String(contentsOf: image.appendingPathComponent("config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("image_only"), config)
+        let rows = try String(contentsOf: image.appendingPathComponent("validation.csv"), encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(rows.first, ["step", "sigma", "latent_mse", "psnr", "lpips", "baseline_psnr", "baseline_lpips", "sequences"])
+        XCTAssertEqual(rows.dropFirst().map { [$0[0], $0[1]] }, [["1", "700"], ["1", "5"], ["2", "700"], ["2", "5"]])
+        for row in rows.dropFirst() {
+            let psnr = try XCTUnwrap(Double(row[3])), lpips = try XCTUnwrap(Double(row[4]))
+            XCTAssertTrue(psnr.isFinite && psnr > 0 && lpips >= 0 && lpips.isFinite, "\(row)")
+            XCTAssertEqual(row[7], "2")
+        }
+        let second = try runSVDMV(["train", "--data", shards.path, "--out", multiView.path, "--init-from",
+                                   image.appendingPathComponent("model.safetensors").path, "--steps", "1"])
+        XCTAssertEqual(second.status, 0, second.output)
+        let refused = try runSVDMV(["train", "--data", shards.path, "--out", folder("refused").path, "--fresh", "small",
+                                    "--part", "autoencoder", "--image-only", "--steps", "1"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.output.contains("--image-only"), refused.output)
+    }
+
     /// The default-model recipe in miniature: the autoencoder stage trains only the VAE pair and
     /// sets the latent scale factor, the UNet stage then trains only the UNet, and the result
     /// generates an orbit whose cameras.json the dataset reader takes.

@@ -29,6 +29,20 @@ final class ViewScoreTests: XCTestCase {
         // Touching the left edge along 5 rows: 5 of the ring's 76 pixels.
         let clipped = CoverageMask(rgbaImage(width: 20, height: 20) { x, y in x < 4 && (8..<13).contains(y) })
         XCTAssertEqual(clipped.borderCoverage, 5.0 / 76, accuracy: 1e-12)
+        // Those 5 pixels lie on the inscribed circle's chord (centre distance <= 10 + 1.5): an object
+        // inside a fitted bounding sphere may touch there, so they do not count as cut by the frame.
+        XCTAssertEqual(clipped.borderPixelsBeyondInscribedCircle(), 0)
+        // Cut along rows 2..<16 of the left edge: the ring pixels of rows 2 and 3 have centres 12.10
+        // and 11.51 from the frame's centre, past 10 + 1.5; row 15's is 10.98, inside.
+        let cut = CoverageMask(rgbaImage(width: 20, height: 20) { x, y in x < 4 && (2..<16).contains(y) })
+        let expectedBeyond = (2..<16).filter { y in let dy = Double(y) + 0.5 - 10; return 9.5 * 9.5 + dy * dy > 11.5 * 11.5 }.count
+        XCTAssertEqual(expectedBeyond, 2)
+        XCTAssertEqual(cut.borderPixelsBeyondInscribedCircle(), expectedBeyond)
+        // A disc inscribed in the frame (radius 10 about the centre) touches all four sides, never beyond.
+        let disc = CoverageMask(rgbaImage(width: 20, height: 20) { x, y in
+            let dx = Double(x) + 0.5 - 10, dy = Double(y) + 0.5 - 10; return dx * dx + dy * dy <= 100 })
+        XCTAssertGreaterThan(disc.borderCoverage, 0)
+        XCTAssertEqual(disc.borderPixelsBeyondInscribedCircle(), 0)
         // Half-transparent coverage counts half.
         XCTAssertEqual(CoverageMask(rgbaImage(width: 4, height: 4, alpha: 51) { _, _ in true }).coverage, 0.2, accuracy: 1e-12)
         XCTAssertNil(CoverageMask(rgbaImage(width: 4, height: 4) { _, _ in false }).silhouetteAspect)
