@@ -30,6 +30,10 @@ public struct TrainingStages {
     public var stepped: (StepRecord) -> Void = { _ in }
     /// Called with the run once it is open (e.g. to report a resume).
     public var opened: (TrainingRun) -> Void = { _ in }
+    /// A folder keeping the frozen encoder's latents between stages on the same data (nil: none),
+    /// and what identifies the data beyond the sequences themselves (e.g. the shard files).
+    public var latentCache: URL?
+    public var dataKey = ""
     /// Held-out orbits the UNet stage is measured on while it trains; nil: none.
     public var validation: Validation?
     /// Called with each validation's result and its step.
@@ -76,12 +80,47 @@ public struct TrainingStages {
         return run
     }
 
-    /// Latents of every training video (the encoder is frozen, so once, not at every step).
-    func encodedLatents(_ objective: SV3DTrainingObjective) -> [Tensor] {
-        sequences.map { s -> Tensor in
+    /// Latents of every training video (the encoder is frozen, so once, not at every step). With
+    /// `latentCache`, they are read from there when an earlier stage on the same data and encoder
+    /// wrote them, and written there otherwise.
+    func encodedLatents(_ objective: SV3DTrainingObjective) throws -> [Tensor] {
+        let cached = latentCache.map { $0.appendingPathComponent("latents-\(latentCacheKey()).safetensors") }
+        if let cached, FileManager.default.fileExists(atPath: cached.path) {
+            let tensors = try SafeTensorsFile(url: cached).tensors()
+            let latents = sequences.indices.compactMap { tensors[String($0)] }
+            guard latents.count == sequences.count, tensors.count == sequences.count else {
+                throw TrainingError.badCheckpoint("latent cache \(cached.path) holds \(tensors.count) latents for \(sequences.count) sequences (delete it to encode again)")
+            }
+            for _ in latents { encoded() }
+            return latents
+        }
+        let latents = sequences.map { s -> Tensor in
             defer { encoded() }
             return objective.encoderLatents(s.frames)
         }
+        if let cached {
+            try FileManager.default.createDirectory(at: cached.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try writeAtomically(to: cached) { url in
+                try SafeTensors.write(Dictionary(uniqueKeysWithValues: latents.enumerated().map { (String($0.offset), $0.element) }),
+                                      metadata: ["svdmv.latent_cache": dataKey], to: url)
+            }
+        }
+        return latents
+    }
+
+    /// The latent cache's key: a 64-bit FNV-1a hash of `dataKey`, the sequences' ids, frame counts
+    /// and sizes, and the encoder's weights, so that other data or another encoder miss the cache.
+    func latentCacheKey() -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix<T>(_ value: T) { withUnsafeBytes(of: value) { for b in $0 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 } } }
+        func mix(_ text: String) { for b in text.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        mix(dataKey)
+        for s in sequences { mix(s.metadata.objectID); mix(s.frames.shape.count); for d in s.frames.shape { mix(d) } }
+        model.conditioningEncoder.visitParameters { name, t in
+            mix(name)
+            for x in t.scalars { mix(x.bitPattern) }
+        }
+        return String(format: "%016llx", hash)
     }
 
     /// The UNet stage; with `lora`, adapters are trained, saved as `lora.safetensors` and merged
@@ -91,7 +130,7 @@ public struct TrainingStages {
         let adapters = try lora.map { try LoRAAdapters(for: unet, config: $0, seed: config.seed) }
         let trainable: Module = adapters ?? unet
         let run = try openRun(config: config, trainable: trainable)
-        let latents = encodedLatents(objective)
+        let latents = try encodedLatents(objective)
         var validationError: Error?
         try run.run(loss: { _, _, generator in
             let pick = Int(generator.nextUInt32() % UInt32(sequences.count))
@@ -183,7 +222,7 @@ public struct TrainingStages {
     public func trainDecoder(objective: AutoencoderObjective, diffusion: SV3DTrainingObjective, config: TrainingConfig,
                              imagesPerStep: Int, cleanFraction: Float) throws {
         let run = try openRun(config: config, trainable: objective.decoderPart)
-        let latents = encodedLatents(diffusion)
+        let latents = try encodedLatents(diffusion)
         let frameCount = sequences[0].frames.shape[0]
         try run.run(loss: { _, _, generator in
             let pick = Int(generator.nextUInt32() % UInt32(sequences.count))

@@ -183,6 +183,8 @@ extension SVDMV.Train {
         var seed: UInt64 = 0
         @Option(help: "Sequences loaded from the shards at most (they are held in memory).")
         var maxSamples = 100_000
+        @Option(help: ArgumentHelp("UNet and decoder stages: keep the frozen encoder's latents of the training data in this folder, so a later stage on the same shards and encoder reads them instead of encoding again (keyed by the shard files' paths, sizes and modification times, the sequences and the encoder's weights).", valueName: "dir"))
+        var latentCache: String?
 
         func validate() throws {
             guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be positive") }
@@ -263,6 +265,10 @@ extension SVDMV {
             let network = try startingModel()
             let sequences = try loadTrainingSequences(runOptions.data, size: network.config.imageSize, limit: runOptions.maxSamples)
             var stages = TrainingStages(model: network, sequences: sequences, folder: URL(fileURLWithPath: runOptions.out))
+            if let cache = runOptions.latentCache {
+                stages.latentCache = URL(fileURLWithPath: cache)
+                stages.dataKey = try shardsKey(runOptions.data, limit: runOptions.maxSamples)
+            }
             let encoding = ProgressBar(total: sequences.count)
             var progress: ProgressBar?
             stages.opened = { run in

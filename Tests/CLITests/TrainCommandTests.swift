@@ -151,6 +151,29 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(bad.output.contains("--decoded-frames"), bad.output)
     }
 
+    /// --latent-cache: the first run writes the encoder's latents, a second run on the same shards
+    /// reads them, and both train exactly as a run that encodes for itself.
+    func testLatentCacheIsWrittenOnceAndChangesNothing() throws {
+        let shards = try makeShard()
+        let cache = folder("latent-cache")
+        let common = ["--data", shards.path, "--fresh", "tiny", "--steps", "2", "--seed", "3"]
+        XCTAssertEqual(try train(common + ["--out", folder("plain").path]), 0)
+        let first = folder("first"), second = folder("second"), plain = folder("plain2")
+        XCTAssertEqual(try train(common + ["--out", first.path, "--latent-cache", cache.path]), 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache.path)
+        XCTAssertEqual(files.count, 1, "\(files)")
+        XCTAssertTrue(files[0].hasPrefix("latents-") && files[0].hasSuffix(".safetensors"), files[0])
+        XCTAssertEqual(try train(common + ["--out", second.path, "--latent-cache", cache.path]), 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path), files, "read, not written again")
+        XCTAssertEqual(try train(common + ["--out", plain.path]), 0)
+        XCTAssertEqual(try losses(first), try losses(plain))
+        XCTAssertEqual(try losses(second), try losses(plain))
+        // Another encoder (another seed's fresh model) misses the cache and writes its own.
+        XCTAssertEqual(try train(["--data", shards.path, "--fresh", "tiny", "--steps", "1", "--seed", "4",
+                                  "--out", folder("other").path, "--latent-cache", cache.path]), 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.path).count, 2)
+    }
+
     /// Stage I (--image-only) then the multi-view stage from its model, with validation curves:
     /// validation.csv holds one row per validated step and σ, with PSNR and LPIPS of the held-out
     /// estimates beside the baseline's; the image-only setting is recorded so a resume keeps it.
