@@ -3,7 +3,8 @@
 // object the trajectory covers, how well COLMAP registered it, how sure the up axis is, how much
 // the picture moves (the SVD paper's coarse flow score) and whether it jumps (the paper's multi-rate
 // cut detector). Image scores use every frame on disk in file-name order; pose scores use the
-// registered frames on disk in the same order.
+// registered frames on disk in the same order. A training-shard sample made from a capture is
+// scored from the frames and cameras it holds.
 
 import Foundation
 import Imaging
@@ -75,6 +76,36 @@ public struct CaptureScorer: Sendable {
         return record
     }
 
+    /// Scores the frames of a training-shard sample made from a capture (`svdmv dataset
+    /// mvimgnet`): the chosen frames (cropped and resized RGB) in trajectory order, with their
+    /// cameras. Image scores come from the frames, trajectory scores from the cameras; what only
+    /// the COLMAP model records is absent with the reason. A camera that is not a 3x4 matrix makes
+    /// the record's `error`, with the image scores still recorded.
+    public func score(frames: [Image8], cameras: [FrameCamera], id: String, path: String) -> ScoreRecord {
+        var record = ScoreRecord(id: id, source: .mvimgnet, path: path)
+        record.set(ScoreName.frames, Double(frames.count))
+        fillImageScores(&record, frames: frames.map { GreyImage($0).downscaled(shorterSide: settings.sharpnessSize) })
+        for name in [ScoreName.registeredFrames, ScoreName.registeredShare, ScoreName.reprojectionError, ScoreName.points3D] {
+            record.set(name, nil, absentBecause: "shards hold the chosen frames without the COLMAP model")
+        }
+        var poses: [RigidPose] = []
+        for (k, camera) in cameras.enumerated() {
+            let m = camera.worldToCamera
+            guard m.count == 3, m.allSatisfy({ $0.count == 4 }) else {
+                record.error = "\(path): camera \(k): world_to_camera_opencv is not a 3x4 matrix"
+                for name in Self.trajectoryScores { record.set(name, nil, absentBecause: "a camera is not a 3x4 matrix") }
+                return record
+            }
+            poses.append(RigidPose(rotation: Mat3(rows: Array(m[0][0..<3]), Array(m[1][0..<3]), Array(m[2][0..<3])),
+                                   translation: Vec3(m[0][3], m[1][3], m[2][3])))
+        }
+        fillTrajectoryScores(&record, poses: poses, points: [])
+        return record
+    }
+
+    /// The scores `fillTrajectoryScores` records.
+    static let trajectoryScores = [ScoreName.azimuthSpanDeg, ScoreName.elevationRangeDeg, ScoreName.cameraStepJump, ScoreName.upResidual]
+
     /// A frame as grey at the sharpness analysis size, decoded at a reduced JPEG scale when that
     /// still leaves the shorter side at least that large.
     func loadGrey(_ url: URL) throws -> GreyImage {
@@ -112,16 +143,20 @@ public struct CaptureScorer: Sendable {
         let errors = model.points3D.map(\.error).filter(\.isFinite)
         record.set(ScoreName.points3D, Double(model.points3D.count))
         record.set(ScoreName.reprojectionError, mean(errors), absentBecause: "the model has no 3D points")
+        fillTrajectoryScores(&record, poses: registered.map(\.pose), points: model.points3D.map(\.xyz))
+    }
+
+    /// The trajectory scores of `poses` (in trajectory order), or each absent with why they
+    /// cannot be computed.
+    func fillTrajectoryScores(_ record: inout ScoreRecord, poses: [RigidPose], points: [Vec3]) {
         do {
-            let t = try TrajectoryScores(poses: registered.map(\.pose), points: model.points3D.map(\.xyz))
+            let t = try TrajectoryScores(poses: poses, points: points)
             record.set(ScoreName.azimuthSpanDeg, t.azimuthSpanDeg)
             record.set(ScoreName.elevationRangeDeg, t.elevationRangeDeg)
             record.set(ScoreName.cameraStepJump, t.stepJump, absentBecause: "the cameras do not move")
             record.set(ScoreName.upResidual, t.upResidual)
         } catch {
-            for name in [ScoreName.azimuthSpanDeg, ScoreName.elevationRangeDeg, ScoreName.cameraStepJump, ScoreName.upResidual] {
-                record.set(name, nil, absentBecause: "\(error)")
-            }
+            for name in Self.trajectoryScores { record.set(name, nil, absentBecause: "\(error)") }
         }
     }
 }

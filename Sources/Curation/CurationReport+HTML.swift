@@ -2,8 +2,9 @@
 // dropped, remained, score, threshold), then per stage the histogram of its score with the
 // threshold marked (inline SVG) and contact sheets of the items just above and just below the
 // threshold, so a person can judge it; absent scores are said to be absent, with the reason. The
-// pictures (renders: the canonical view, view 0; captures: the middle frame) are small JPEGs in
-// `report-pictures/` beside the page. Everything is written atomically, the page last; a picture
+// pictures (renders: the canonical view, view 0; captures: the middle frame; read from the item's
+// folder, or from its shard for a shard set's sample) are small JPEGs in `report-pictures/` beside
+// the page. Everything is written atomically, the page last; a picture
 // that cannot be read is replaced by its reason, the report goes on.
 
 import FileSupport
@@ -15,6 +16,16 @@ import Cameras
 extension CurationReport {
     public static let fileName = "report.html"
     public static let picturesFolderName = "report-pictures"
+
+    /// Makes the pictures of the items shown (each fitted within `Thumbnail.side`, RGB), by id,
+    /// given their records all at once (so a source can read each shard once); an error in place
+    /// of a picture that cannot be made.
+    public typealias Pictures = ([ScoreRecord]) -> [String: Result<Image8, Error>]
+
+    /// The pictures of items that are folders: each item's `pictureURL`.
+    public static func folderPictures(_ records: [ScoreRecord]) -> [String: Result<Image8, Error>] {
+        Dictionary(records.map { r in (r.id, Result { try Thumbnail.read(try pictureURL(r)) }) }, uniquingKeysWith: { a, _ in a })
+    }
 
     /// The picture that stands for an item: a render's canonical view (the first view in file
     /// order, view 0, which the pHash is taken of; else its first PNG), a capture's middle frame.
@@ -52,14 +63,17 @@ extension CurationReport {
 
     /// Writes `report-pictures/*.jpg` and `report.html` into `out` (atomically, the page last), and
     /// removes pictures an earlier report left there that this one does not show.
-    public func write(to out: URL) throws {
+    public func write(to out: URL, pictures source: Pictures = CurationReport.folderPictures) throws {
         let folder = out.appendingPathComponent(Self.picturesFolderName)
+        let shown = shownIDs.compactMap { records[$0] }
+        let images = source(shown)
         var pictures: [String: Result<String, Error>] = [:]
-        for (i, id) in shownIDs.enumerated() {
-            guard let record = records[id] else { continue }
+        for (i, record) in shown.enumerated() {
+            let id = record.id
             let name = String(format: "%03d-", i) + HTML.fileName(for: id) + ".jpg"
             do {
-                let data = try JPEG.encode(Thumbnail.read(try Self.pictureURL(record)), quality: 85)
+                guard let image = images[id] else { throw CurationError(path: record.path, reason: "no picture was made") }
+                let data = try JPEG.encode(try image.get(), quality: 85)
                 try writeAtomically(data, to: folder.appendingPathComponent(name))
                 pictures[id] = .success(Self.picturesFolderName + "/" + name)
             } catch let error as FileWriteError {

@@ -1,6 +1,7 @@
-// A curation run over a corpus: find the items (the renderer's object folders, or MVImgNet
-// captures), score each (in parallel; a bad item becomes a record with its error, the run goes
-// on), apply the cascade, and write the outputs, each atomically (FileSupport's temp + rename):
+// A curation run over a corpus: find the items (the renderer's object folders, MVImgNet captures,
+// or the samples of a training-shard set: CurationRun+Shards.swift), score each (in parallel; a
+// bad item becomes a record with its error, the run goes on), apply the cascade, and write the
+// outputs, each atomically (FileSupport's temp + rename):
 //
 //   DIR/scores.jsonl            one ScoreRecord per line, in id order
 //   DIR/kept.txt                ids kept, one per line (`svdmv dataset renders|mvimgnet --only`)
@@ -12,6 +13,7 @@
 
 import FileSupport
 import Foundation
+import Imaging
 import MultiViewData
 
 public struct CurationItem: Equatable, Sendable {
@@ -22,10 +24,16 @@ public struct CurationItem: Equatable, Sendable {
 }
 
 public enum CurationRun {
-    /// The source an input folder holds: renders when a subfolder has a cameras.json or the
-    /// folder has a renderer manifest; MVImgNet when captures (`<category>/<object>/sparse/0`)
-    /// are found; nil otherwise.
+    /// The source an input holds: renders when a subfolder has a cameras.json or the folder has a
+    /// renderer manifest; MVImgNet when captures (`<category>/<object>/sparse/0`) are found; for a
+    /// shard set (`shardSet`), the source of its first sample; nil otherwise.
     public static func detectSource(_ root: URL) -> ScoreRecord.Source? {
+        if let source = folderSource(root) { return source }
+        return shardSet(root).flatMap { firstSampleSource($0)?.source }
+    }
+
+    /// The source of a folder of rendered orbits or MVImgNet captures; nil for anything else.
+    static func folderSource(_ root: URL) -> ScoreRecord.Source? {
         let fm = FileManager.default
         let names = (try? fm.contentsOfDirectory(atPath: root.path)) ?? []
         if names.contains(where: { $0.hasPrefix("manifest") && $0.hasSuffix(".tsv") })
@@ -93,7 +101,15 @@ public enum CurationRun {
             let scorer = CaptureScorer(settings: configuration.scoring.capture)
             work = captures.map { capture in (capture.id, capture.directory.path, { scorer.score(capture) }) }
         }
-        return parallelMap(work, workers: workers) { item in
+        return run(work, source: source, workers: workers, reuse: reuse, journal: journal, progress: progress)
+    }
+
+    /// Scores `work` with `workers` in parallel, taking a record from `reuse` instead where it has
+    /// the item's id, path and source and no error; appends each new record to `journal`.
+    static func run(_ work: [(id: String, path: String, score: @Sendable () -> ScoreRecord)], source: ScoreRecord.Source,
+                    workers: Int, reuse: [String: ScoreRecord], journal: ScoreJournal?,
+                    progress: @escaping @Sendable (String) -> Void) -> [ScoreRecord] {
+        parallelMap(work, workers: workers) { item in
             if let old = reuse[item.id], old.path == item.path, old.source == source, old.error == nil {
                 progress(item.id)
                 return old
@@ -149,9 +165,11 @@ public enum CurationRun {
     }
 
     /// Writes the outputs into `out`, each atomically, the report last. `learnedScores`: the
-    /// names of the learned scores that ran (the report says the others are absent).
+    /// names of the learned scores that ran (the report says the others are absent); `pictures`:
+    /// where the report's pictures of items come from (`shardPictures` for a shard set's samples).
     public static func write(records: [ScoreRecord], result: CascadeResult, configuration: CurationConfiguration,
-                             learnedScores: [String] = [], to out: URL) throws {
+                             learnedScores: [String] = [], pictures: CurationReport.Pictures = CurationReport.folderPictures,
+                             to out: URL) throws {
         defer { try? FileManager.default.removeItem(at: out.appendingPathComponent(ScoreJournal.fileName)) }
         let lines = try records.map { try $0.jsonLine() }
         try writeAtomically(Data(lines.map { $0 + "\n" }.joined().utf8), to: out.appendingPathComponent(scoresFile))
@@ -163,7 +181,7 @@ public enum CurationRun {
         used.stages = result.stages
         try writeAtomically(try used.encoded(), to: out.appendingPathComponent(configurationFile))
         try CurationReport(records: records, result: result, configuration: configuration, learnedScores: learnedScores)
-            .write(to: out)
+            .write(to: out, pictures: pictures)
     }
 
     /// Reads a kept list (`kept.txt`: one id per line; blank lines and `#` comments ignored).

@@ -1,8 +1,9 @@
 // The scores of one rendered orbit (the renderer's folder per object: NNN.png views, RGBA or over a
-// recorded background colour, and cameras.json; `Sources/Cameras/OrbitCameras.swift`), pooled over
-// its views: render failure and warnings, coverage and clipping, degenerate silhouettes, colour
-// richness, transparency, mesh size, and the perceptual hash of the canonical view (view 0 over
-// white) for the near-duplicate stage.
+// recorded background colour, and cameras.json; `Sources/Cameras/OrbitCameras.swift`; or the
+// frames of a training-shard sample made from one), pooled over its views: render failure and
+// warnings, coverage and clipping, degenerate silhouettes, colour richness, transparency, mesh
+// size, and the perceptual hash of the canonical view (view 0 over white) for the near-duplicate
+// stage.
 
 import Cameras
 import Foundation
@@ -55,12 +56,8 @@ public struct OrbitScorer: Sendable {
         record.set(ScoreName.backFacingShare, nil, absentBecause: "the renderer does not record back-facing faces")
         let views = cameras.viewsInFileOrder
         let background = cameras.backgroundColor.map { (UInt8($0[0]), UInt8($0[1]), UInt8($0[2])) } ?? (255, 255, 255)
-        var coverages: [Double] = [], borders: [Double] = [], beyondCircle: [Int] = [], aspects: [Double] = [], areas: [Double] = []
-        var colours = ColourAccumulator()
-        var translucent = 0.0, interiorTotal = 0.0
-        var scored: [Image8] = []
-        for (k, view) in views.enumerated() where k % max(1, viewStride) == 0 {
-            let url = folder.appendingPathComponent(view.file)
+        try fillViewScores(&record, viewCount: views.count, background: background, translucencyAbsentBecause: nil) { k in
+            let url = folder.appendingPathComponent(views[k].file)
             guard FileManager.default.fileExists(atPath: url.path) else {
                 throw CurationError(path: url.path, reason: "view listed in cameras.json is missing")
             }
@@ -68,6 +65,39 @@ public struct OrbitScorer: Sendable {
             guard image.width == cameras.width, image.height == cameras.height else {
                 throw CurationError(path: url.path, reason: "is \(image.width)x\(image.height), cameras.json says \(cameras.width)x\(cameras.height)")
             }
+            return image
+        }
+    }
+
+    /// Scores the frames of a training-shard sample made from an orbit (`svdmv dataset renders`):
+    /// RGB composited over white, in the sample's order. What only the renderer's folder records
+    /// (cameras.json, alpha) is absent with the reason.
+    public func score(frames: [Image8], id: String, path: String) -> ScoreRecord {
+        var record = ScoreRecord(id: id, source: .renders, path: path)
+        record.set(ScoreName.renderFailed, 0)
+        let noCameras = "shards do not carry the renderer's cameras.json"
+        for name in [ScoreName.renderWarnings, ScoreName.nonFiniteSamples, ScoreName.triangles, ScoreName.backFacingShare] {
+            record.set(name, nil, absentBecause: noCameras)
+        }
+        fillViewScores(&record, viewCount: frames.count, background: (255, 255, 255),
+                       translucencyAbsentBecause: "shard frames are composited over white, without alpha") { frames[$0] }
+        return record
+    }
+
+    /// The scores of the views themselves, pooled over every `viewStride`-th of `viewCount` views
+    /// (`views`, coverage, clipping, silhouettes, colour, translucency, the pHash of view 0 and
+    /// the learned scores). Views are fetched one at a time by `view(k)`, so an orbit's views need
+    /// not all be in memory; the mask is the view's alpha, or what differs from `background`.
+    /// `translucent_share` is absent with `translucencyAbsentBecause` when given (views composited
+    /// without alpha, where every covered pixel looks opaque).
+    func fillViewScores(_ record: inout ScoreRecord, viewCount: Int, background: (UInt8, UInt8, UInt8),
+                        translucencyAbsentBecause: String?, view: (Int) throws -> Image8) rethrows {
+        var coverages: [Double] = [], borders: [Double] = [], beyondCircle: [Int] = [], aspects: [Double] = [], areas: [Double] = []
+        var colours = ColourAccumulator()
+        var translucent = 0.0, interiorTotal = 0.0
+        var scored: [Image8] = []
+        for k in stride(from: 0, to: viewCount, by: max(1, viewStride)) {
+            let image = try view(k)
             let mask = CoverageMask(image, background: background)
             coverages.append(mask.coverage)
             borders.append(mask.borderCoverage)
@@ -75,15 +105,17 @@ public struct OrbitScorer: Sendable {
             areas.append(Double(mask.coveredCount))
             if let a = mask.silhouetteAspect { aspects.append(a) }
             colours.add(image, mask: mask)
-            let inner = mask.interior()
-            for i in 0..<mask.alpha.count where inner[i] {
-                interiorTotal += 1
-                if mask.alpha[i] < 250 { translucent += 1 }
+            if translucencyAbsentBecause == nil {
+                let inner = mask.interior()
+                for i in 0..<mask.alpha.count where inner[i] {
+                    interiorTotal += 1
+                    if mask.alpha[i] < 250 { translucent += 1 }
+                }
             }
             if k == 0 { record.phash = PerceptualHash(GreyImage(image.rgb())).description }
             if !learned.isEmpty { scored.append(image.rgb()) }
         }
-        record.set(ScoreName.views, Double(views.count))
+        record.set(ScoreName.views, Double(viewCount))
         record.set(ScoreName.coverageMin, coverages.min(), absentBecause: "no views")
         record.set(ScoreName.coverageMean, mean(coverages), absentBecause: "no views")
         record.set(ScoreName.coverageMax, coverages.max(), absentBecause: "no views")
@@ -96,8 +128,12 @@ public struct OrbitScorer: Sendable {
         let richness = colours.result()
         record.set(ScoreName.colourStd, richness?.standardDeviation, absentBecause: "no pixel covered by at least half")
         record.set(ScoreName.hueBins, richness.map { Double($0.hueBins) }, absentBecause: "no pixel covered by at least half")
-        record.set(ScoreName.translucentShare, interiorTotal > 0 ? translucent / interiorTotal : nil,
-                   absentBecause: "the silhouettes have no interior pixels")
+        if let reason = translucencyAbsentBecause {
+            record.set(ScoreName.translucentShare, nil, absentBecause: reason)
+        } else {
+            record.set(ScoreName.translucentShare, interiorTotal > 0 ? translucent / interiorTotal : nil,
+                       absentBecause: "the silhouettes have no interior pixels")
+        }
         for scorer in learned {
             do { record.set(scorer.name, try scorer.score(scored), absentBecause: "not finite") } catch {
                 record.set(scorer.name, nil, absentBecause: "\(error)")

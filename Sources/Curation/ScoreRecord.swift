@@ -69,7 +69,8 @@ public struct ScoreRecord: Codable, Equatable, Sendable {
 
     public var id: String
     public var source: Source
-    /// The object's folder (renders) or the capture's folder (MVImgNet).
+    /// The object's folder (renders) or the capture's folder (MVImgNet); for a training-shard
+    /// sample, `<shard file>#<key>`.
     public var path: String
     public var scores: [String: Double]
     /// Scores that were not computed, with the reason.

@@ -54,7 +54,7 @@ struct ShardOutputOptions: ParsableArguments {
     @Option(name: .long, help: "Frames per training sequence.")
     var frames = 21
 
-    @Option(name: .long, help: ArgumentHelp("Take only the items whose ids FILE lists, one per line (kept.txt of svdmv curate: object folder names, or <category>/<object> captures).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Take only the items whose ids FILE lists, one per line (kept.txt of svdmv curate: object folder names, <category>/<object> captures, or the sample keys of a curated shard set, each of which takes that sample alone).", valueName: "file"))
     var only: String?
 
     func validate() throws {
@@ -69,13 +69,14 @@ struct ShardOutputOptions: ParsableArguments {
         guard frames >= 2 else { throw ValidationError("--frames must be at least 2") }
     }
 
-    /// The items `--only` lists (all when it is not given); the ids it lists that are not there
-    /// are reported, not fatal.
-    func selected<Item>(_ items: [Item], id: (Item) -> String) throws -> [Item] {
+    /// The items `--only` lists (all when it is not given): an item is taken when the list holds
+    /// any of its `ids` (its object or capture id, its sample key); the ids it lists that no item
+    /// has are reported, not fatal.
+    func selected<Item>(_ items: [Item], ids: (Item) -> [String]) throws -> [Item] {
         guard let only else { return items }
         let wanted = try CurationRun.readKeptList(URL(fileURLWithPath: only))
-        let kept = items.filter { wanted.contains(id($0)) }
-        let missing = wanted.subtracting(items.map(id))
+        let kept = items.filter { ids($0).contains(where: wanted.contains) }
+        let missing = wanted.subtracting(items.flatMap(ids))
         print("--only \(only): \(kept.count) of \(items.count) item(s)" + (missing.isEmpty ? "" : "; \(missing.count) listed id(s) not found"))
         return kept
     }
@@ -164,9 +165,9 @@ extension SVDMV.Dataset {
             options.upMethod = up
             options.centreMethod = centre
             let loader = MVImgNetLoader(options: options)
-            let captures = try output.selected(try MVImgNetCapture.discover(root: URL(fileURLWithPath: root)), id: \.id)
-            try buildShards(items: captures, name: \.id, key: { shardKey("mvimgnet-\($0.category)-\($0.object)") },
-                            options: output, load: { try loader.load($0) })
+            func key(_ capture: MVImgNetCapture) -> String { shardKey("mvimgnet-\(capture.category)-\(capture.object)") }
+            let captures = try output.selected(try MVImgNetCapture.discover(root: URL(fileURLWithPath: root)), ids: { [$0.id, key($0)] })
+            try buildShards(items: captures, name: \.id, key: key, options: output, load: { try loader.load($0) })
         }
     }
 
@@ -194,9 +195,9 @@ extension SVDMV.Dataset {
         func run() throws {
             var loader = RendersLoader(frameCount: output.frames)
             loader.size = size
-            let objects = try output.selected(try RendersLoader.discover(root: URL(fileURLWithPath: dir)), id: \.lastPathComponent)
+            let objects = try RendersLoader.discover(root: URL(fileURLWithPath: dir))
             // (object, sample offset); an unreadable cameras.json keeps one item, whose load reports it.
-            let items: [(object: URL, offset: Int)] = objects.flatMap { object in
+            let samples: [(object: URL, offset: Int)] = objects.flatMap { object in
                 let held = samplesPerOrbit == 1 ? 1
                     : (try? OrbitCameras.read(object.appendingPathComponent(OrbitCameras.fileName))).map(loader.sampleCount) ?? 1
                 return (0..<min(samplesPerOrbit, held)).map { (object, $0) }
@@ -204,7 +205,10 @@ extension SVDMV.Dataset {
             func name(_ item: (object: URL, offset: Int)) -> String {
                 item.object.lastPathComponent + (item.offset == 0 ? "" : "-s\(item.offset)")
             }
-            try buildShards(items: items, name: name, key: { shardKey("renders-\(name($0))") }, options: output,
+            func key(_ item: (object: URL, offset: Int)) -> String { shardKey("renders-\(name(item))") }
+            // An object's folder name takes all its samples; a sample key (a curated shard set's) that one.
+            let items = try output.selected(samples, ids: { [$0.object.lastPathComponent, key($0)] })
+            try buildShards(items: items, name: name, key: key, options: output,
                             load: { item in
                 var sampleLoader = loader
                 sampleLoader.sampleOffset = item.offset
