@@ -69,7 +69,11 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("OpenEXR"), .linkedLibrary("Iex"), .linkedLibrary("IlmThread"),
                                  .linkedLibrary("Imath")]),
         .target(name: "Imaging", dependencies: ["CPNG", "CTurboJPEG", "CEXR", "FileSupport"], swiftSettings: swift5),
-        .target(name: "Benchmarks", dependencies: ["Tensor", "NN", "Models", "Diffusion", "Training"], swiftSettings: optimized),
+        // The CLI's benchmarks (`svdmv bench`): engine ops and whole networks, training steps, and
+        // curate's scorers on the inputs it makes (captures, procedural shapes rendered).
+        .target(name: "Benchmarks", dependencies: ["Tensor", "NN", "Models", "Diffusion", "Training", "Curation", "MultiViewData",
+                                                   "Cameras", "Imaging", "Render", "Shapes", "SeededRandom"],
+                swiftSettings: optimized),
         // Dataset side: COLMAP / MVImgNet / renderer-output readers, training sequences, tar shards.
         .target(name: "CEigenHelper", path: "Sources/CEigenHelper",
                 cxxSettings: [.unsafeFlags(["-I/usr/include/eigen3"])]),

@@ -60,11 +60,7 @@ public struct CaptureScorer: Sendable {
             return record
         }
         do {
-            let model = try COLMAPModel.read(directory: capture.sparseDirectory)
-            let onDisk = Set(names)
-            let registered = model.images.filter { onDisk.contains($0.name) }
-                .sorted { $0.name.compare($1.name, options: .numeric) == .orderedAscending }
-            fillPoseScores(&record, registered: registered, model: model, framesOnDisk: names.count)
+            try fillPoseScores(&record, capture: capture, frameNames: names)
         } catch {
             record.error = "\(error)"
             for name in [ScoreName.registeredFrames, ScoreName.registeredShare, ScoreName.azimuthSpanDeg,
@@ -108,7 +104,7 @@ public struct CaptureScorer: Sendable {
 
     /// A frame as grey at the sharpness analysis size, decoded at a reduced JPEG scale when that
     /// still leaves the shorter side at least that large.
-    func loadGrey(_ url: URL) throws -> GreyImage {
+    public func loadGrey(_ url: URL) throws -> GreyImage {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw CurationError(path: url.path, reason: "cannot read file")
         }
@@ -134,6 +130,16 @@ public struct CaptureScorer: Sendable {
         record.set(ScoreName.motion, motionScore(frames, settings: settings.flow), absentBecause: "fewer than 2 frames")
         record.set(ScoreName.cuts, frames.count >= 2 ? Double(detectCuts(frames, settings: settings.cuts).count) : nil,
                    absentBecause: "fewer than 2 frames")
+    }
+
+    /// Reads the capture's COLMAP model and records its registration and trajectory scores for
+    /// the frames on disk, `frameNames` (in file-name order); throws when the model is unreadable.
+    public func fillPoseScores(_ record: inout ScoreRecord, capture: MVImgNetCapture, frameNames names: [String]) throws {
+        let model = try COLMAPModel.read(directory: capture.sparseDirectory)
+        let onDisk = Set(names)
+        let registered = model.images.filter { onDisk.contains($0.name) }
+            .sorted { $0.name.compare($1.name, options: .numeric) == .orderedAscending }
+        fillPoseScores(&record, registered: registered, model: model, framesOnDisk: names.count)
     }
 
     func fillPoseScores(_ record: inout ScoreRecord, registered: [COLMAPImage], model: COLMAPModel, framesOnDisk: Int) {

@@ -55,18 +55,28 @@ public struct OrbitScorer: Sendable {
         record.set(ScoreName.triangles, cameras.triangles.map(Double.init), absentBecause: "cameras.json does not record triangles")
         record.set(ScoreName.backFacingShare, nil, absentBecause: "the renderer does not record back-facing faces")
         let views = cameras.viewsInFileOrder
-        let background = cameras.backgroundColor.map { (UInt8($0[0]), UInt8($0[1]), UInt8($0[2])) } ?? (255, 255, 255)
-        try fillViewScores(&record, viewCount: views.count, background: background, translucencyAbsentBecause: nil) { k in
-            let url = folder.appendingPathComponent(views[k].file)
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                throw CurationError(path: url.path, reason: "view listed in cameras.json is missing")
-            }
-            let image = try PNG.read(url)
-            guard image.width == cameras.width, image.height == cameras.height else {
-                throw CurationError(path: url.path, reason: "is \(image.width)x\(image.height), cameras.json says \(cameras.width)x\(cameras.height)")
-            }
-            return image
+        try fillViewScores(&record, viewCount: views.count, background: Self.background(cameras), translucencyAbsentBecause: nil) { k in
+            try Self.loadView(views[k], folder: folder, cameras: cameras)
         }
+    }
+
+    /// The colour the views were rendered over: cameras.json's `background_color`, else white.
+    public static func background(_ cameras: OrbitCameras) -> (UInt8, UInt8, UInt8) {
+        cameras.backgroundColor.map { (UInt8($0[0]), UInt8($0[1]), UInt8($0[2])) } ?? (255, 255, 255)
+    }
+
+    /// A view of the orbit folder `folder`, decoded; throws when its file is missing or its size
+    /// is not the one cameras.json records.
+    public static func loadView(_ view: OrbitCameras.View, folder: URL, cameras: OrbitCameras) throws -> Image8 {
+        let url = folder.appendingPathComponent(view.file)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw CurationError(path: url.path, reason: "view listed in cameras.json is missing")
+        }
+        let image = try PNG.read(url)
+        guard image.width == cameras.width, image.height == cameras.height else {
+            throw CurationError(path: url.path, reason: "is \(image.width)x\(image.height), cameras.json says \(cameras.width)x\(cameras.height)")
+        }
+        return image
     }
 
     /// Scores the frames of a training-shard sample made from an orbit (`svdmv dataset renders`):
@@ -90,8 +100,8 @@ public struct OrbitScorer: Sendable {
     /// not all be in memory; the mask is the view's alpha, or what differs from `background`.
     /// `translucent_share` is absent with `translucencyAbsentBecause` when given (views composited
     /// without alpha, where every covered pixel looks opaque).
-    func fillViewScores(_ record: inout ScoreRecord, viewCount: Int, background: (UInt8, UInt8, UInt8),
-                        translucencyAbsentBecause: String?, view: (Int) throws -> Image8) rethrows {
+    public func fillViewScores(_ record: inout ScoreRecord, viewCount: Int, background: (UInt8, UInt8, UInt8),
+                               translucencyAbsentBecause: String?, view: (Int) throws -> Image8) rethrows {
         var coverages: [Double] = [], borders: [Double] = [], beyondCircle: [Int] = [], aspects: [Double] = [], areas: [Double] = []
         var colours = ColourAccumulator()
         var translucent = 0.0, interiorTotal = 0.0

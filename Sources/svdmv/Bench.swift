@@ -9,8 +9,9 @@ import Tensor
 extension SVDMV {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Benchmarks (each with a PyTorch twin under Scripts/bench).",
-            subcommands: [Ops.self, LPIPSBench.self, CLIPBench.self, TrainBench.self, UNetBench.self, DecoderBench.self], defaultSubcommand: Ops.self)
+            abstract: "Benchmarks (all but curate with a PyTorch twin under Scripts/bench).",
+            subcommands: [Ops.self, LPIPSBench.self, CLIPBench.self, TrainBench.self, UNetBench.self, DecoderBench.self, CurateBench.self],
+            defaultSubcommand: Ops.self)
     }
 }
 

@@ -132,38 +132,28 @@ final class ScorerTests: XCTestCase {
     /// flatter (another scene: a cut).
     static func writeCapture(root: URL, name: String = "7/capture", frames: Int = 24, unregistered: Int = 0,
                              jumpAt: Int? = nil) throws -> MVImgNetCapture {
-        let directory = root.appendingPathComponent(name)
-        let images = directory.appendingPathComponent("images"), sparse = directory.appendingPathComponent("sparse/0")
-        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: sparse, withIntermediateDirectories: true)
         let q = Mat3.rotation(axis: Vec3(0.3, -0.5, 0.8) / (0.09 + 0.25 + 0.64).squareRoot(), angle: 0.7)
-        var colmapImages: [COLMAPImage] = []
-        for k in 0..<frames {
-            let name = String(format: "%03d.jpg", k + 1)
-            let jumped = jumpAt.map { k >= $0 } ?? false
-            let grey = texture(width: 96, height: 64, seed: 9, shiftX: 2 * k)
-            let rgb = Image8(width: 96, height: 64, channels: 3, pixels: grey.values.flatMap { v -> [UInt8] in
-                let b = UInt8(max(0, min(255, (jumped ? 180 + v * 0.25 : v).rounded())))
-                return [b, b, b]
-            })
-            try JPEG.write(rgb, to: images.appendingPathComponent(name), quality: 98)
-            guard k < frames - unregistered else { continue }
-            let az = Double(k + (jumped ? 5 : 0)) / Double(frames - 1) * .pi, el = 20 * Double.pi / 180
-            let c = Vec3(2 * cos(el) * cos(az), 2 * cos(el) * sin(az), 2 * sin(el))
-            let pose = RigidPose(lookingFrom: c, at: Vec3(0, 0, 0), up: Vec3(0, 0, 1)).inWorld(scale: 3, rotation: q, shift: Vec3(1, 2, 3))
-            colmapImages.append(COLMAPImage(id: UInt32(k + 1), qvec: pose.rotation.quaternion, tvec: pose.translation,
-                                            cameraID: 1, name: name))
-        }
         var points: [COLMAPPoint3D] = []
         for i in 0..<20 {
             let offset: Vec3 = Vec3(Double(i % 3), Double(i % 5), Double(i % 7)) * 0.1
             let error: Double = 0.5 + Double(i % 2)
             points.append(COLMAPPoint3D(id: UInt64(i + 1), xyz: Vec3(1, 2, 3) + offset, rgb: [0, 0, 0], error: error))
         }
-        let model = COLMAPModel(cameras: [COLMAPCamera(id: 1, model: .pinhole, width: 96, height: 64, params: [80, 80, 48, 32])],
-                                images: colmapImages, points3D: points)
-        try model.writeBinary(directory: sparse)
-        return MVImgNetCapture(directory: directory)
+        let camera = COLMAPCamera(id: 1, model: .pinhole, width: 96, height: 64, params: [80, 80, 48, 32])
+        return try MVImgNetCapture.write(root: root, name: name, frameCount: frames, quality: 98, camera: camera,
+                                         points: points) { k in
+            let jumped = jumpAt.map { k >= $0 } ?? false
+            let grey = texture(width: 96, height: 64, seed: 9, shiftX: 2 * k)
+            let rgb = Image8(width: 96, height: 64, channels: 3, pixels: grey.values.flatMap { v -> [UInt8] in
+                let b = UInt8(max(0, min(255, (jumped ? 180 + v * 0.25 : v).rounded())))
+                return [b, b, b]
+            })
+            guard k < frames - unregistered else { return MVImgNetCapture.SyntheticFrame(image: rgb, pose: nil) }
+            let az = Double(k + (jumped ? 5 : 0)) / Double(frames - 1) * .pi, el = 20 * Double.pi / 180
+            let c = Vec3(2 * cos(el) * cos(az), 2 * cos(el) * sin(az), 2 * sin(el))
+            let pose = RigidPose(lookingFrom: c, at: Vec3(0, 0, 0), up: Vec3(0, 0, 1)).inWorld(scale: 3, rotation: q, shift: Vec3(1, 2, 3))
+            return MVImgNetCapture.SyntheticFrame(image: rgb, pose: pose)
+        }
     }
 
     func testCaptureScoresOfAKnownTrajectory() throws {
