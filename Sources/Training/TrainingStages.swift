@@ -145,7 +145,6 @@ public struct TrainingStages {
                   record.step % validation.every == 0 || record.step == config.steps else { return }
             do { try validate(validation, step: record.step, unetWeights: run.evaluationWeights()) } catch { validationError = error }
         })
-        if let validationError { throw validationError }
         if let adapters {
             try adapters.save(to: folder.appendingPathComponent("lora.safetensors"))
             adapters.merge(into: unet)
@@ -153,9 +152,12 @@ public struct TrainingStages {
             try unet.load(run.evaluationWeights())
         }
         try model.save(to: modelFile)
+        // A failed validation ends the run with its error once the trained model is saved.
+        if let validationError { throw validationError }
     }
 
-    /// One validation: the probe on a model holding the frozen parts of `model` and `unetWeights`.
+    /// One validation: the probe on a model holding the frozen parts of `model` and `unetWeights`
+    /// (a second copy of the model's structure, sharing the frozen weights' storage).
     func validate(_ v: Validation, step: Int, unetWeights: [String: Tensor]) throws {
         let evaluated = StableVideoModel(model.config)
         try evaluated.load(Dictionary(uniqueKeysWithValues: model.namedParameters().map { ($0.key, $0.value) }))
