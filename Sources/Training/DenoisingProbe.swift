@@ -21,6 +21,9 @@ public struct DenoisingProbe {
     public var seed: UInt64
     /// Settings of the full samples (frames, cameras and seed are each sequence's); nil skips them.
     public var sampling: StableVideoSamplingSettings?
+    /// Whether to decode the noisy input at each σ for `noisyInputPSNR` (one more decode per σ and
+    /// sequence; validation during training has no use for it and turns it off: NaN then).
+    public var measuresNoisyInput = true
     /// A perceptual distance [N] between image batches in [-1, 1] (LPIPS); when given, the result
     /// carries the mean distance of the decoded estimates and of the baseline beside their PSNR.
     public var perceptual: ((Tensor, Tensor) -> Tensor)?
@@ -95,7 +98,7 @@ public struct DenoisingProbe {
                 let images = decode(d)
                 psnr[i] += meanImagePSNR(images.sliced(axis: 0, 0..<(t - 1)), truth)
                 perceptualDistance[i] += distance(images.sliced(axis: 0, 0..<(t - 1)), truth)
-                noisyPSNR[i] += meanImagePSNR(decode(noised).sliced(axis: 0, 0..<(t - 1)), truth)
+                noisyPSNR[i] += measuresNoisyInput ? meanImagePSNR(decode(noised).sliced(axis: 0, 0..<(t - 1)), truth) : .nan
                 if v == 0 { pictureRows.append(views(images)) }
                 step(sigma)
             }

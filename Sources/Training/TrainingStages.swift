@@ -164,6 +164,7 @@ public struct TrainingStages {
         try PrefixedModule(StableVideoModel.unetPrefix, evaluated.unet).load(unetWeights)
         var probe = DenoisingProbe(model: evaluated, sigmas: v.sigmas, seed: v.seed)
         probe.perceptual = v.perceptual
+        probe.measuresNoisyInput = false
         let result = GradMode.withoutGradients { probe.run(v.sequences) }
         var lines = [Validation.header]
         if let old = try? String(contentsOf: validationFile, encoding: .utf8) {
