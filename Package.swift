@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "Metrics", targets: ["Metrics"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "Curation", targets: ["Curation"]),
+        .library(name: "LearnedScores", targets: ["LearnedScores"]),
         .library(name: "Reporting", targets: ["Reporting"]),
         .library(name: "Benchmarks", targets: ["Benchmarks"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
@@ -94,6 +95,9 @@ let package = Package(
         // thresholds (absolute or percentiles) that keeps or drops each (`svdmv curate`).
         .target(name: "Curation", dependencies: ["Cameras", "MultiViewData", "Imaging", "Reporting", "FileSupport"],
                 swiftSettings: optimized),
+        // Curation's learned scores on the models the evaluator loads (CLIP view consistency through
+        // Evaluation's CLIP tower), kept out of Curation so that it stays free of model code.
+        .target(name: "LearnedScores", dependencies: ["Curation", "Evaluation", "Models", "Imaging", "Tensor"], swiftSettings: swift5),
         // assimp's C++ Importer behind a C interface: the lenient import (primitive flags repaired, then validated).
         .target(name: "CAssimpImport", path: "Sources/CAssimpImport", linkerSettings: [.linkedLibrary("assimp")]),
         .target(name: "Render", dependencies: ["Cameras", "CAssimp", "CAssimpImport", "CPNG", "Imaging", "FileSupport", "SeededRandom"], swiftSettings: optimized),
@@ -102,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "svdmv",
             dependencies: [
-                "Cameras", "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Models", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation", "Render", "Curation",
+                "Cameras", "Tensor", "NN", "Imaging", "Benchmarks", "MultiViewData", "Generation", "Models", "Diffusion", "Training", "Shapes", "Metrics", "Evaluation", "Render", "Curation", "LearnedScores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The bundled default model and its example input (Scripts/train-default-model,
@@ -142,7 +146,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
         .testTarget(name: "DatasetTests", dependencies: ["Cameras", "MultiViewData", "TestSupport", "svdmv", "SeededRandom"],
                     resources: [.copy("Fixtures")], swiftSettings: swift5),
-        .testTarget(name: "CurationTests", dependencies: ["Curation", "Cameras", "MultiViewData", "Imaging", "Reporting", "TestSupport"],
+        .testTarget(name: "CurationTests", dependencies: ["Curation", "Cameras", "MultiViewData", "Imaging", "Reporting", "TestSupport",
+                                                       "LearnedScores", "Evaluation", "Models", "Tensor"],  // the CLIP score's tests
                     swiftSettings: swift5),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Cameras", "Imaging", "TestSupport"],
                     swiftSettings: swift5),

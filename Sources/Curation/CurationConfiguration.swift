@@ -5,7 +5,8 @@
 //
 //   {
 //     "format": "svdmv-curation-config", "version": 1, "source": "renders" | "mvimgnet",
-//     "scoring": { "view_stride": 1, "capture": { "sharpness_size": 256, "flow": {...}, "cuts": {...} } },
+//     "scoring": { "view_stride": 1, "capture": { "sharpness_size": 256, "flow": {...}, "cuts": {...} },
+//                  "learned": { "clip_view_consistency": "<model and weights>" } },   (written by a run)
 //     "stages": [
 //       { "name": "motion", "score": "motion", "keep": "above", "percentile": 25,
 //         "population": "survivors", "missing": "drop", "why": "the paper's top 75 % by motion" },
@@ -33,6 +34,10 @@ public struct CurationConfiguration: Codable, Equatable, Sendable {
         public var viewStride = 1
         /// MVImgNet: how frames are measured.
         public var capture = CaptureScoreSettings()
+        /// The learned scores a run computed, by name, with the model that computed each
+        /// (`LearnedScore.model`); nil when none ran. Set by the run from what it was given
+        /// (`recordLearned`), not read as a request: a rerun reuses scores only when it matches.
+        public var learned: [String: String]?
 
         public init() {}
 
@@ -40,10 +45,16 @@ public struct CurationConfiguration: Codable, Equatable, Sendable {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             viewStride = try c.decodeIfPresent(Int.self, forKey: .viewStride) ?? 1
             capture = try c.decodeIfPresent(CaptureScoreSettings.self, forKey: .capture) ?? CaptureScoreSettings()
+            learned = try c.decodeIfPresent([String: String].self, forKey: .learned)
+        }
+
+        /// Records `scores` as the learned scores of this run (nil when there are none).
+        public mutating func recordLearned(_ scores: [any LearnedScore]) {
+            learned = scores.isEmpty ? nil : Dictionary(scores.map { ($0.name, $0.model) }, uniquingKeysWith: { a, _ in a })
         }
 
         enum CodingKeys: String, CodingKey {
-            case capture
+            case capture, learned
             case viewStride = "view_stride"
         }
     }

@@ -7,7 +7,7 @@
 extension CurationConfiguration {
     public static let defaultRenders = CurationConfiguration(
         source: .renders,
-        description: "Default cascade for the renderer's orbits (svdmv render): failures, framing, degenerate shapes, flat colour, transparency, tiny meshes, near-duplicates.",
+        description: "Default cascade for the renderer's orbits (svdmv render): failures, framing, degenerate shapes, flat colour, transparency, tiny meshes, inconsistent views (with CLIP weights), near-duplicates.",
         stages: [
             Stage(name: "render-failed", score: ScoreName.renderFailed, keep: .below, threshold: 0.5,
                   why: "the renderer recorded a failure or wrote no cameras.json"),
@@ -27,6 +27,10 @@ extension CurationConfiguration {
                   why: "more than half of the object's interior is partly transparent"),
             Stage(name: "tiny-mesh", score: ScoreName.triangles, keep: .above, threshold: 4, missing: .keep,
                   why: "fewer than 4 triangles: a quad or a stray primitive"),
+            // Skipped (and said to be) when no CLIP weights were given: the score is then absent everywhere.
+            Stage(name: "view-consistency", score: ScoreName.clipViewConsistency, keep: .above, percentile: 5,
+                  population: .corpus, missing: .keep,
+                  why: "the 5 % of objects whose views look least like one object in CLIP's eyes (broken or empty views, inconsistent textures); runs only with CLIP weights (--clip-weights)"),
             Stage(nearDuplicatesNamed: "near-duplicates", maxHamming: 4,
                   why: "canonical views (view 0) whose 64-bit pHashes differ in at most 4 bits: one of each cluster is kept"),
         ])

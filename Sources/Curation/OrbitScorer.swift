@@ -11,10 +11,15 @@ import Imaging
 
 /// A score computed by a learned model (CLIP similarity, an aesthetics predictor) from an item's
 /// views. `svdmv curate` runs such scores only when the user gives the model's weights; without
-/// them the score is absent from every record and a cascade stage on it is skipped.
+/// them the score is absent from every record (`ScoreName.learnedRenderScores` says why) and a
+/// cascade stage on it is skipped. Orbits (folders and render shards) run them; MVImgNet captures
+/// do not (`CaptureScorer` has no learned scores).
 public protocol LearnedScore: Sendable {
     /// The score's name in scores.jsonl.
     var name: String { get }
+    /// What computes it (the model and its weights file), recorded in curation-config.json
+    /// (`scoring.learned`) so that a rerun reuses scores only when the same model made them.
+    var model: String { get }
     /// The score of an object's views (RGB over white) or a capture's frames.
     func score(_ views: [Image8]) throws -> Double
 }
@@ -148,6 +153,9 @@ public struct OrbitScorer: Sendable {
             do { record.set(scorer.name, try scorer.score(scored), absentBecause: "not finite") } catch {
                 record.set(scorer.name, nil, absentBecause: "\(error)")
             }
+        }
+        for (name, reason) in ScoreName.learnedRenderScores where !learned.contains(where: { $0.name == name }) {
+            record.set(name, nil, absentBecause: reason)
         }
     }
 }

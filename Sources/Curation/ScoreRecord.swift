@@ -62,6 +62,16 @@ public enum ScoreName {
     public static let motion = "motion"
     /// Cuts found by the multi-rate cut detector.
     public static let cuts = "cuts"
+
+    // Learned scores (`LearnedScore`): computed only when the user gives the model's weights.
+    /// Mean cosine similarity of each scored view's CLIP image embedding to the mean of the other
+    /// views' (renders; `svdmv curate --clip-weights`, LearnedScores.ClipViewConsistency).
+    public static let clipViewConsistency = "clip_view_consistency"
+    /// The learned scores of rendered orbits, each with why it is absent when it did not run
+    /// (recorded in every record, so a stage on it says why it was skipped).
+    public static let learnedRenderScores: [(name: String, absentBecause: String)] = [
+        (clipViewConsistency, "no CLIP weights given (--clip-weights FILE)"),
+    ]
 }
 
 public struct ScoreRecord: Codable, Equatable, Sendable {

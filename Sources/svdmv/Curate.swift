@@ -1,11 +1,13 @@
 // `svdmv curate`: score every object of a renders folder, every MVImgNet capture or every sample
 // of a training-shard set, run the curation cascade and write scores.jsonl, kept.txt, dropped.tsv,
 // curation-config.json and report.html (Curation.CurationRun, CurationReport). Parsing, progress
-// and the summary only; the scores and the cascade are in Curation.
+// and the summary only; the scores and the cascade are in Curation, the learned scores that
+// --clip-weights turns on in LearnedScores.
 
 import ArgumentParser
 import Curation
 import Foundation
+import LearnedScores
 import MultiViewData
 
 extension ScoreRecord.Source: ExpressibleByArgument {}
@@ -17,10 +19,34 @@ struct CurationConfigOptions: ParsableArguments {
     @Option(help: "What INPUT holds (default: detected: a subfolder with cameras.json or a manifest*.tsv means renders, <category>/<object>/sparse/0 means MVImgNet; for training shards, the source their samples were made from).")
     var source: ScoreRecord.Source?
 
+    @Option(help: ArgumentHelp("open_clip ViT-B/32 or ViT-L/14 weights (safetensors, open_clip key names, as for `svdmv evaluate`) for the learned score clip_view_consistency of renders: each scored view's CLIP image embedding against the mean of the other views'. Without them the score is absent and the default cascade's view-consistency stage is skipped.", valueName: "file"))
+    var clipWeights: String?
+
+    @Option(help: "MLP activation of the CLIP weights: quickgelu (OpenAI's) or gelu (OpenCLIP-trained); required with --clip-weights unless $SVDMV_CLIP_ACTIVATION or the file's svdmv_clip_activation metadata says it.")
+    var clipActivation: CLIPActivation?
+
+    var resolvedCLIPActivation: CLIPActivation? {
+        CLIPActivation.resolved(flag: clipActivation, weights: clipWeights, environment: ProcessInfo.processInfo.environment)
+    }
+
     func validate() throws {
         if let config, !FileManager.default.isReadableFile(atPath: config) {
             throw ValidationError("--config: cannot read \(config)")
         }
+        if let clipWeights {
+            guard FileManager.default.fileExists(atPath: clipWeights) else {
+                throw ValidationError("--clip-weights: no file at \(clipWeights)")
+            }
+            guard resolvedCLIPActivation != nil else { throw ValidationError(CLIPActivation.requiredMessage) }
+        }
+    }
+
+    /// The learned scores the options ask for, their weights loaded (a file that is not an open_clip
+    /// image tower fails here, naming the file and the key).
+    func learnedScores() throws -> [any LearnedScore] {
+        guard let clipWeights else { return [] }
+        guard let activation = resolvedCLIPActivation else { throw ValidationError(CLIPActivation.requiredMessage) }
+        return [try ClipViewConsistency(weights: URL(fileURLWithPath: clipWeights), activation: activation.towerActivation)]
     }
 }
 
@@ -37,7 +63,9 @@ extension SVDMV {
                 become _), scored from the frames the shard holds as an item of the source it was made from (scores \
                 that need the renderer's cameras.json, alpha or the COLMAP model are absent, with the reason); all \
                 samples must come from one source. Every item gets every score \
-                (scores.jsonl); the cascade's stages (thresholds absolute or percentiles, applied in order) keep or drop \
+                (scores.jsonl); a learned score runs only when its weights are given (--clip-weights: \
+                clip_view_consistency of renders and render shards; not of MVImgNet captures) and is otherwise \
+                absent, with the reason, and a stage on it skipped. The cascade's stages (thresholds absolute or percentiles, applied in order) keep or drop \
                 it (kept.txt; dropped.tsv with the first stage that dropped it and why); curation-config.json records the \
                 configuration with the thresholds it resolved; report.html shows per stage what it dropped, its score's \
                 histogram with the threshold and the items just above and below it. An unreadable item is dropped with \
@@ -77,11 +105,19 @@ extension SVDMV {
             guard let source = cascade.source ?? CurationRun.detectSource(root) else {
                 throw CommandError("\(input): neither rendered orbits (<object>/cameras.json, manifest.tsv), MVImgNet captures (<category>/<object>/sparse/0) nor training shards (*.tar with a readable sample); pass --source")
             }
-            let configuration = try cascade.config.map { try CurationConfiguration.read(URL(fileURLWithPath: $0)) }
+            var configuration = try cascade.config.map { try CurationConfiguration.read(URL(fileURLWithPath: $0)) }
                 ?? CurationConfiguration.defaults(for: source)
             guard configuration.source == source else {
                 throw CommandError("\(cascade.config ?? "the configuration") is for \(configuration.source.rawValue), INPUT holds \(source.rawValue)")
             }
+            if cascade.clipWeights != nil, source != .renders {
+                throw CommandError("--clip-weights: the learned score \(ScoreName.clipViewConsistency) is computed for rendered orbits "
+                    + "(folders or render shards) only; \(input) holds \(source.rawValue) items")
+            }
+            // Loaded before anything is scored; what ran is recorded with the scoring settings, so
+            // scores are reused only from a run with the same learned scores.
+            let learned = try cascade.learnedScores()
+            configuration.scoring.recordLearned(learned)
             // A shard set's samples are counted as its shards are read.
             let total = shards != nil ? 0 : source == .renders ? try CurationRun.renderItems(root).count
                 : ((try? MVImgNetCapture.discover(root: root))?.count ?? 0)
@@ -93,11 +129,11 @@ extension SVDMV {
             let workers = jobs ?? ProcessInfo.processInfo.activeProcessorCount
             let records: [ScoreRecord]
             if let shards {
-                records = try CurationRun.scoreShards(shards, source: source, configuration: configuration, workers: workers,
+                records = try CurationRun.scoreShards(shards, source: source, configuration: configuration, learned: learned, workers: workers,
                                                       reuse: previous, journal: journal, progress: { progress.step($0) },
                                                       expected: { progress.update(done: progress.done, total: $0, label: "") })
             } else {
-                records = try CurationRun.score(source: source, root: root, configuration: configuration, workers: workers,
+                records = try CurationRun.score(source: source, root: root, configuration: configuration, learned: learned, workers: workers,
                                                 reuse: previous, journal: journal, progress: { progress.step($0) })
             }
             progress.finish()
@@ -105,7 +141,7 @@ extension SVDMV {
             let reused = records.filter { r in previous[r.id].map { $0 == r && $0.error == nil } ?? false }.count
             if reused > 0 { print("reused the scores of \(reused) item(s) from an earlier run in \(out) (--rescore scores them again)") }
             let result = Cascade.apply(configuration, to: records)
-            try CurationRun.write(records: records, result: result, configuration: configuration,
+            try CurationRun.write(records: records, result: result, configuration: configuration, learnedScores: learned.map(\.name),
                                   pictures: shards != nil ? CurationRun.shardPictures : CurationReport.folderPictures, to: outURL)
             let from = shards.map { " from \($0.count) shard(s)" } ?? ""
             print("\(records.count) \(source.rawValue) item(s)\(from): \(result.kept.count) kept, \(result.dropped.count) dropped")

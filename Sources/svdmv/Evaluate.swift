@@ -19,6 +19,18 @@ enum CLIPActivation: String, CaseIterable, ExpressibleByArgument {
     case gelu
 
     var towerActivation: VisionTransformerConfig.Activation { self == .gelu ? .gelu : .quickGELU }
+
+    /// The activation of the weights at `weights`: `flag`, else $SVDMV_CLIP_ACTIVATION, else the
+    /// weights file's own `svdmv_clip_activation` metadata (written by Scripts/export-clip-weights.py).
+    static func resolved(flag: CLIPActivation?, weights: String?, environment: [String: String]) -> CLIPActivation? {
+        if let flag { return flag }
+        if let value = environment["SVDMV_CLIP_ACTIVATION"], let a = CLIPActivation(rawValue: value) { return a }
+        guard let weights, let file = try? SafeTensorsFile(url: URL(fileURLWithPath: weights)) else { return nil }
+        return file.metadata?["svdmv_clip_activation"].flatMap(CLIPActivation.init(rawValue:))
+    }
+
+    static let requiredMessage = "--clip-activation is required with CLIP weights: quickgelu for OpenAI's weights, "
+        + "gelu for OpenCLIP-trained ones (shapes cannot tell them apart)"
 }
 
 extension SVDMV {
@@ -60,13 +72,8 @@ extension SVDMV {
         var environment: [String: String] { ProcessInfo.processInfo.environment }
         var clipWeightsPath: String? { clipWeights ?? environment["SVDMV_CLIP_WEIGHTS"].flatMap { $0.isEmpty ? nil : $0 } }
 
-        /// The activation: the flag, else $SVDMV_CLIP_ACTIVATION, else the weights file's own
-        /// `svdmv_clip_activation` metadata (written by Scripts/export-clip-weights.py).
         var resolvedCLIPActivation: CLIPActivation? {
-            if let clipActivation { return clipActivation }
-            if let value = environment["SVDMV_CLIP_ACTIVATION"], let a = CLIPActivation(rawValue: value) { return a }
-            guard let path = clipWeightsPath, let file = try? SafeTensorsFile(url: URL(fileURLWithPath: path)) else { return nil }
-            return file.metadata?["svdmv_clip_activation"].flatMap(CLIPActivation.init(rawValue:))
+            CLIPActivation.resolved(flag: clipActivation, weights: clipWeightsPath, environment: environment)
         }
 
         func validate() throws {
@@ -82,10 +89,7 @@ extension SVDMV {
                 guard FileManager.default.fileExists(atPath: weights) else {
                     throw ValidationError("CLIP weights: no file at \(weights)")
                 }
-                guard resolvedCLIPActivation != nil else {
-                    throw ValidationError("--clip-activation is required with CLIP weights: quickgelu for OpenAI's weights, "
-                                          + "gelu for OpenCLIP-trained ones (shapes cannot tell them apart)")
-                }
+                guard resolvedCLIPActivation != nil else { throw ValidationError(CLIPActivation.requiredMessage) }
             }
         }
 

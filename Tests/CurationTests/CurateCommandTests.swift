@@ -1,12 +1,14 @@
 // `svdmv curate` end to end through the built binary: tiny orbits rendered by `svdmv render` from
 // assimp's test models (two copies of one box: near-duplicates; a file that is not a mesh: a
 // render failure), curated with the default cascade, then `svdmv dataset renders --only kept.txt`
-// building shards of the kept objects only; report.html beside the other outputs; and bad input
-// failing with the file named.
+// building shards of the kept objects only; report.html beside the other outputs; the learned CLIP
+// score with --clip-weights (a small seeded tower, LearnedScoreTests); and bad input failing with
+// the file named.
 
 import Cameras
 @testable import Curation
 import Foundation
+import Tensor
 import TestSupport
 import XCTest
 
@@ -171,5 +173,87 @@ final class CurateCommandTests: XCTestCase {
         let wrong = try runSVDMV(["curate", renders.path, "--out", out.path, "--config", other.path])
         XCTAssertEqual(wrong.status, 1, wrong.output)
         XCTAssertTrue(wrong.output.contains("is for mvimgnet, INPUT holds renders"), wrong.output)
+    }
+
+    /// `--clip-weights`: the learned score runs on every orbit and a rerun without the weights
+    /// scores again (the score is absent then, the stage skipped); a missing or mismatched weights
+    /// file, or MVImgNet input, is refused naming the file (and the key).
+    func testCLIPWeightsRunTheLearnedScoreAndItsStage() throws {
+        let work = try temporaryFolder("curate-clip")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let renders = work.appendingPathComponent("renders")
+        let colours: [(UInt8, UInt8, UInt8)] = [(200, 50, 50), (30, 160, 60), (40, 60, 200), (220, 200, 40), (120, 40, 160)]
+        for (n, colour) in colours.enumerated() {
+            var views = (0..<4).map { k in
+                rgbaImage(width: 32, height: 32, colour: colour) { x, y in (8 + k..<24 - k).contains(x) && (8..<24).contains(y) }
+            }
+            if n == 4 { views[2] = rgbaImage(width: 32, height: 32) { _, _ in false } }   // an empty render among its views
+            try writeOrbit(renders.appendingPathComponent("obj\(n)"), id: "obj\(n)", views: views)
+        }
+        let weights = work.appendingPathComponent("clip.safetensors")
+        try LearnedScoreTests.writeCLIPWeights(weights)
+        let out = work.appendingPathComponent("out")
+        func records() throws -> [ScoreRecord] {
+            try String(contentsOf: out.appendingPathComponent("scores.jsonl"), encoding: .utf8).split(separator: "\n")
+                .map { try JSONDecoder().decode(ScoreRecord.self, from: Data($0.utf8)) }
+        }
+
+        let run = try runSVDMV(["curate", renders.path, "--out", out.path, "--clip-weights", weights.path, "--jobs", "2"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let scored = try records()
+        XCTAssertEqual(scored.count, 5)
+        XCTAssertTrue(scored.allSatisfy { $0.scores[ScoreName.clipViewConsistency].map { (-1...1.000001).contains($0) } ?? false },
+                      "\(scored.map(\.scores))")
+        var used = try CurationConfiguration.read(out.appendingPathComponent("curation-config.json"))
+        XCTAssertEqual(used.scoring.learned?.keys.sorted(), [ScoreName.clipViewConsistency])
+        XCTAssertTrue(used.scoring.learned?[ScoreName.clipViewConsistency]?.contains(weights.path) ?? false, "\(used.scoring)")
+        var stage = try XCTUnwrap(used.stages.first { $0.name == "view-consistency" })
+        XCTAssertNil(stage.skipped)
+        XCTAssertNotNil(stage.resolvedThreshold)
+        var html = try String(contentsOf: out.appendingPathComponent(CurationReport.fileName), encoding: .utf8)
+        XCTAssertTrue(html.contains("learned scores (CLIP similarity, aesthetics): computed: <code>clip_view_consistency</code>"), html)
+
+        // With the same weights a rerun reuses the scores; without them nothing is reused (the scores
+        // were made with them) and the score is absent.
+        let again = try runSVDMV(["curate", renders.path, "--out", out.path, "--clip-weights", weights.path])
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertTrue(again.output.contains("reused the scores of 5 item(s)"), again.output)
+        let plain = try runSVDMV(["curate", renders.path, "--out", out.path])
+        XCTAssertEqual(plain.status, 0, plain.output)
+        XCTAssertFalse(plain.output.contains("reused"), plain.output)
+        XCTAssertTrue(plain.output.contains("view-consistency: skipped: no item reaching this stage has clip_view_consistency "
+                                            + "(e.g. no CLIP weights given (--clip-weights FILE))"), plain.output)
+        let unscored = try records()
+        XCTAssertEqual(unscored.count, 5)
+        XCTAssertTrue(unscored.allSatisfy { $0.scores[ScoreName.clipViewConsistency] == nil
+            && $0.absent[ScoreName.clipViewConsistency] == "no CLIP weights given (--clip-weights FILE)" }, "\(unscored)")
+        used = try CurationConfiguration.read(out.appendingPathComponent("curation-config.json"))
+        XCTAssertNil(used.scoring.learned)
+        stage = try XCTUnwrap(used.stages.first { $0.name == "view-consistency" })
+        XCTAssertNotNil(stage.skipped)
+        html = try String(contentsOf: out.appendingPathComponent(CurationReport.fileName), encoding: .utf8)
+        XCTAssertTrue(html.contains("learned scores (CLIP similarity, aesthetics): <strong>absent</strong>"), html)
+        XCTAssertTrue(html.contains("<code>clip_view_consistency</code> <strong>absent</strong> from every item: no CLIP weights given"), html)
+
+        // Refused, naming the file: missing, not a CLIP image tower; and for captures.
+        let missing = work.appendingPathComponent("no-such-clip.safetensors")
+        var refused = try runSVDMV(["curate", renders.path, "--out", out.path, "--clip-weights", missing.path])
+        XCTAssertEqual(refused.status, 64, refused.output)
+        XCTAssertTrue(refused.output.contains("--clip-weights: no file at \(missing.path)"), refused.output)
+        let bad = work.appendingPathComponent("bad-clip.safetensors")
+        try SafeTensors.write(["visual.conv1.weight": Tensor(zeros: [64, 3, 32, 32])], to: bad)
+        refused = try runSVDMV(["curate", renders.path, "--out", out.path, "--clip-weights", bad.path, "--clip-activation", "gelu"])
+        XCTAssertEqual(refused.status, 1, refused.output)
+        XCTAssertTrue(refused.output.contains("CLIP weights \(bad.path): key positional_embedding: missing"), refused.output)
+        refused = try runSVDMV(["curate", renders.path, "--out", out.path, "--clip-weights", bad.path],
+                               environment: ["SVDMV_CLIP_ACTIVATION": ""])
+        XCTAssertEqual(refused.status, 64, refused.output)
+        XCTAssertTrue(refused.output.contains("--clip-activation is required with CLIP weights"), refused.output)
+        let captures = work.appendingPathComponent("mvimgnet")
+        _ = try ScorerTests.writeCapture(root: captures, name: "7/good")
+        refused = try runSVDMV(["curate", captures.path, "--out", work.appendingPathComponent("o").path, "--clip-weights", weights.path])
+        XCTAssertEqual(refused.status, 1, refused.output)
+        XCTAssertTrue(refused.output.contains("--clip-weights: the learned score clip_view_consistency is computed for rendered orbits"),
+                      refused.output)
     }
 }
